@@ -1,0 +1,1 @@
+"""caseworks: six data-engineering cases as one Dagster code location."""

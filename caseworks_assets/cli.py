@@ -1,0 +1,155 @@
+"""The ``caseworks`` command line: demo, run, sample and ui.
+
+Errors a user can fix (a missing folder, a malformed file, a bad setting) end
+with one line on stderr and exit code 2; a failed run ends with the failing step
+and exit code 1. Neither prints a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from caseworks_assets.registry import InputError, registered_cases
+from caseworks_assets.settings import CASES_DATA_ENV, OUT_DIR_ENV, Settings, SettingsError, case_data_env
+
+EXIT_RUN_FAILED = 1
+EXIT_USAGE = 2
+FORMATS = ("csv", "json", "parquet")
+
+
+def _months(value: str) -> list[str]:
+    months = [m.strip() for m in value.split(",") if m.strip()]
+    for month in months:
+        if len(month) != 6 or not month.isdigit() or not 1 <= int(month[4:]) <= 12:
+            raise argparse.ArgumentTypeError(f"not a YYYYMM month: {month!r}")
+    return months
+
+
+def _as_of(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {value!r}") from error
+
+
+def build_parser() -> argparse.ArgumentParser:
+    cases = list(registered_cases())
+    parser = argparse.ArgumentParser(prog="caseworks", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="generate sample inputs if missing and run every case")
+    demo.add_argument("--data-dir", type=Path, help="root of the per-case input folders")
+    demo.add_argument("--out-dir", type=Path, help="where the warehouse, lake and exports go")
+
+    run = commands.add_parser("run", help="run one case end to end")
+    run.add_argument("case", choices=cases)
+    run.add_argument("--data-dir", type=Path, help="the case's input folder (default: the bundled sample)")
+    run.add_argument("--out-dir", type=Path, help="where the warehouse, lake and exports go")
+    run.add_argument("--format", choices=FORMATS, default="parquet", dest="fmt")
+    run.add_argument("--months", type=_months, help="YYYYMM,... deltas to apply (support)")
+    run.add_argument("--as-of", type=_as_of, help="evaluation date YYYY-MM-DD (payments)")
+
+    sample = commands.add_parser("sample", help="write synthetic inputs in a case's input layout")
+    sample.add_argument("case", choices=cases)
+    sample.add_argument("--out", type=Path, required=True)
+    sample.add_argument("--rows", type=int, default=None, help="scale (default: the demo's size)")
+    sample.add_argument("--seed", type=int, default=42)
+
+    ui = commands.add_parser("ui", help="serve the Dagster UI on the same instance and warehouse")
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--port", type=int, default=3000)
+    return parser
+
+
+def _configure(out_dir: Path | None, data_dir: Path | None = None, case: str | None = None) -> Settings:
+    """Apply CLI folders as environment variables, the single switch for every resource."""
+    if out_dir is not None:
+        os.environ[OUT_DIR_ENV] = str(out_dir.absolute())
+    if data_dir is not None:
+        key = case_data_env(case) if case else CASES_DATA_ENV
+        os.environ[key] = str(data_dir.absolute())
+    return Settings.from_env()
+
+
+def _run_case(name: str, settings: Settings, fmt: str = "parquet", months=None, as_of=None) -> str:
+    from caseworks_assets.definitions import build_definitions
+    from caseworks_assets.instance import get_instance
+    from caseworks_assets.runner import CaseRun
+
+    case = registered_cases()[name]
+    data_dir = settings.case_data_dir(name)
+    case.validate_inputs(data_dir)
+    run = CaseRun(
+        case=name,
+        data_dir=data_dir,
+        out_dir=settings.out_dir,
+        instance=get_instance(),
+        defs=build_definitions(settings),
+        fmt=fmt,
+        months=months,
+        as_of=as_of,
+    )
+    case.run(run)
+    return case.summarize(run)
+
+
+def _demo(args: argparse.Namespace) -> None:
+    settings = _configure(args.out_dir, args.data_dir)
+    for name, case in registered_cases().items():
+        data_dir = settings.case_data_dir(name)
+        if not data_dir.exists():
+            print(f"[{name}] writing sample inputs to {data_dir}")
+            case.write_sample(data_dir, None, 42)
+        print(f"[{name}] running on {data_dir}")
+        summary = _run_case(name, settings)
+        print(f"\n== {name} ==\n{summary}\n")
+    print(f"warehouse: {settings.warehouse_path}\nexports: {settings.out_dir}\nUI: make ui")
+
+
+def _ui(args: argparse.Namespace) -> None:
+    from caseworks_assets.instance import ensure_dagster_home
+
+    ensure_dagster_home()
+    workspace = Path(__file__).resolve().parent.parent / "workspace.yaml"
+    dagster = shutil.which("dagster", path=str(Path(sys.executable).parent)) or "dagster"
+    command = [dagster, "dev", "-h", args.host, "-p", str(args.port)]
+    if workspace.exists():
+        command += ["-w", str(workspace)]
+    else:
+        command += ["-m", "caseworks_assets.definitions"]
+    raise SystemExit(subprocess.call(command))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from caseworks_assets.runner import CaseRunFailed
+
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "demo":
+            _demo(args)
+        elif args.command == "run":
+            settings = _configure(args.out_dir, args.data_dir, args.case)
+            print(_run_case(args.case, settings, args.fmt, args.months, args.as_of))
+        elif args.command == "sample":
+            registered_cases()[args.case].write_sample(args.out, args.rows, args.seed)
+            print(f"wrote {args.case} sample to {args.out}")
+        elif args.command == "ui":
+            _ui(args)
+    except (InputError, SettingsError) as error:
+        print(f"caseworks: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except CaseRunFailed as error:
+        print(f"caseworks: run failed: {error}", file=sys.stderr)
+        return EXIT_RUN_FAILED
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

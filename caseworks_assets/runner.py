@@ -1,0 +1,78 @@
+"""Running a case through the Dagster instance, as the CLI and the demo do.
+
+Runs go through jobs of the loaded ``Definitions`` and are recorded in the
+instance, so they appear in the UI next to runs launched there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+
+class CaseRunFailed(RuntimeError):
+    """A run of the case failed; the message is the failing step and its error."""
+
+
+def failure_summary(result: dg.ExecuteInProcessResult) -> str:
+    """One line per failed step or failed blocking check, for humans."""
+    lines = []
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data:
+            error = event.step_failure_data.error
+            message = error.message.strip() if error else "unknown error"
+            cause = error.cause if error else None
+            while cause is not None:
+                message = cause.message.strip()
+                cause = cause.cause
+            lines.append(f"{event.step_key}: {message}")
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
+            lines.append(f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} failed")
+    return "; ".join(lines) or "the run failed"
+
+
+@dataclass
+class CaseRun:
+    """One invocation of a case: its folders, options, instance and definitions."""
+
+    case: str
+    data_dir: Path
+    out_dir: Path
+    instance: dg.DagsterInstance
+    defs: dg.Definitions
+    fmt: str = "parquet"
+    months: Sequence[str] | None = None
+    as_of: date | None = None
+    echo: Callable[[str], None] = print
+    results: list[dg.ExecuteInProcessResult] = field(default_factory=list)
+
+    def execute(
+        self,
+        job_name: str,
+        *,
+        partition_key: str | None = None,
+        run_config: Mapping[str, Any] | None = None,
+        asset_selection: Sequence[dg.AssetKey] | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> dg.ExecuteInProcessResult:
+        """Execute ``job_name`` in process on the instance; raise :class:`CaseRunFailed` on failure."""
+        job = self.defs.resolve_job_def(job_name)
+        result = job.execute_in_process(
+            run_config=run_config,
+            instance=self.instance,
+            partition_key=partition_key,
+            asset_selection=asset_selection,
+            tags={"caseworks/case": self.case, "caseworks/source": "cli", **(tags or {})},
+            raise_on_error=False,
+        )
+        self.results.append(result)
+        if not result.success:
+            where = f" (partition {partition_key})" if partition_key else ""
+            raise CaseRunFailed(f"{self.case}{where}: {failure_summary(result)}")
+        return result

@@ -1,0 +1,84 @@
+"""Where caseworks reads and writes, decided by environment variables only.
+
+Every path and endpoint the code location uses is derived here, once, so the
+local laptop set-up and the production deployment differ only in the
+environment they run in (see ``.env.example`` and the README's table).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+Environment = Literal["local", "prod"]
+
+CASES_DATA_ENV = "CASEWORKS_DATA_DIR"
+OUT_DIR_ENV = "CASEWORKS_OUT_DIR"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def case_data_env(case: str) -> str:
+    """Name of the variable that points one case at its own input folder."""
+    return f"CASEWORKS_{case.upper()}_DATA_DIR"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The resolved configuration of one process."""
+
+    env: Environment
+    out_dir: Path
+    data_dir: Path
+    warehouse_path: Path
+    lake_root: str
+    spark_master: str
+    bigquery_project: str | None
+    bigquery_location: str | None
+    gcp_credentials: str | None
+
+    def case_data_dir(self, case: str) -> Path:
+        """Input folder of ``case``: its own variable, else ``<data_dir>/<case>``."""
+        override = _env(case_data_env(case))
+        return Path(override) if override else self.data_dir / case
+
+    def case_out_dir(self, case: str) -> Path:
+        """Folder for a case's file exports: ``<out_dir>/<case>``."""
+        return self.out_dir / case
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = _env("CASEWORKS_ENV", "local")
+        if env not in ("local", "prod"):
+            raise SettingsError(f"CASEWORKS_ENV must be 'local' or 'prod', not {env!r}")
+        out_dir = Path(_env(OUT_DIR_ENV, "caseworks_output")).absolute()
+        data_dir = Path(_env(CASES_DATA_ENV, "caseworks_data")).absolute()
+        lake_default = str(out_dir / "lake") if env == "local" else None
+        lake_root = _env("CASEWORKS_LAKE_ROOT", lake_default)
+        if lake_root is None:
+            raise SettingsError("CASEWORKS_LAKE_ROOT (a gs:// URL) is required when CASEWORKS_ENV=prod")
+        if env == "prod" and not lake_root.startswith("gs://"):
+            raise SettingsError(f"CASEWORKS_LAKE_ROOT must be a gs:// URL in prod, not {lake_root!r}")
+        project = _env("CASEWORKS_BQ_PROJECT")
+        if env == "prod" and project is None:
+            raise SettingsError("CASEWORKS_BQ_PROJECT is required when CASEWORKS_ENV=prod")
+        return cls(
+            env=env,  # type: ignore[arg-type]
+            out_dir=out_dir,
+            data_dir=data_dir,
+            warehouse_path=Path(_env("CASEWORKS_WAREHOUSE", str(out_dir / "warehouse.duckdb"))).absolute(),
+            lake_root=lake_root,
+            spark_master=_env("CASEWORKS_SPARK_MASTER", "local[*]"),
+            bigquery_project=project,
+            bigquery_location=_env("CASEWORKS_BQ_LOCATION"),
+            gcp_credentials=_env("CASEWORKS_GCP_CREDENTIALS"),
+        )
