@@ -19,8 +19,8 @@ concurrency:
   pools:
     granularity: op
     default_limit: 1
-run_queue:
-  max_concurrent_runs: 4
+  runs:
+    max_concurrent_runs: 4
 telemetry:
   enabled: false
 # pool used by warehouse writers: {WAREHOUSE_POOL}

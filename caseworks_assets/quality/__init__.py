@@ -1,5 +1,22 @@
-"""The shared data-quality toolkit: declarative rules, validators and check factories."""
+"""The shared data-quality toolkit: declarative rules, validators and check factories.
 
+* :mod:`~caseworks_assets.quality.rules` -- :class:`Rule`/:class:`Dedupe` declared as
+  data, applied by :func:`apply_rules` into clean rows + quarantine + counts.
+* :mod:`~caseworks_assets.quality.validators` -- polars expression builders (e-mail,
+  CEP, BR phone, CPF/CNPJ, patterns, numbers, dates) to plug into rules.
+* :mod:`~caseworks_assets.quality.checks` -- Pandera schema and reconciliation
+  ``@asset_check`` factories and the metadata helpers they rely on.
+"""
+
+from caseworks_assets.quality.checks import (
+    QUARANTINE_TABLE_SCHEMA,
+    markdown_table,
+    pandera_check,
+    pandera_column_schema,
+    quality_metadata,
+    reconciliation_check,
+    validate_frame,
+)
 from caseworks_assets.quality.rules import (
     QUARANTINE_SCHEMA,
     Action,
@@ -8,6 +25,59 @@ from caseworks_assets.quality.rules import (
     Rule,
     apply_rules,
     empty_quarantine,
+    fill_null,
+    not_null,
+)
+from caseworks_assets.quality.validators import (
+    EMAIL_PATTERN,
+    is_br_phone,
+    is_cep,
+    is_cnpj,
+    is_cpf,
+    is_email,
+    matches,
+    normalize_br_phone,
+    normalize_cep,
+    normalize_cnpj,
+    normalize_cpf,
+    normalize_email,
+    null_if_blank,
+    parse_date,
+    parse_datetime,
+    parse_number,
 )
 
-__all__ = ["QUARANTINE_SCHEMA", "Action", "Dedupe", "QualityResult", "Rule", "apply_rules", "empty_quarantine"]
+__all__ = [
+    "EMAIL_PATTERN",
+    "QUARANTINE_SCHEMA",
+    "QUARANTINE_TABLE_SCHEMA",
+    "Action",
+    "Dedupe",
+    "QualityResult",
+    "Rule",
+    "apply_rules",
+    "empty_quarantine",
+    "fill_null",
+    "is_br_phone",
+    "is_cep",
+    "is_cnpj",
+    "is_cpf",
+    "is_email",
+    "markdown_table",
+    "matches",
+    "normalize_br_phone",
+    "normalize_cep",
+    "normalize_cnpj",
+    "normalize_cpf",
+    "normalize_email",
+    "not_null",
+    "null_if_blank",
+    "pandera_check",
+    "pandera_column_schema",
+    "parse_date",
+    "parse_datetime",
+    "parse_number",
+    "quality_metadata",
+    "reconciliation_check",
+    "validate_frame",
+]

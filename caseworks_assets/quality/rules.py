@@ -104,6 +104,28 @@ class QualityResult:
         }
 
 
+def not_null(column: str, *, name: str | None = None, action: Action = Action.QUARANTINE, reason: str = "") -> Rule:
+    """Null policy "required": a row whose ``column`` is null is quarantined (or, with SET_NULL, only counted)."""
+    return Rule(
+        name=name or f"{column}_required",
+        column=column,
+        required=True,
+        action=action,
+        reason=reason or f"{column} is missing",
+    )
+
+
+def fill_null(column: str, value: object, *, name: str | None = None) -> Rule:
+    """Null policy "fill": a null ``column`` becomes ``value``; the fills are counted as ``<name>:repaired``."""
+    return Rule(
+        name=name or f"{column}_filled",
+        column=column,
+        repair=lambda expr: expr.fill_null(pl.lit(value)),
+        action=Action.REPAIR,
+        reason=f"{column} could not be filled",
+    )
+
+
 def empty_quarantine() -> pl.DataFrame:
     return pl.DataFrame(schema=QUARANTINE_SCHEMA)
 
@@ -115,16 +137,31 @@ def raw_record_expr(columns: Sequence[str]) -> pl.Expr:
 
 def _quarantine_rows(frame: pl.DataFrame, raw: pl.DataFrame, rule: str, column: str, reason: str) -> pl.DataFrame:
     ids = frame.select(ROW_ID)
-    return (
-        raw.join(ids, on=ROW_ID, how="semi")
-        .select(
-            pl.col(ROW_ID).cast(pl.Int64).alias("row_number"),
-            pl.lit(rule).alias("rule"),
-            pl.lit(column).alias("column"),
-            pl.lit(reason).alias("reason"),
-            pl.col("raw_record"),
-        )
+    return raw.join(ids, on=ROW_ID, how="semi").select(
+        pl.col(ROW_ID).cast(pl.Int64).alias("row_number"),
+        pl.lit(rule).alias("rule"),
+        pl.lit(column).alias("column"),
+        pl.lit(reason).alias("reason"),
+        pl.col("raw_record"),
     )
+
+
+def _count_repaired(work: pl.DataFrame, column: str) -> int:
+    """Rows whose value the repair really changed (filled nulls included), among rows that pass.
+
+    The original is compared in the repaired value's type, so ``"3"`` -> ``3.0`` or
+    ``"2024-01-05"`` -> ``date(2024, 1, 5)`` are conversions, not repairs, while
+    ``"R$ 3,00"`` -> ``3.0`` is one. Where polars cannot cast between the two
+    types, the text forms are compared.
+    """
+    value = pl.col("__value")
+    passing = work.filter(~pl.col("__failed") & value.is_not_null())
+    target = passing.schema["__value"]
+    try:
+        as_value = pl.col(column).cast(target, strict=False)
+        return passing.filter(as_value.ne_missing(value)).height
+    except (pl.exceptions.InvalidOperationError, pl.exceptions.ComputeError, pl.exceptions.SchemaError):
+        return passing.filter(pl.col(column).cast(pl.String).ne_missing(value.cast(pl.String))).height
 
 
 def apply_rules(
@@ -145,6 +182,10 @@ def apply_rules(
     counts: dict[str, int] = {}
 
     for rule in rules:
+        if rule.column not in columns:
+            raise ValueError(
+                f"rule {rule.name!r} reads column {rule.column!r}, which the frame does not have: {columns}"
+            )
         original = pl.col(rule.column)
         value = rule.repair(original) if rule.repair else original
         checks = [pl.lit(False)]
@@ -158,10 +199,7 @@ def apply_rules(
         work = work.with_columns(value.alias("__value"), failed.alias("__failed"))
         n_failed = int(work["__failed"].sum())
         if rule.repair is not None:
-            changed = work.filter(
-                original.is_not_null() & ~pl.col("__failed") & (original.cast(pl.String) != pl.col("__value").cast(pl.String))
-            ).height
-            counts[f"{rule.name}:repaired"] = changed
+            counts[f"{rule.name}:repaired"] = _count_repaired(work, rule.column)
         counts[rule.name] = n_failed
         if rule.action is Action.SET_NULL:
             work = work.with_columns(
@@ -176,7 +214,11 @@ def apply_rules(
 
     if dedupe is not None:
         keys = list(dedupe.keys) or columns
-        ordered = work.sort(dedupe.order_by, descending=True, nulls_last=True, maintain_order=True) if dedupe.order_by else work
+        ordered = (
+            work.sort(dedupe.order_by, descending=True, nulls_last=True, maintain_order=True)
+            if dedupe.order_by
+            else work
+        )
         kept = ordered.unique(subset=keys, keep="first", maintain_order=True).select(ROW_ID)
         dropped = work.join(kept, on=ROW_ID, how="anti")
         counts[dedupe.name] = dropped.height

@@ -34,7 +34,7 @@ class _PolarsParquetUPathIOManager(UPathIOManager):
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("wb") as handle:
             obj.write_parquet(handle)
-        context.add_output_metadata({"path": str(path), "dagster/row_count": obj.height})
+        context.add_output_metadata({"dagster/row_count": obj.height})  # UPathIOManager adds "path" itself
 
     def load_from_path(self, context: InputContext, path: UPath) -> pl.DataFrame:
         with path.open("rb") as handle:

@@ -1,0 +1,1 @@
+"""Speed and memory benchmarks for the caseworks cases (see ``__main__``)."""

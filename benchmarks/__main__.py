@@ -1,0 +1,26 @@
+"""``python -m benchmarks CASE|all --rows N``: print one JSON object per case."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from benchmarks.runner import run_benchmark
+from caseworks_assets.registry import registered_cases
+
+
+def main() -> None:
+    cases = list(registered_cases())
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("case", choices=[*cases, "all"])
+    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--work-dir", type=Path, help="keep inputs and outputs here (default: a temp folder)")
+    args = parser.parse_args()
+    for case in cases if args.case == "all" else [args.case]:
+        work = args.work_dir / case if args.work_dir else None
+        print(json.dumps(run_benchmark(case, args.rows, work)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""Column classification as data, rendered into Dagster asset metadata.
+
+Every column a case publishes is declared once as a :class:`ColumnSpec` (name,
+type, description, classification). From that single declaration come the
+``dagster/column_schema`` shown in the UI (the classification is a column tag
+and prefixes the description), the table's own class (its most sensitive
+column's) and the role projections in :mod:`caseworks_assets.governance.policy`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+
+import dagster as dg
+
+
+class Classification(IntEnum):
+    """Sensitivity levels, ordered so that ``max`` gives the most sensitive."""
+
+    PUBLIC = 0
+    INTERNAL = 1
+    CONFIDENTIAL = 2
+    RESTRICTED = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One published column.
+
+    Attributes:
+        name: column name.
+        dtype: type as shown to users (e.g. ``String``, ``Float64``, ``Date``).
+        description: what the column means.
+        classification: sensitivity level.
+        identifier: the column identifies a person (customer, employee); roles
+            that may not see identities get it pseudonymized instead of dropped,
+            so joins and distinct counts still work.
+        encrypted: the stored value is ciphertext (``<key id>:<base64>``).
+    """
+
+    name: str
+    dtype: str
+    description: str
+    classification: Classification = Classification.INTERNAL
+    identifier: bool = False
+    encrypted: bool = False
+
+
+def table_classification(columns: Iterable[ColumnSpec]) -> Classification:
+    """A table is as sensitive as its most sensitive column."""
+    return max((c.classification for c in columns), default=Classification.PUBLIC)
+
+
+def column_schema(columns: Sequence[ColumnSpec]) -> dg.TableSchema:
+    """The ``dagster/column_schema`` value, classification as tag and in the description."""
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                name=c.name,
+                type=c.dtype,
+                description=f"[{c.classification.label}] {c.description}"
+                + (" (encrypted: key id + AES-GCM ciphertext)" if c.encrypted else "")
+                + (" (pseudonymized for roles without identity access)" if c.identifier else ""),
+                tags={"classification": c.classification.label},
+            )
+            for c in columns
+        ]
+    )
+
+
+def governance_metadata(columns: Sequence[ColumnSpec]) -> dict[str, object]:
+    """Asset definition metadata: column schema, table class and the per-column classes."""
+    return {
+        "dagster/column_schema": column_schema(columns),
+        "classification": table_classification(columns).label,
+        "column_classification": dg.MetadataValue.json({c.name: c.classification.label for c in columns}),
+    }
+
+
+def governance_tags(columns: Sequence[ColumnSpec]) -> dict[str, str]:
+    """Asset tags, so the UI can filter assets by their class."""
+    return {"classification": table_classification(columns).label}
+
+
+def column_names(columns: Sequence[ColumnSpec]) -> list[str]:
+    return [c.name for c in columns]

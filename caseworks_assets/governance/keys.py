@@ -1,0 +1,66 @@
+"""The privacy resource: pseudonym key and encryption key ring, from the environment only.
+
+* ``CASEWORKS_PSEUDONYM_KEY`` -- secret for keyed pseudonyms (any long random string).
+* ``CASEWORKS_ENCRYPTION_KEYS`` -- ``"k2:<base64 32 bytes>,k1:<base64 32 bytes>"``,
+  first = active key; older keys stay listed until rotation has re-encrypted
+  everything they sealed.
+
+With ``CASEWORKS_ENV=local`` and no keys configured, a clearly labelled demo key
+(public, in this file) is used and a warning is logged on every run; in prod the
+resource reads ``EnvVar``s and a run without them fails before touching data.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import warnings
+
+import dagster as dg
+import polars as pl
+
+from caseworks_assets.governance.encryption import KeyRing
+from caseworks_assets.governance.pseudonymize import pseudonymize_series
+
+PSEUDONYM_KEY_ENV = "CASEWORKS_PSEUDONYM_KEY"
+ENCRYPTION_KEYS_ENV = "CASEWORKS_ENCRYPTION_KEYS"
+
+#: Public demo keys, for a laptop demo only: anything sealed with them is NOT protected.
+DEMO_PSEUDONYM_KEY = "caseworks-DEMO-pseudonym-key-not-secret"
+DEMO_ENCRYPTION_KEYS = "demo:" + base64.b64encode(hashlib.sha256(b"caseworks DEMO key, not secret").digest()).decode()
+DEMO_WARNING = (
+    f"{PSEUDONYM_KEY_ENV}/{ENCRYPTION_KEYS_ENV} are not set: using the public DEMO keys "
+    "(CASEWORKS_ENV=local only). Data sealed with them is not protected."
+)
+
+
+class PrivacyResource(dg.ConfigurableResource):
+    """Pseudonymization and encryption keys for governed outputs."""
+
+    pseudonym_key: str
+    encryption_keys: str
+    demo: bool = False
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        if self.demo and context.log is not None:
+            context.log.warning(DEMO_WARNING)
+        self.keyring()  # fail fast on a malformed ring, before any data is read
+
+    def keyring(self) -> KeyRing:
+        return KeyRing.parse(self.encryption_keys)
+
+    def pseudonymize(self, values: pl.Series) -> pl.Series:
+        return pseudonymize_series(values, self.pseudonym_key.encode())
+
+
+def privacy_resource() -> PrivacyResource:
+    """``EnvVar``-backed keys; the demo keys only when they are unset and ``CASEWORKS_ENV=local``."""
+    local = os.environ.get("CASEWORKS_ENV", "local").strip() in ("", "local")
+    configured = bool(os.environ.get(PSEUDONYM_KEY_ENV)) or bool(os.environ.get(ENCRYPTION_KEYS_ENV))
+    if configured or not local:
+        return PrivacyResource(
+            pseudonym_key=dg.EnvVar(PSEUDONYM_KEY_ENV), encryption_keys=dg.EnvVar(ENCRYPTION_KEYS_ENV)
+        )
+    warnings.warn(DEMO_WARNING, stacklevel=2)
+    return PrivacyResource(pseudonym_key=DEMO_PSEUDONYM_KEY, encryption_keys=DEMO_ENCRYPTION_KEYS, demo=True)

@@ -1,0 +1,404 @@
+"""Validators and parsers as pure polars expression builders.
+
+Every function takes a polars expression (usually ``pl.col("x")``) and returns a
+new expression, so it can be used as ``Rule.valid`` / ``Rule.repair`` or
+directly in ``select``/``with_columns``. Nothing here loops over rows in Python:
+check digits are computed column-wise from sliced characters.
+
+Conventions (shared by all builders):
+
+* ``is_*`` return Boolean, null for a null input (the rule engine treats null as
+  "not my business", see ``Rule.required``).
+* ``normalize_*`` / ``parse_*`` return the canonical value or null when the input
+  cannot be read; they are idempotent: ``f(f(x)) == f(x)``.
+* Only ASCII digits count as digits. Other Unicode digits (Arabic-Indic,
+  full-width, ...) are rejected rather than silently transliterated.
+* Surrounding whitespace is ignored; anything else unexpected makes the value
+  invalid (null for parsers) -- bad data goes to quarantine, it is not guessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import polars as pl
+
+ExprFn = Callable[[pl.Expr], pl.Expr]
+
+_MAX_TEXT = 320  # no identifier, e-mail or number we accept is longer; bounds regex work on hostile input
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _text(expr: pl.Expr) -> pl.Expr:
+    """The value as trimmed text (numbers and dates cast to their canonical string)."""
+    return expr.cast(pl.String).str.strip_chars()
+
+
+def _digit(text: pl.Expr, position: int) -> pl.Expr:
+    """The ASCII digit at ``position`` as an integer (null if it is not a digit)."""
+    return text.str.slice(position, 1).cast(pl.Int64, strict=False)
+
+
+def _weighted_sum(values: Sequence[pl.Expr], weights: Sequence[int]) -> pl.Expr:
+    return pl.sum_horizontal([value * weight for value, weight in zip(values, weights, strict=True)])
+
+
+def _all_same(values: Sequence[pl.Expr]) -> pl.Expr:
+    return pl.all_horizontal([value == values[0] for value in values[1:]])
+
+
+# --------------------------------------------------------------------------- nulls
+
+NULL_TOKENS = ("", "null", "none", "nan", "n/a", "na", "-", "--")
+
+
+def null_if_blank(tokens: Sequence[str] = NULL_TOKENS) -> ExprFn:
+    """Builder (a repair): trimmed text, with blanks and placeholder tokens (case-insensitive) turned into null."""
+    lowered = [token.lower() for token in tokens]
+
+    def build(expr: pl.Expr) -> pl.Expr:
+        text = _text(expr)
+        return pl.when(~text.str.to_lowercase().is_in(lowered)).then(text)
+
+    return build
+
+
+# --------------------------------------------------------------------------- e-mail
+
+_EMAIL_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_EMAIL_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+EMAIL_PATTERN = rf"^{_EMAIL_ATOM}(?:\.{_EMAIL_ATOM})*@(?:{_EMAIL_LABEL}\.)+[A-Za-z]{{2,63}}$"
+
+
+def is_email(expr: pl.Expr) -> pl.Expr:
+    """A syntactically valid address: dot-atom local part, host names, alphabetic TLD, <= 254 chars.
+
+    Deliberately ASCII-only and without quoted local parts: those are legal in
+    RFC 5322 but in practice mark garbage in a customer table.
+    """
+    text = _text(expr)
+    return (text.str.len_chars() <= 254) & text.str.contains(EMAIL_PATTERN)
+
+
+def normalize_email(expr: pl.Expr) -> pl.Expr:
+    """Trimmed, lower-cased address, or null when it is not a valid e-mail."""
+    text = _text(expr).str.to_lowercase()
+    return pl.when(is_email(text)).then(text)
+
+
+# --------------------------------------------------------------------------- CEP
+
+_CEP_PATTERN = r"^[0-9]{2}\.?[0-9]{3}-?[0-9]{3}$"
+
+
+def _cep_digits(expr: pl.Expr) -> pl.Expr:
+    text = _text(expr)
+    digits = text.str.replace_all(r"[.\-]", "")
+    return pl.when(text.str.contains(_CEP_PATTERN) & (digits != "00000000")).then(digits)
+
+
+def is_cep(expr: pl.Expr) -> pl.Expr:
+    """A Brazilian postal code: ``01310-100``, ``01310100`` or ``01.310-100`` (not all zeros)."""
+    return pl.when(expr.is_not_null()).then(_cep_digits(expr).is_not_null())
+
+
+def normalize_cep(expr: pl.Expr) -> pl.Expr:
+    """The CEP as ``NNNNN-NNN``, or null when it is not a CEP."""
+    digits = _cep_digits(expr)
+    return pl.concat_str([digits.str.slice(0, 5), pl.lit("-"), digits.str.slice(5, 3)])
+
+
+# --------------------------------------------------------------------------- phone
+
+_PHONE_CHARS = r"^\+?[0-9 ().\-]+$"
+_NATIONAL_PHONE = r"^[1-9]{2}(?:9[0-9]{8}|[2-5][0-9]{7})$"
+
+
+def normalize_br_phone(expr: pl.Expr) -> pl.Expr:
+    """A Brazilian phone number in E.164 (``+5511987654321``), or null.
+
+    Accepted shapes: ``(11) 98765-4321``, ``11987654321``, ``+55 11 98765-4321``,
+    ``5511987654321``, trunk prefix ``011 98765 4321``, trunk + carrier code
+    ``0 21 11 98765-4321``, and 8-digit landlines ``(11) 3456-7890``. The national
+    number must have a DDD without zeros, then either a 9-digit mobile starting
+    with 9 or an 8-digit landline starting with 2-5. A ``+`` other than ``+55``
+    (a foreign number), letters or extensions give null.
+    """
+    text = _text(expr)
+    shaped = (text.str.len_chars() <= 40) & text.str.contains(_PHONE_CHARS)
+    digits = text.str.replace_all(r"[^0-9]", "")
+    size = digits.str.len_chars()
+    international = text.str.starts_with("+")
+    national = (
+        pl.when(international & digits.str.starts_with("55"))
+        .then(digits.str.slice(2))
+        .when(international)
+        .then(None)
+        .when(digits.str.starts_with("0") & size.is_in([11, 12]))
+        .then(digits.str.slice(1))  # trunk prefix 0
+        .when(digits.str.starts_with("0") & size.is_in([13, 14]))
+        .then(digits.str.slice(3))  # trunk prefix 0 + carrier code
+        .when(digits.str.starts_with("55") & size.is_in([12, 13]))
+        .then(digits.str.slice(2))  # country code without "+"
+        .otherwise(digits)
+    )
+    return pl.when(shaped & national.str.contains(_NATIONAL_PHONE)).then(pl.concat_str([pl.lit("+55"), national]))
+
+
+def is_br_phone(expr: pl.Expr) -> pl.Expr:
+    """True when :func:`normalize_br_phone` can read the value."""
+    return pl.when(expr.is_not_null()).then(normalize_br_phone(expr).is_not_null())
+
+
+# --------------------------------------------------------------------------- CPF / CNPJ
+
+_CPF_PATTERN = r"^[0-9]{3}\.?[0-9]{3}\.?[0-9]{3}-?[0-9]{2}$"
+_CNPJ_PATTERN = r"^[0-9A-Z]{2}\.?[0-9A-Z]{3}\.?[0-9A-Z]{3}/?[0-9A-Z]{4}-?[0-9]{2}$"
+_CNPJ_VALUES = {c: ord(c) - 48 for c in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
+
+
+def _cpf_digits(expr: pl.Expr) -> pl.Expr:
+    """The 11 digits of a well-formed CPF (formatted or not), else null."""
+    text = _text(expr)
+    return pl.when(text.str.contains(_CPF_PATTERN)).then(text.str.replace_all(r"[.\-]", ""))
+
+
+def _cpf_check(numbers: Sequence[pl.Expr]) -> pl.Expr:
+    """CPF check digit over ``numbers`` (weights n+1 .. 2): (10 * sum mod 11), 10 -> 0."""
+    remainder = (_weighted_sum(numbers, range(len(numbers) + 1, 1, -1)) * 10) % 11
+    return pl.when(remainder == 10).then(0).otherwise(remainder)
+
+
+def is_cpf(expr: pl.Expr) -> pl.Expr:
+    """A CPF with correct check digits, formatted (``123.456.789-09``) or not; all-equal digits are invalid."""
+    digits = _cpf_digits(expr)
+    d = [_digit(digits, i) for i in range(11)]
+    valid = (_cpf_check(d[:9]) == d[9]) & (_cpf_check(d[:10]) == d[10]) & ~_all_same(d)
+    return pl.when(expr.is_not_null()).then(valid.fill_null(False))
+
+
+def normalize_cpf(expr: pl.Expr) -> pl.Expr:
+    """The CPF's 11 digits without punctuation, or null when it is not a valid CPF."""
+    return pl.when(is_cpf(expr)).then(_cpf_digits(expr))
+
+
+def _cnpj_digits(expr: pl.Expr) -> pl.Expr:
+    text = _text(expr).str.to_uppercase()
+    return pl.when(text.str.contains(_CNPJ_PATTERN)).then(text.str.replace_all(r"[./\-]", ""))
+
+
+def _cnpj_check(values: Sequence[pl.Expr]) -> pl.Expr:
+    """CNPJ check digit: weights 2..9 cycling from the right; remainder < 2 -> 0, else 11 - remainder."""
+    weights = [2 + (i % 8) for i in range(len(values))][::-1]
+    remainder = _weighted_sum(values, weights) % 11
+    return pl.when(remainder < 2).then(0).otherwise(11 - remainder)
+
+
+def is_cnpj(expr: pl.Expr) -> pl.Expr:
+    """A CNPJ with correct check digits, formatted (``11.222.333/0001-81``) or not.
+
+    Also accepts the alphanumeric CNPJ (IN RFB 2.229/2024: letters in the first
+    12 positions, each worth its ASCII code - 48). All-equal digits are invalid.
+    """
+    digits = _cnpj_digits(expr)
+    values = [
+        digits.str.slice(i, 1).replace_strict(_CNPJ_VALUES, default=None, return_dtype=pl.Int64) for i in range(14)
+    ]
+    valid = (_cnpj_check(values[:12]) == values[12]) & (_cnpj_check(values[:13]) == values[13]) & ~_all_same(values)
+    return pl.when(expr.is_not_null()).then(valid.fill_null(False))
+
+
+def normalize_cnpj(expr: pl.Expr) -> pl.Expr:
+    """The CNPJ's 14 characters without punctuation (upper case), or null when it is not valid."""
+    return pl.when(is_cnpj(expr)).then(_cnpj_digits(expr))
+
+
+# --------------------------------------------------------------------------- patterns
+
+
+def matches(pattern: str) -> ExprFn:
+    """Builder: the whole trimmed value matches the regular expression ``pattern``.
+
+    The pattern is anchored for you (``^(?:pattern)$``); it is Rust regex syntax
+    (no look-around), where ``\\d`` also matches non-ASCII digits -- write
+    ``[0-9]`` when that matters.
+    """
+    anchored = f"^(?:{pattern})$"
+
+    def build(expr: pl.Expr) -> pl.Expr:
+        return _text(expr).str.contains(anchored)
+
+    return build
+
+
+# --------------------------------------------------------------------------- numbers
+
+_CURRENCY = r"(?i)R\$|US\$|\$|€|£|\bBRL\b|\bUSD\b|\bEUR\b"
+_PLAIN = r"^(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
+_BR_GROUPED = r"^[0-9]{1,3}(?:\.[0-9]{3})+(?:,[0-9]+)?$"  # 1.234.567,89 / 1.234,5 / 1.234.567
+_BR_DECIMAL = r"^[0-9]*,[0-9]+$"  # 1234,56 / ,5
+_US_GROUPED = r"^[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?$"  # 1,234,567.89 / 1,234.5
+
+
+def parse_number(expr: pl.Expr) -> pl.Expr:
+    """A number written by people, as Float64, or null when it cannot be read unambiguously.
+
+    * Currency markers (``R$``, ``US$``, ``$``, ``€``, ``£``, ``BRL``, ``USD``,
+      ``EUR``) and all whitespace (NBSP included) are dropped: ``R$ 1.234,56`` ->
+      1234.56, `` 12 `` -> 12.
+    * Sign: leading ``-``/``+`` (before or after the currency) or accounting
+      parentheses ``(1.234,56)`` -> -1234.56.
+    * Separators: with both ``.`` and ``,`` the last one is the decimal mark and
+      the other must group thousands (``1.234,56``, ``1,234.56``); a lone ``,`` is a
+      decimal comma (``-12,5`` -> -12.5); a lone ``.`` is a decimal point
+      (``1234.56``), except after ``R$`` where ``R$ 1.234`` means 1234; repeated
+      separators must group thousands (``1.234.567`` / ``1,234,567``).
+    * Anything else -- letters among digits (``12a``), two decimal marks, bad
+      grouping (``1.23.4``), non-finite results -- gives null.
+    """
+    text = _text(expr)
+    negative_parens = text.str.contains(r"^\(.*\)$")
+    brazilian = text.str.contains(r"R\$|\bBRL\b")
+    body = (
+        text.str.replace(r"^\((.*)\)$", "$1")
+        .str.replace_all(_CURRENCY, "")
+        .str.replace_all(r"\s", "")
+        .str.replace(r"^\+", "")
+    )
+    negative = body.str.starts_with("-")
+    body = body.str.replace(r"^-", "")
+    canonical = (
+        pl.when(body.str.len_chars() > 64)
+        .then(None)
+        .when(brazilian & body.str.contains(_BR_GROUPED))
+        .then(body.str.replace_all(".", "", literal=True).str.replace(",", ".", literal=True))
+        .when(body.str.contains(_PLAIN))
+        .then(body)
+        .when(body.str.contains(_BR_GROUPED) & body.str.contains(","))
+        .then(body.str.replace_all(".", "", literal=True).str.replace(",", ".", literal=True))
+        .when(body.str.contains(_BR_GROUPED) & (body.str.count_matches(".", literal=True) > 1))
+        .then(body.str.replace_all(".", "", literal=True))
+        .when(body.str.contains(_BR_DECIMAL))
+        .then(body.str.replace(",", ".", literal=True))
+        .when(
+            body.str.contains(_US_GROUPED) & (body.str.contains(".", literal=True) | (body.str.count_matches(",") > 1))
+        )
+        .then(body.str.replace_all(",", "", literal=True))
+    )
+    value = canonical.cast(pl.Float64, strict=False)
+    value = pl.when(negative != negative_parens).then(-value).otherwise(value)
+    return pl.when(value.is_finite() & ~(negative & negative_parens)).then(value)
+
+
+# --------------------------------------------------------------------------- dates
+
+_ISO_DATE = "%Y-%m-%d"
+_ISO_DATETIMES = (
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M:%S%.f%#z",
+    "%Y-%m-%dT%H:%M:%S%.f%#z",
+)
+_TIME_TOKENS = ("%H", "%I", "%M", "%S", "%T", "%R", "%s", "%z", "%:z", "%#z")
+
+
+def _has_time(fmt: str) -> bool:
+    return any(token in fmt for token in _TIME_TOKENS)
+
+
+def _wall_clock(text: pl.Expr, fmt: str) -> pl.Expr:
+    """Naive timestamp as written (a trailing UTC offset is validated away, not applied)."""
+    for token in ("%#z", "%:z", "%z"):
+        if fmt.endswith(token):
+            text = text.str.replace(r"(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)$", "")
+            fmt = fmt.removesuffix(token)
+    return text.str.strptime(pl.Datetime("us"), fmt, strict=False, exact=True)
+
+
+def parse_date(formats: Sequence[str], *, iso: bool = True) -> ExprFn:
+    """Builder: the value as ``pl.Date`` using the first of ``formats`` (strptime syntax) that reads it, else null.
+
+    Formats are tried in the declared order, so put the unambiguous ones first
+    (``%d/%m/%Y`` before ``%m/%d/%Y`` only if day-first is the house rule).
+    Impossible dates (``31/02/2024``) give null. A format with a time part
+    (``%Y-%m-%dT%H:%M:%S``) reads timestamps and keeps their date (wall clock,
+    offsets ignored). With ``iso`` (default) ISO
+    ``YYYY-MM-DD`` is accepted last, so the parser is idempotent on its own output.
+    """
+    chosen = list(dict.fromkeys([*formats, *([_ISO_DATE] if iso else [])]))
+    if not chosen:
+        raise ValueError("parse_date needs at least one format")
+
+    def build(expr: pl.Expr) -> pl.Expr:
+        text = _text(expr)
+        text = pl.when(text.str.len_chars() <= 64).then(text)
+        return pl.coalesce(
+            [
+                _wall_clock(text, fmt).dt.date()
+                if _has_time(fmt)
+                else text.str.strptime(pl.Date, fmt, strict=False, exact=True)
+                for fmt in chosen
+            ]
+        )
+
+    return build
+
+
+def parse_datetime(formats: Sequence[str], *, time_zone: str | None = None, iso: bool = True) -> ExprFn:
+    """Builder: the value as ``pl.Datetime("us", time_zone)`` using the first format that reads it, else null.
+
+    Formats with an offset (``%z``) are converted to ``time_zone`` (UTC when
+    ``time_zone`` is None, then made naive); formats without one are taken as
+    wall time in ``time_zone`` (or stay naive). Date-only formats give midnight.
+    With ``iso`` the ISO forms ``YYYY-MM-DD[T ]HH:MM:SS[.f]`` (naive) are accepted
+    last, so the parser is idempotent on its own output.
+    """
+    chosen = list(dict.fromkeys([*formats, *(_ISO_DATETIMES if iso else ())]))
+    if not chosen:
+        raise ValueError("parse_datetime needs at least one format")
+
+    def one(text: pl.Expr, fmt: str) -> pl.Expr:
+        has_offset = "%z" in fmt or "%:z" in fmt or "%#z" in fmt
+        if not _has_time(fmt):
+            parsed = text.str.strptime(pl.Date, fmt, strict=False, exact=True).cast(pl.Datetime("us"))
+        elif has_offset:
+            parsed = (
+                text.str.strptime(pl.Datetime("us", "UTC"), fmt, strict=False, exact=True)
+                .dt.convert_time_zone("UTC")
+                .dt.replace_time_zone(None)
+            )
+        else:
+            parsed = text.str.strptime(pl.Datetime("us"), fmt, strict=False, exact=True)
+        if has_offset and time_zone is not None:
+            return parsed.dt.replace_time_zone("UTC").dt.convert_time_zone(time_zone)
+        if time_zone is not None:
+            return parsed.dt.replace_time_zone(time_zone, ambiguous="earliest", non_existent="null")
+        return parsed
+
+    def build(expr: pl.Expr) -> pl.Expr:
+        text = _text(expr)
+        text = pl.when(text.str.len_chars() <= 64).then(text)
+        return pl.coalesce([one(text, fmt) for fmt in chosen])
+
+    return build
+
+
+__all__ = [
+    "EMAIL_PATTERN",
+    "is_br_phone",
+    "is_cep",
+    "is_cnpj",
+    "is_cpf",
+    "is_email",
+    "matches",
+    "normalize_br_phone",
+    "normalize_cep",
+    "normalize_cnpj",
+    "normalize_cpf",
+    "normalize_email",
+    "null_if_blank",
+    "parse_date",
+    "parse_datetime",
+    "parse_number",
+]

@@ -1,0 +1,24 @@
+"""Delivery channels any case can use: SFTP, a partner REST API, SMTP e-mail and a local outbox.
+
+Each resource is a ``ConfigurableResource`` whose settings come from the
+environment through ``from_env()`` (secrets as ``EnvVar``). A channel whose host
+or URL is unset is "not configured": callers then write to the
+:class:`OutboxResource` and say so.
+"""
+
+from caseworks_assets.resources.delivery.outbox import OutboxResource
+from caseworks_assets.resources.delivery.partner_api import PartnerAPIError, PartnerAPIResource
+from caseworks_assets.resources.delivery.sftp import RemoteFile, SFTPDeliveryError, SFTPResource
+from caseworks_assets.resources.delivery.smtp import SMTPDeliveryError, SMTPResource, split_addresses
+
+__all__ = [
+    "OutboxResource",
+    "PartnerAPIError",
+    "PartnerAPIResource",
+    "RemoteFile",
+    "SFTPDeliveryError",
+    "SFTPResource",
+    "SMTPDeliveryError",
+    "SMTPResource",
+    "split_addresses",
+]

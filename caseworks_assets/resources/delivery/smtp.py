@@ -1,0 +1,139 @@
+"""E-mail through an SMTP relay (STARTTLS, implicit TLS or plain on a trusted network).
+
+Used for partner notices and data-team alerts by any case. Settings come from
+the environment (``CASEWORKS_SMTP_*``); the password is an ``EnvVar``. When no
+host is configured the message goes to the outbox instead and the caller is
+told so; an unreachable or rejecting server raises :class:`SMTPDeliveryError`
+whose message names the server and the next step.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import smtplib
+import socket
+import ssl
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Literal
+
+import tenacity
+from dagster import ConfigurableResource
+from pydantic import Field
+
+from caseworks_assets.resources.delivery.env import is_set, setting
+
+Security = Literal["starttls", "ssl", "none"]
+
+
+class SMTPDeliveryError(RuntimeError):
+    """The message could not be handed to the SMTP server."""
+
+
+def split_addresses(value: str | None) -> list[str]:
+    """``"a@x, b@y;c@z"`` -> ``["a@x", "b@y", "c@z"]``."""
+    return [part.strip() for part in (value or "").replace(";", ",").split(",") if part.strip()]
+
+
+class SMTPResource(ConfigurableResource):
+    """An SMTP relay plus the two recipient lists the cases use."""
+
+    host: str = Field(default="", description="SMTP server; empty means 'not configured' (outbox).")
+    port: int = 587
+    user: str = ""
+    password: str = ""
+    sender: str = "caseworks@localhost"
+    security: Security = Field(default="starttls", description="starttls, ssl (implicit TLS) or none.")
+    partner_emails: str = Field(default="", description="Comma-separated partner recipients.")
+    alert_emails: str = Field(default="", description="Comma-separated data-team recipients for alerts.")
+    timeout_seconds: float = 10.0
+    max_attempts: int = 3
+    retry_wait_seconds: float = 1.0
+
+    @property
+    def is_configured(self) -> bool:
+        return bool(self.host)
+
+    @property
+    def partners(self) -> list[str]:
+        return split_addresses(self.partner_emails)
+
+    @property
+    def alerts(self) -> list[str]:
+        return split_addresses(self.alert_emails)
+
+    def where(self) -> str:
+        return f"smtp://{self.host}:{self.port}"
+
+    def build_message(
+        self, to: list[str], subject: str, body: str, attachments: list[Path] | None = None
+    ) -> EmailMessage:
+        message = EmailMessage()
+        message["From"] = self.sender
+        message["To"] = ", ".join(to)
+        message["Subject"] = subject
+        message.set_content(body)
+        for path in attachments or []:
+            kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            maintype, subtype = kind.split("/", 1)
+            message.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name)
+        return message
+
+    def _connect(self) -> smtplib.SMTP:
+        if self.security == "ssl":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(
+                self.host, self.port, timeout=self.timeout_seconds, context=ssl.create_default_context()
+            )
+        else:
+            client = smtplib.SMTP(self.host, self.port, timeout=self.timeout_seconds)
+            if self.security == "starttls":
+                client.starttls(context=ssl.create_default_context())
+        if self.user:
+            client.login(self.user, self.password)
+        return client
+
+    def send(self, to: list[str], subject: str, body: str, attachments: list[Path] | None = None) -> str:
+        """Send one message; returns the message id. Retries connection failures a few times."""
+        if not to:
+            raise SMTPDeliveryError(f"no recipients for {subject!r}: set the recipient list in the environment")
+        message = self.build_message(to, subject, body, attachments)
+
+        @tenacity.retry(
+            retry=tenacity.retry_if_exception_type((OSError, smtplib.SMTPServerDisconnected)),
+            stop=tenacity.stop_after_attempt(self.max_attempts),
+            wait=tenacity.wait_exponential(multiplier=self.retry_wait_seconds, max=30),
+            reraise=True,
+        )
+        def _send() -> None:
+            with self._connect() as client:
+                client.send_message(message)
+
+        try:
+            _send()
+        except (OSError, smtplib.SMTPException) as error:
+            reason = error.__class__.__name__ if isinstance(error, socket.timeout) else str(error) or repr(error)
+            raise SMTPDeliveryError(
+                f"could not send e-mail {subject!r} through {self.where()} after {self.max_attempts} attempts: "
+                f"{reason}. Next step: check that the SMTP server is up and CASEWORKS_SMTP_* settings are right."
+            ) from error
+        return message.get("Message-ID", "") or subject
+
+    @classmethod
+    def from_env(cls) -> SMTPResource:
+        """Settings from ``CASEWORKS_SMTP_*``; unconfigured (outbox) when the host is unset."""
+        recipients = {
+            "partner_emails": setting("CASEWORKS_PARTNER_EMAILS"),
+            "alert_emails": setting("CASEWORKS_ALERT_EMAILS"),
+        }
+        if not is_set("CASEWORKS_SMTP_HOST"):
+            return cls(**recipients)
+        return cls(
+            host=setting("CASEWORKS_SMTP_HOST"),
+            port=setting("CASEWORKS_SMTP_PORT", 587, int),
+            user=setting("CASEWORKS_SMTP_USER"),
+            password=setting("CASEWORKS_SMTP_PASSWORD"),
+            sender=setting("CASEWORKS_SMTP_FROM", "caseworks@localhost"),
+            security=os.environ.get("CASEWORKS_SMTP_SECURITY", "").strip() or "starttls",
+            **recipients,
+        )

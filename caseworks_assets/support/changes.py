@@ -1,0 +1,216 @@
+"""From a month's raw rows to typed changes, and from changes to the next state.
+
+Two business rules live here:
+
+* **Typing** (``typed_changes``): the action is normalized (``" Update"`` ->
+  ``update``) and must be add/update/delete; the id must be present; on add and
+  update rows the timestamps (UTC ``...Z``) become ``America/New_York`` and the
+  numbers are read. A delete row only needs its id. A row that breaks a rule
+  goes to quarantine with its file, line and raw record; within one file the
+  last row of an id wins and earlier ones are quarantined as superseded. Every
+  row read ends in exactly one of the two outputs.
+* **Applying** (``apply_changes``): anti-join the previous state on the changed
+  ids, then append the added and updated rows; deletes just drop. Deletes and
+  updates of ids the state does not hold are counted for the checks.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from caseworks_assets.quality import Action, Dedupe, QualityResult, Rule, apply_rules, empty_quarantine
+from caseworks_assets.quality.validators import parse_date, parse_datetime
+from caseworks_assets.support.layout import ACTIONS, EASTERN, SOURCE_FILE, SOURCE_LINE, TableSpec
+from caseworks_assets.support.schemas import STATE_SCHEMAS
+
+_UTC_FORMATS = ("%Y-%m-%dT%H:%M:%S%.fZ", "%Y-%m-%dT%H:%M:%S%.f%#z")
+_parse_utc_naive = parse_datetime(_UTC_FORMATS, iso=False)
+
+
+def parse_utc(expr: pl.Expr) -> pl.Expr:
+    """A UTC text timestamp (``2025-03-09T06:30:00Z``) as a UTC instant, or null if unreadable."""
+    return _parse_utc_naive(expr).dt.replace_time_zone("UTC")
+
+
+def to_eastern(expr: pl.Expr) -> pl.Expr:
+    """A UTC text timestamp in the contact centers' wall time, DST-aware."""
+    return parse_utc(expr).dt.convert_time_zone(EASTERN)
+
+
+def _stripped(expr: pl.Expr) -> pl.Expr:
+    return expr.str.strip_chars()
+
+
+def _is_action(expr: pl.Expr) -> pl.Expr:
+    return expr.is_in(ACTIONS)
+
+
+def _non_empty(expr: pl.Expr) -> pl.Expr:
+    return expr.str.len_chars() > 0
+
+
+def _duration(expr: pl.Expr) -> pl.Expr:
+    return expr.str.strip_chars().cast(pl.Float64, strict=False)
+
+
+def _rating(expr: pl.Expr) -> pl.Expr:
+    return expr.str.strip_chars().cast(pl.Int64, strict=False)
+
+
+def _lower(expr: pl.Expr) -> pl.Expr:
+    return expr.str.strip_chars().str.to_lowercase()
+
+
+ENTRY_RULES = (
+    Rule("bad_action", "action", repair=_lower, valid=_is_action, required=True,
+         reason="action is not add, update or delete"),
+)
+
+
+def _key_rule(spec: TableSpec) -> Rule:
+    return Rule("missing_id", spec.key, repair=_stripped, valid=_non_empty, required=True, reason=f"{spec.key} is empty")
+
+
+def value_rules(spec: TableSpec) -> list[Rule]:
+    """The typing rules of add/update rows of ``spec``'s table."""
+    rules = [
+        Rule(f"unparseable_{column}", column, repair=to_eastern, required=column in spec.required,
+             reason=f"{column} is missing or not a UTC timestamp (YYYY-MM-DDTHH:MM:SSZ)")
+        for column in spec.timestamps
+    ]
+    if spec.name == "interactions":
+        rules += [
+            Rule("bad_call_duration", "call_duration_minutes", repair=_duration, valid=lambda v: v >= 0,
+                 reason="call_duration_minutes is not a non-negative number"),
+            Rule("bad_satisfaction_rating", "satisfaction_rating", repair=_rating, valid=lambda v: v.is_between(1, 5),
+                 reason="satisfaction_rating is not an integer 1-5"),
+            Rule("channel", "channel", repair=_lower, action=Action.REPAIR),
+        ]
+    if spec.name == "agents":
+        rules.append(Rule("bad_hire_date", "hire_date", repair=parse_date(["%Y-%m-%d"]),
+                          reason="hire_date is not YYYY-MM-DD"))
+    id_columns = [c for c in spec.columns if c.endswith("_id") and c != spec.key]
+    rules += [Rule(f"trim_{c}", c, repair=_stripped, action=Action.REPAIR) for c in id_columns]
+    return rules
+
+
+def _relined(result: QualityResult, frame: pl.DataFrame) -> pl.DataFrame:
+    """Quarantine rows numbered by ``frame``'s row index, renumbered by source line."""
+    lines = frame.select(pl.col(SOURCE_LINE)).with_row_index("__index").with_columns(pl.col("__index").cast(pl.Int64))
+    return (
+        result.quarantine.join(lines, left_on="row_number", right_on="__index", how="left")
+        .with_columns(pl.col(SOURCE_LINE).alias("row_number"))
+        .drop(SOURCE_LINE)
+    )
+
+
+@dataclass
+class Changes:
+    """One month's typed changes of one table and what was rejected on the way."""
+
+    rows: pl.DataFrame
+    quarantine: pl.DataFrame
+    rows_read: int
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def metadata(self) -> dict[str, int]:
+        return {
+            "rows_read": self.rows_read,
+            "rows_loaded": self.rows.height,
+            "rows_quarantined": self.quarantine.height,
+            **{f"rule/{name}": count for name, count in sorted(self.counts.items()) if ":" not in name},
+        }
+
+
+def typed_changes(spec: TableSpec, raw: pl.DataFrame) -> Changes:
+    """Type ``raw`` (text rows with source file and line) into changes; see the module docstring."""
+    source_file = raw[SOURCE_FILE][0] if raw.height else ""
+    entry = apply_rules(raw, [*ENTRY_RULES, _key_rule(spec)], row_number_offset=0)
+    quarantines = [_relined(entry, raw)]
+    counts = dict(entry.counts)
+
+    is_delete = pl.col("action") == "delete"
+    deletes = entry.clean.filter(is_delete)
+    upserts_raw = entry.clean.filter(~is_delete)
+    upserts = apply_rules(upserts_raw, value_rules(spec), row_number_offset=0)
+    quarantines.append(_relined(upserts, upserts_raw))
+    counts |= upserts.counts
+
+    state_schema = STATE_SCHEMAS[spec.name]
+    typed_deletes = deletes.select(
+        pl.col(spec.key),
+        *(pl.lit(None, dtype=dtype).alias(name) for name, dtype in state_schema.items() if name != spec.key),
+        pl.col("action"),
+        pl.col(SOURCE_LINE),
+    )
+    typed_upserts = upserts.clean.select(
+        *(pl.col(name).cast(dtype) for name, dtype in state_schema.items()), pl.col("action"), pl.col(SOURCE_LINE)
+    )
+    combined = pl.concat([typed_deletes, typed_upserts]).sort(SOURCE_LINE)
+    latest = apply_rules(combined, dedupe=Dedupe(keys=[spec.key], order_by=SOURCE_LINE, name="superseded"),
+                         row_number_offset=0)
+    quarantines.append(_relined(latest, combined))
+    counts |= latest.counts
+
+    quarantine = pl.concat(quarantines).sort("row_number") if quarantines else empty_quarantine()
+    raw_records = raw.select(
+        pl.col(SOURCE_LINE).alias("row_number"),
+        pl.struct([pl.col(c) for c in spec.delta_columns]).struct.json_encode().alias("raw_record"),
+    )
+    quarantine = (
+        quarantine.drop("raw_record")
+        .join(raw_records, on="row_number", how="left")
+        .select(
+            pl.lit(spec.name).alias("table"),
+            pl.lit(source_file).alias("source_file"),
+            pl.col("row_number").alias("line"),
+            "rule",
+            "column",
+            "reason",
+            "raw_record",
+        )
+    )
+    return Changes(rows=latest.clean, quarantine=quarantine, rows_read=raw.height, counts=counts)
+
+
+def apply_changes(previous: pl.DataFrame, changes: pl.DataFrame, key: str) -> tuple[pl.DataFrame, dict[str, int]]:
+    """The state after ``changes``: upsert add/update rows by ``key``, drop deleted ids; plus what happened."""
+    known = previous.select(key)
+    action = pl.col("action")
+    upserts = changes.filter(action != "delete")
+    stats = {
+        "adds": changes.filter(action == "add").height,
+        "updates": changes.filter(action == "update").height,
+        "deletes": changes.filter(action == "delete").height,
+        "unknown_deletes": changes.filter(action == "delete").join(known, on=key, how="anti").height,
+        "unknown_updates": changes.filter(action == "update").join(known, on=key, how="anti").height,
+        "adds_of_existing_ids": changes.filter(action == "add").join(known, on=key, how="semi").height,
+    }
+    state = pl.concat(
+        [
+            previous.join(changes.select(key), on=key, how="anti"),
+            upserts.select(previous.columns),
+        ]
+    )
+    stats |= {"rows_before": previous.height, "rows_after": state.height}
+    return state, stats
+
+
+def quarantine_schema() -> dict[str, pl.DataType]:
+    """Columns of the case's quarantine rows (before the month column is added)."""
+    return {
+        "table": pl.String,
+        "source_file": pl.String,
+        "line": pl.Int64,
+        "rule": pl.String,
+        "column": pl.String,
+        "reason": pl.String,
+        "raw_record": pl.String,
+    }
+
+
+def describe_counts(stats: dict[str, int]) -> str:
+    return json.dumps(stats, sort_keys=True)

@@ -1,0 +1,237 @@
+"""The support case's input folder: which files exist, which months they bring, and their headers.
+
+Layout (see the product specification)::
+
+    initial/{agents,contact_centers,service_categories,interactions}.csv
+    delta/<table>_delta_<YYYYMM>.csv      # same columns plus ``action``
+
+The initial extract is the state at the end of its own month, the month before
+the earliest delta; each delta brings the next month. Everything here fails
+fast with :class:`~caseworks_assets.registry.InputError` naming the file (and
+line), because a misnamed or malformed file must stop a run before any month
+is applied, not halfway through.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from caseworks_assets.registry import InputError
+
+CASE = "support"
+EASTERN = "America/New_York"
+ACTIONS = ("add", "update", "delete")
+SOURCE_FILE = "_source_file"
+SOURCE_LINE = "_source_line"
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One source table: its key, its columns and how its values are typed."""
+
+    name: str
+    key: str
+    columns: tuple[str, ...]
+    timestamps: tuple[str, ...] = ()
+    required: tuple[str, ...] = ()
+
+    @property
+    def delta_columns(self) -> tuple[str, ...]:
+        return (*self.columns, "action")
+
+
+AGENTS = TableSpec(
+    "agents",
+    key="agent_id",
+    columns=("agent_id", "full_name", "contact_center_id", "hire_date", "category_id"),
+)
+CONTACT_CENTERS = TableSpec(
+    "contact_centers",
+    key="contact_center_id",
+    columns=("contact_center_id", "contact_center_name", "location"),
+)
+SERVICE_CATEGORIES = TableSpec(
+    "service_categories",
+    key="category_id",
+    columns=("category_id", "category_name", "department"),
+)
+INTERACTIONS = TableSpec(
+    "interactions",
+    key="interaction_id",
+    columns=(
+        "interaction_id",
+        "timestamp",
+        "channel",
+        "category_id",
+        "agent_id",
+        "contact_center_id",
+        "interaction_start",
+        "agent_resolution_timestamp",
+        "interaction_end",
+        "call_duration_minutes",
+        "satisfaction_rating",
+    ),
+    timestamps=("timestamp", "interaction_start", "agent_resolution_timestamp", "interaction_end"),
+    required=("interaction_start",),
+)
+TABLES: dict[str, TableSpec] = {spec.name: spec for spec in (AGENTS, CONTACT_CENTERS, SERVICE_CATEGORIES, INTERACTIONS)}
+
+_DELTA_NAME = re.compile(r"^(?P<table>[a-z_]+?)_delta_(?P<month>.+)\.csv$")
+_MONTH = re.compile(r"^(?P<year>\d{4})(?P<month>\d{2})$")
+
+
+def month_key(yyyymm: str) -> str:
+    """``202502`` -> ``2025-02`` (the partition key)."""
+    return f"{yyyymm[:4]}-{yyyymm[4:]}"
+
+
+def month_arg(key: str) -> str:
+    """``2025-02`` -> ``202502`` (the file-name and ``--months`` form)."""
+    return key.replace("-", "")
+
+
+def previous_month(key: str) -> str:
+    year, month = int(key[:4]), int(key[5:])
+    year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return f"{year:04d}-{month:02d}"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The months an input folder brings and the file of each table in each month."""
+
+    data_dir: Path
+    initial_month: str
+    deltas: dict[str, dict[str, Path]] = field(default_factory=dict)
+
+    @property
+    def months(self) -> list[str]:
+        """Every month in application order: the initial extract's, then each delta's."""
+        return [self.initial_month, *sorted(self.deltas)]
+
+    def previous(self, month: str) -> str | None:
+        """The month whose state ``month`` builds on (None for the initial extract)."""
+        months = self.months
+        if month not in months:
+            raise InputError(f"{self.data_dir}: no input for month {month} (months found: {', '.join(months)})")
+        index = months.index(month)
+        return months[index - 1] if index else None
+
+    def file_for(self, table: str, month: str) -> Path | None:
+        """The file that brings ``table`` in ``month``; None when that table has no delta that month."""
+        if month == self.initial_month:
+            return self.data_dir / "initial" / f"{table}.csv"
+        return self.deltas.get(month, {}).get(table)
+
+    def all_files(self) -> list[Path]:
+        files = [self.data_dir / "initial" / f"{table}.csv" for table in TABLES]
+        return files + [path for month in sorted(self.deltas) for path in self.deltas[month].values()]
+
+
+def _delta_files(data_dir: Path) -> dict[str, dict[str, Path]]:
+    deltas: dict[str, dict[str, Path]] = {}
+    folder = data_dir / "delta"
+    if not folder.is_dir():
+        return deltas
+    for path in sorted(folder.glob("*.csv")):
+        match = _DELTA_NAME.match(path.name)
+        if not match or match["table"] not in TABLES:
+            raise InputError(f"{path}: unexpected file name; expected <table>_delta_<YYYYMM>.csv with table one of "
+                             f"{', '.join(TABLES)}")
+        month = _MONTH.match(match["month"])
+        if not month or not 1 <= int(month["month"]) <= 12:
+            raise InputError(f"{path}: {match['month']!r} in the file name is not a YYYYMM month")
+        deltas.setdefault(month_key(match["month"]), {})[match["table"]] = path
+    return deltas
+
+
+def _latest_interaction_month(path: Path) -> str:
+    """The latest Eastern-time month of ``interaction_start``; the initial month when there are no deltas."""
+    from caseworks_assets.support.changes import parse_utc
+
+    starts = (
+        pl.scan_csv(path, infer_schema=False)
+        .select(parse_utc(pl.col("interaction_start")).dt.convert_time_zone(EASTERN).dt.strftime("%Y-%m").max())
+        .collect()
+        .item()
+    )
+    if starts is None:
+        raise InputError(f"{path}: no readable interaction_start, and no delta/ files to date the initial extract")
+    return starts
+
+
+def discover(data_dir: Path) -> Layout:
+    """The folder's layout; raises :class:`InputError` for a missing initial file or a misnamed delta."""
+    if not data_dir.is_dir():
+        raise InputError(f"{data_dir}: input folder not found (expected initial/ and delta/ inside)")
+    for table in TABLES:
+        path = data_dir / "initial" / f"{table}.csv"
+        if not path.is_file():
+            raise InputError(f"{path}: missing initial extract of {table}")
+    deltas = _delta_files(data_dir)
+    if deltas:
+        initial = previous_month(min(deltas))
+    else:
+        _check_header(data_dir / "initial" / "interactions.csv", INTERACTIONS.columns)
+        initial = _latest_interaction_month(data_dir / "initial" / "interactions.csv")
+    return Layout(data_dir=data_dir, initial_month=initial, deltas=deltas)
+
+
+def _check_header(path: Path, expected: tuple[str, ...]) -> None:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        header = next(csv.reader(handle), [])
+    found = [name.strip() for name in header]
+    if sorted(found) != sorted(expected):
+        missing = [c for c in expected if c not in found]
+        extra = [c for c in found if c not in expected]
+        detail = "; ".join(
+            part
+            for part in (
+                f"missing {', '.join(missing)}" if missing else "",
+                f"unexpected {', '.join(extra)}" if extra else "",
+                "duplicate columns" if len(found) != len(set(found)) else "",
+            )
+            if part
+        )
+        raise InputError(f"{path}, line 1: wrong header ({detail}); expected {','.join(expected)}")
+
+
+def validate_inputs(data_dir: Path) -> None:
+    """Check names and headers of every input file before a run starts."""
+    layout = discover(data_dir)
+    for table, spec in TABLES.items():
+        _check_header(data_dir / "initial" / f"{table}.csv", spec.columns)
+    for month in sorted(layout.deltas):
+        for table, path in layout.deltas[month].items():
+            _check_header(path, TABLES[table].delta_columns)
+
+
+def read_raw(spec: TableSpec, path: Path | None, *, initial: bool) -> pl.DataFrame:
+    """The file's rows as text, with the file and line each came from.
+
+    Nothing is typed here: typing happens in :mod:`~caseworks_assets.support.changes`
+    where a bad value quarantines its row instead of failing the file. The
+    initial extract gets ``action = add``. A table without a delta that month
+    gives an empty frame with the same columns.
+    """
+    columns = spec.delta_columns
+    if path is None:
+        return pl.DataFrame(schema={c: pl.String for c in columns} | {SOURCE_FILE: pl.String, SOURCE_LINE: pl.Int64})
+    _check_header(path, spec.columns if initial else columns)
+    try:
+        frame = pl.read_csv(path, infer_schema=False, encoding="utf8-lossy")
+    except pl.exceptions.PolarsError as error:
+        first = str(error).strip().splitlines()[0]
+        raise InputError(f"{path}: malformed CSV ({first})") from error
+    frame = frame.rename({name: name.strip() for name in frame.columns})
+    if initial:
+        frame = frame.with_columns(pl.lit("add").alias("action"))
+    return frame.select(columns).with_columns(
+        pl.lit(str(path)).alias(SOURCE_FILE),
+        pl.int_range(2, pl.len() + 2, dtype=pl.Int64).alias(SOURCE_LINE),
+    )

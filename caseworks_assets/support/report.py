@@ -1,0 +1,93 @@
+"""The monthly report: interactions per month, contact center and department, on the final dimensions."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from caseworks_assets.support.layout import EASTERN
+
+UNKNOWN = "Unknown"
+
+
+def as_eastern(frame: pl.DataFrame) -> pl.DataFrame:
+    """Timestamps back in Eastern wall time, whatever zone the store returned them in (naive = UTC)."""
+    converted = []
+    for name, dtype in frame.schema.items():
+        if isinstance(dtype, pl.Datetime):
+            column = pl.col(name)
+            if dtype.time_zone is None:
+                column = column.dt.replace_time_zone("UTC")
+            converted.append(column.dt.convert_time_zone(EASTERN).dt.cast_time_unit("us").alias(name))
+    return frame.with_columns(converted) if converted else frame
+
+
+def _known(column: str) -> pl.Expr:
+    """The value, or ``Unknown`` when it is missing or blank (a deleted record joins as missing)."""
+    value = pl.col(column).str.strip_chars()
+    return pl.when(value.str.len_chars() > 0).then(value).otherwise(pl.lit(UNKNOWN)).alias(column)
+
+
+def labelled_interactions(
+    interactions: pl.DataFrame, contact_centers: pl.DataFrame, service_categories: pl.DataFrame
+) -> pl.DataFrame:
+    """Interactions with their report month and final contact center name and department."""
+    return (
+        as_eastern(interactions)
+        .join(contact_centers.select("contact_center_id", "contact_center_name"), on="contact_center_id", how="left")
+        .join(service_categories.select("category_id", "department"), on="category_id", how="left")
+        .with_columns(
+            pl.col("interaction_start").dt.strftime("%Y-%m").alias("month"),
+            _known("contact_center_name"),
+            _known("department"),
+            (pl.col("channel") == "phone").fill_null(False).alias("is_call"),
+        )
+    )
+
+
+def build_report(
+    interactions: pl.DataFrame, contact_centers: pl.DataFrame, service_categories: pl.DataFrame
+) -> pl.DataFrame:
+    """``support_report``: totals per month (Eastern), contact center and department."""
+    return (
+        labelled_interactions(interactions, contact_centers, service_categories)
+        .group_by("month", "contact_center_name", "department")
+        .agg(
+            pl.len().cast(pl.Int64).alias("total_interactions"),
+            pl.col("is_call").sum().cast(pl.Int64).alias("total_calls"),
+            pl.col("call_duration_minutes")
+            .filter(pl.col("is_call"))
+            .sum()
+            .fill_null(0.0)
+            .cast(pl.Float64)
+            .alias("total_call_duration"),
+        )
+        .sort("month", "contact_center_name", "department")
+    )
+
+
+def reconciliation(report: pl.DataFrame, interactions: pl.DataFrame) -> dict[str, float]:
+    """Report totals next to the same totals taken straight from ``interactions_final``."""
+    calls = interactions.filter(pl.col("channel") == "phone")
+    return {
+        "report_interactions": int(report["total_interactions"].sum()),
+        "final_interactions": interactions.height,
+        "report_calls": int(report["total_calls"].sum()),
+        "final_calls": calls.height,
+        "report_call_duration": float(report["total_call_duration"].sum()),
+        "final_call_duration": float(calls["call_duration_minutes"].fill_null(0).sum()),
+    }
+
+
+def unknown_counts(report: pl.DataFrame) -> dict[str, int]:
+    """Interactions whose contact center or department is ``Unknown``."""
+    cc = report.filter(pl.col("contact_center_name") == UNKNOWN)["total_interactions"].sum()
+    dept = report.filter(pl.col("department") == UNKNOWN)["total_interactions"].sum()
+    either = report.filter((pl.col("contact_center_name") == UNKNOWN) | (pl.col("department") == UNKNOWN))[
+        "total_interactions"
+    ].sum()
+    return {
+        "unknown_contact_center_interactions": int(cc),
+        "unknown_department_interactions": int(dept),
+        "unknown_interactions": int(either),
+        "total_interactions": int(report["total_interactions"].sum()),
+    }

@@ -1,0 +1,29 @@
+"""Shared fixtures: every test gets its own DAGSTER_HOME, output and data folders."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from caseworks_assets.settings import Settings
+
+
+@pytest.fixture
+def caseworks_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Point every caseworks setting at ``tmp_path`` and return the resolved settings."""
+    for name in ("CASEWORKS_ENV", "CASEWORKS_LAKE_ROOT", "CASEWORKS_WAREHOUSE", "CASEWORKS_BQ_PROJECT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    monkeypatch.setenv("CASEWORKS_OUT_DIR", str(tmp_path / "out"))
+    monkeypatch.setenv("CASEWORKS_DATA_DIR", str(tmp_path / "data"))
+    (tmp_path / "dagster_home").mkdir()
+    return Settings.from_env()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -1,0 +1,53 @@
+"""The command line: clear one-line errors and exit codes, never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from caseworks_assets.cli import EXIT_USAGE, main
+from caseworks_assets.registry import registered_cases
+from caseworks_assets.settings import Settings
+
+
+@pytest.mark.parametrize("case", sorted(registered_cases()))
+def test_run_on_a_missing_input_folder_exits_2_with_one_line(
+    case: str, caseworks_env: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "does-not-exist"
+    code = main(["run", case, "--data-dir", str(missing), "--out-dir", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == EXIT_USAGE
+    assert err.startswith("caseworks: error:")
+    assert str(missing) in err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("case", sorted(registered_cases()))
+def test_sample_is_deterministic_for_a_seed(case: str, tmp_path: Path) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    assert main(["sample", case, "--out", str(first), "--rows", "50", "--seed", "7"]) == 0
+    assert main(["sample", case, "--out", str(second), "--rows", "50", "--seed", "7"]) == 0
+    files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    assert files, f"{case} sample wrote no files"
+    assert files == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
+    for name in files:
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "no-such-case"],
+        ["run", "support", "--months", "2025-02"],
+        ["run", "support", "--format", "xlsx"],
+        ["run", "support", "--as-of", "31/05/2025"],
+    ],
+)
+def test_malformed_arguments_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == EXIT_USAGE
+    assert "Traceback" not in capsys.readouterr().err

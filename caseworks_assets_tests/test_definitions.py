@@ -1,0 +1,108 @@
+"""The code location loads, in both environments, with the shape the product promises."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from caseworks_assets.definitions import build_definitions
+from caseworks_assets.registry import registered_cases
+from caseworks_assets.resources import LakeIOManager
+from caseworks_assets.resources.warehouse import BigQueryPolarsIOManager, DuckDBPolarsIOManager
+from caseworks_assets.settings import Settings, SettingsError
+
+
+def _asset_specs(defs: dg.Definitions) -> list[dg.AssetSpec]:
+    return list(defs.resolve_all_asset_specs())
+
+
+def test_local_definitions_load_with_one_group_per_case(caseworks_env: Settings) -> None:
+    defs = build_definitions(caseworks_env)
+    dg.Definitions.validate_loadable(defs)
+    specs = _asset_specs(defs)
+    groups = {spec.group_name for spec in specs}
+    assert groups == set(registered_cases())
+    for spec in specs:
+        assert spec.key.path[0] == spec.group_name, f"{spec.key} is not under its case prefix"
+    resources = defs.resources or {}
+    assert isinstance(resources["io_manager"], DuckDBPolarsIOManager)
+    assert resources["io_manager"].database == str(caseworks_env.out_dir / "warehouse.duckdb")
+    assert isinstance(resources["lake_io_manager"], LakeIOManager)
+
+
+def test_every_case_has_a_job_for_the_cli(caseworks_env: Settings) -> None:
+    defs = build_definitions(caseworks_env)
+    for name in registered_cases():
+        assert defs.resolve_job_def(f"{name}_job") is not None
+
+
+def test_every_asset_documents_its_columns(caseworks_env: Settings) -> None:
+    defs = build_definitions(caseworks_env)
+    undocumented = [
+        spec.key.to_user_string()
+        for spec in _asset_specs(defs)
+        if "dagster/column_schema" not in (spec.metadata or {})
+    ]
+    assert undocumented == []
+
+
+def test_prod_definitions_construct_without_credentials_or_network(
+    caseworks_env: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CASEWORKS_ENV", "prod")
+    monkeypatch.setenv("CASEWORKS_BQ_PROJECT", "caseworks-prod")
+    monkeypatch.setenv("CASEWORKS_LAKE_ROOT", "gs://caseworks-lake")
+    monkeypatch.setenv("CASEWORKS_SPARK_MASTER", "spark://spark-master:7077")
+    settings = Settings.from_env()
+    defs = build_definitions(settings)
+    dg.Definitions.validate_loadable(defs)
+    resources = defs.resources or {}
+    assert isinstance(resources["io_manager"], BigQueryPolarsIOManager)
+    assert resources["io_manager"].project == "caseworks-prod"
+    assert resources["lake_io_manager"].root == "gs://caseworks-lake"
+    assert resources["spark"].spark_config["spark.master"] == "spark://spark-master:7077"
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"CASEWORKS_ENV": "staging"}, "CASEWORKS_ENV"),
+        ({"CASEWORKS_ENV": "prod", "CASEWORKS_LAKE_ROOT": "gs://lake"}, "CASEWORKS_BQ_PROJECT"),
+        ({"CASEWORKS_ENV": "prod", "CASEWORKS_BQ_PROJECT": "p"}, "CASEWORKS_LAKE_ROOT"),
+        (
+            {"CASEWORKS_ENV": "prod", "CASEWORKS_BQ_PROJECT": "p", "CASEWORKS_LAKE_ROOT": "/tmp/lake"},
+            "gs://",
+        ),
+    ],
+)
+def test_bad_settings_name_the_variable(
+    caseworks_env: Settings, monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], message: str
+) -> None:
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env()
+
+
+def test_warehouse_writers_share_one_pool(caseworks_env: Settings) -> None:
+    """DuckDB has one writer: assets stored by the warehouse IO manager queue on one pool."""
+    from caseworks_assets.resources import WAREHOUSE_POOL
+
+    graph = build_definitions(caseworks_env).resolve_asset_graph()
+    warehouse_assets = [
+        graph.get(key)
+        for key in graph.get_all_asset_keys()
+        if graph.get(key).is_materializable and "warehouse" in graph.get(key).kinds
+    ]
+    assert warehouse_assets, "no asset declares the 'warehouse' kind"
+    unpooled = [node.key.to_user_string() for node in warehouse_assets if WAREHOUSE_POOL not in node.pools]
+    assert unpooled == []
+
+
+def test_instance_limits_the_warehouse_pool_to_one_writer(caseworks_env: Settings) -> None:
+    from caseworks_assets.instance import get_instance
+    from caseworks_assets.resources import WAREHOUSE_POOL
+
+    instance = get_instance()
+    assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
+    assert WAREHOUSE_POOL
