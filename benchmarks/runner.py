@@ -32,12 +32,16 @@ class StepMeasure:
 def measure(command: list[str], env: dict[str, str]) -> StepMeasure:
     """Run ``command`` and return its wall time and peak RSS (Linux ``ru_maxrss`` is KiB)."""
     start = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - start
+    # stderr goes to a file, not a pipe: nobody reads a pipe during wait4, and a
+    # verbose child (Dagster logs) would block forever once the pipe is full.
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - start
+        errors.seek(0)
+        stderr = errors.read().decode(errors="replace")
     exit_code = os.waitstatus_to_exitcode(status)
     if exit_code != 0:
-        stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
         raise RuntimeError(f"{' '.join(command)} exited {exit_code}: {stderr.strip()[-2000:]}")
     return StepMeasure(wall_s=round(wall, 3), peak_rss_mib=round(usage.ru_maxrss / 1024, 1), exit_code=exit_code)
 

@@ -3,4 +3,8 @@
 This list is the only place that enumerates the cases.
 """
 
-from caseworks_assets import support  # noqa: F401
+from caseworks_assets import (
+    ouchhungry,  # noqa: F401
+    payments,  # noqa: F401
+    support,  # noqa: F401
+)

@@ -62,6 +62,20 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--rows", type=int, default=None, help="scale (default: the demo's size)")
     sample.add_argument("--seed", type=int, default=42)
 
+    stream = commands.add_parser("stream", help="replay a case's records as NDJSON micro-batches into a landing folder")
+    stream.add_argument("case", choices=["payments"])
+    stream.add_argument("--data-dir", type=Path, help="the case's input folder (default: the bundled sample)")
+    stream.add_argument("--landing", type=Path, required=True, help="folder the micro-batch files land in")
+    stream.add_argument("--batch-rows", type=int, default=1000, help="records per micro-batch")
+    stream.add_argument("--interval", type=float, default=1.0, help="seconds between batches")
+    stream.add_argument("--out-dir", type=Path, help="where the warehouse, lake and exports go (with --process)")
+    stream.add_argument(
+        "--process", action="store_true", help="also materialize each batch in process (no daemon needed)"
+    )
+
+    rotate = commands.add_parser("rotate-keys", help="re-encrypt restricted values with the active key")
+    rotate.add_argument("--out-dir", type=Path, help="the output folder whose lake and warehouse to rotate")
+
     ui = commands.add_parser("ui", help="serve the Dagster UI on the same instance and warehouse")
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)
@@ -142,6 +156,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"wrote {args.case} sample to {args.out}")
         elif args.command == "ui":
             _ui(args)
+        elif args.command == "stream":
+            from caseworks_assets.payments.commands import stream
+
+            settings = _configure(args.out_dir, args.data_dir, args.case)
+            data_dir = settings.case_data_dir(args.case)
+            registered_cases()[args.case].validate_inputs(data_dir)
+            landed = stream(
+                data_dir, args.landing, batch_rows=args.batch_rows, interval=args.interval, process=args.process
+            )
+            print(f"{len(landed)} micro-batch(es) in {args.landing}")
+        elif args.command == "rotate-keys":
+            from caseworks_assets.governance.commands import rotate_keys
+
+            rotate_keys(_configure(args.out_dir))
     except (InputError, SettingsError) as error:
         print(f"caseworks: error: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -21,10 +21,18 @@ from caseworks_assets.governance.keys import (
     ENCRYPTION_KEYS_ENV,
     PSEUDONYM_KEY_ENV,
     PrivacyResource,
+    keyring_from_env,
     privacy_resource,
 )
 from caseworks_assets.governance.policy import POLICY, Access, Role, access, policy_markdown, project, visible_columns
-from caseworks_assets.governance.pseudonymize import pseudonym, pseudonymize_series
+from caseworks_assets.governance.pseudonymize import Pseudonymizer, pseudonym, pseudonymize_series
+from caseworks_assets.governance.rotation import (
+    EncryptedData,
+    RotationResult,
+    encrypted_data,
+    register_encrypted,
+    rotate_all,
+)
 
 __all__ = [
     "ENCRYPTION_KEYS_ENV",
@@ -34,21 +42,28 @@ __all__ = [
     "Classification",
     "ColumnSpec",
     "DecryptionError",
+    "EncryptedData",
     "KeyRing",
     "KeyRingError",
     "PrivacyResource",
+    "Pseudonymizer",
     "Role",
+    "RotationResult",
     "access",
     "column_names",
     "column_schema",
+    "encrypted_data",
     "governance_metadata",
     "governance_tags",
     "key_id_of",
+    "keyring_from_env",
     "policy_markdown",
     "privacy_resource",
     "project",
     "pseudonym",
     "pseudonymize_series",
+    "register_encrypted",
+    "rotate_all",
     "table_classification",
     "visible_columns",
 ]

@@ -20,8 +20,8 @@ import warnings
 import dagster as dg
 import polars as pl
 
-from caseworks_assets.governance.encryption import KeyRing
-from caseworks_assets.governance.pseudonymize import pseudonymize_series
+from caseworks_assets.governance.encryption import KeyRing, KeyRingError
+from caseworks_assets.governance.pseudonymize import Pseudonymizer, pseudonymize_series
 
 PSEUDONYM_KEY_ENV = "CASEWORKS_PSEUDONYM_KEY"
 ENCRYPTION_KEYS_ENV = "CASEWORKS_ENCRYPTION_KEYS"
@@ -53,10 +53,29 @@ class PrivacyResource(dg.ConfigurableResource):
     def pseudonymize(self, values: pl.Series) -> pl.Series:
         return pseudonymize_series(values, self.pseudonym_key.encode())
 
+    def pseudonymizer(self) -> Pseudonymizer:
+        """A caching pseudonymizer, for many batches of the same identifiers."""
+        return Pseudonymizer(self.pseudonym_key.encode())
+
+
+def _is_local() -> bool:
+    return os.environ.get("CASEWORKS_ENV", "local").strip() in ("", "local")
+
+
+def keyring_from_env() -> KeyRing:
+    """The configured key ring (the demo ring only for ``CASEWORKS_ENV=local`` without keys)."""
+    spec = os.environ.get(ENCRYPTION_KEYS_ENV, "").strip()
+    if spec:
+        return KeyRing.parse(spec)
+    if not _is_local():
+        raise KeyRingError(f"{ENCRYPTION_KEYS_ENV} is required when CASEWORKS_ENV=prod")
+    warnings.warn(DEMO_WARNING, stacklevel=2)
+    return KeyRing.parse(DEMO_ENCRYPTION_KEYS)
+
 
 def privacy_resource() -> PrivacyResource:
     """``EnvVar``-backed keys; the demo keys only when they are unset and ``CASEWORKS_ENV=local``."""
-    local = os.environ.get("CASEWORKS_ENV", "local").strip() in ("", "local")
+    local = _is_local()
     configured = bool(os.environ.get(PSEUDONYM_KEY_ENV)) or bool(os.environ.get(ENCRYPTION_KEYS_ENV))
     if configured or not local:
         return PrivacyResource(

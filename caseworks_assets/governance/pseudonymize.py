@@ -38,6 +38,19 @@ def pseudonymize_series(values: pl.Series, key: bytes) -> pl.Series:
     return values.cast(pl.String).replace_strict(mapping, default=None, return_dtype=pl.String).alias(values.name)
 
 
+class Pseudonymizer:
+    """Callable ``Series -> Series`` that remembers pseudonyms already computed (for batch after batch)."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+        self._cache: dict[str, str] = {}
+
+    def __call__(self, values: pl.Series) -> pl.Series:
+        distinct = values.cast(pl.String).drop_nulls().unique().to_list()
+        mapping = {v: self._cache.get(v) or self._cache.setdefault(v, pseudonym(v, self._key)) for v in distinct}
+        return values.cast(pl.String).replace_strict(mapping, default=None, return_dtype=pl.String).alias(values.name)
+
+
 def pseudonymize_expr(key: bytes):
     """Expression builder for ``with_columns``: ``pseudonymize_expr(key)(pl.col("customer_id"))``."""
 

@@ -17,6 +17,7 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
+from duckdb import sqltypes
 from upath import UPath
 
 from caseworks_assets.governance.encryption import KeyRing
@@ -68,7 +69,7 @@ def rotate_duckdb_table(database: str, table: str, columns: Sequence[str], ring:
 
     prefix = f"{ring.active_id}:"
     with duckdb.connect(database) as con:
-        con.create_function("caseworks_rotate", rotate, [duckdb.typing.VARCHAR], duckdb.typing.VARCHAR, type="arrow")
+        con.create_function("caseworks_rotate", rotate, [sqltypes.VARCHAR], sqltypes.VARCHAR, type="arrow")
         rows = con.execute(f"select count(*) from {table}").fetchone()[0]  # type: ignore[index]
         rotated = 0
         for column in columns:
@@ -86,3 +87,45 @@ def duckdb_table_exists(database: str, table: str) -> bool:
             [schema or "main", name],
         ).fetchone()
     return bool(found and found[0])
+
+
+@dataclass(frozen=True)
+class EncryptedData:
+    """Where one case keeps ciphertext: lake files (path parts under the lake root) and warehouse tables."""
+
+    case: str
+    files: dict[tuple[str, ...], tuple[str, ...]]
+    tables: dict[str, tuple[str, ...]]
+
+
+_ENCRYPTED: dict[str, EncryptedData] = {}
+
+
+def register_encrypted(data: EncryptedData) -> EncryptedData:
+    """Declare a case's encrypted files and tables, so ``caseworks rotate-keys`` re-seals them."""
+    _ENCRYPTED[data.case] = data
+    return data
+
+
+def encrypted_data() -> list[EncryptedData]:
+    return list(_ENCRYPTED.values())
+
+
+def rotate_all(
+    ring: KeyRing, lake_root: str, warehouse: str | None, cases: Sequence[str] | None = None
+) -> list[RotationResult]:
+    """Re-seal every registered encrypted file and (DuckDB) table that exists; returns one result per target."""
+    results = []
+    for data in encrypted_data():
+        if cases and data.case not in cases:
+            continue
+        for parts, columns in data.files.items():
+            path = UPath(lake_root).joinpath(*parts)
+            if path.exists():
+                results.append(rotate_parquet(path, columns, ring))
+        if warehouse is None:
+            continue
+        for table, columns in data.tables.items():
+            if duckdb_table_exists(warehouse, table):
+                results.append(rotate_duckdb_table(warehouse, table, columns, ring))
+    return results

@@ -13,6 +13,7 @@ volume can grow without Python loops over rows.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
@@ -73,8 +74,8 @@ class DefectRates:
     null_rate: float = 0.01
     duplicate_rate: float = 0.02
     invalid_email_rate: float = 0.03
-    invalid_cpf_rate: float = 0.02
-    malformed_code_rate: float = 0.02
+    invalid_cpf_rate: float = 0.01
+    malformed_code_rate: float = 0.01
     bad_number_rate: float = 0.01
     bad_date_rate: float = 0.01
     unknown_customer_rate: float = 0.005
@@ -113,9 +114,17 @@ def _corrupt(rng: np.random.Generator, values: np.ndarray, rate: float, bad: np.
     return np.where(rng.random(len(values)) < rate, bad, values)
 
 
+def _text_frame(data: dict[str, object]) -> pl.DataFrame:
+    """All-text frame from numpy/list columns (numpy object arrays go through Python lists)."""
+    return pl.DataFrame(
+        {name: (values.tolist() if isinstance(values, np.ndarray) else list(values)) for name, values in data.items()},
+        schema=dict.fromkeys(data, pl.String),
+    )
+
+
 def _with_duplicates(rng: np.random.Generator, frame: pl.DataFrame, rate: float) -> pl.DataFrame:
     """Re-sent rows: a share of rows appears twice, the copy right after a later row."""
-    count = int(round(frame.height * rate))
+    count = round(frame.height * rate)
     if count == 0 or frame.height == 0:
         return frame
     picks = rng.choice(frame.height, size=count, replace=False)
@@ -150,17 +159,19 @@ def simulate_products(seed: int = 42, rates: DefectRates | None = None) -> pl.Da
     broken = np.array([code[:2] + code[-2:] for code in codes], dtype=object)
     messy = np.where(~partner & (rng.random(len(codes)) < rates.malformed_code_rate), broken, messy)
     launched = np.array([f"{1 + i % 27:02d}/{1 + i % 12:02d}/20{15 + i % 9}" for i in range(len(codes))], dtype=object)
-    frame = pl.DataFrame(
+    frame = _text_frame(
         {
             "product_code": messy,
             "product_name": [row[1] for row in CATALOG],
             "brand": [row[2] for row in CATALOG],
-            "segment": np.where(~partner, _blank(rng, np.array([r[3] for r in CATALOG], dtype=object), rates.null_rate),
-                                np.array([r[3] for r in CATALOG], dtype=object)),
+            "segment": np.where(
+                ~partner,
+                _blank(rng, np.array([r[3] for r in CATALOG], dtype=object), rates.null_rate),
+                np.array([r[3] for r in CATALOG], dtype=object),
+            ),
             "list_price": _mixed_price(rng, np.array([row[4] for row in CATALOG])),
             "launched_on": launched,
-        },
-        schema={c: pl.String for c in ("product_code", "product_name", "brand", "segment", "list_price", "launched_on")},
+        }
     )
     return _with_duplicates(rng, frame, rates.duplicate_rate)
 
@@ -173,13 +184,21 @@ def _name_pools(seed: int) -> tuple[list[str], list[str]]:
     return first, last
 
 
+def _ascii(values: np.ndarray) -> np.ndarray:
+    """'Eloá Conceição' -> 'eloaconceicao' (e-mail local parts are ASCII)."""
+    folded = [unicodedata.normalize("NFKD", v).encode("ascii", "ignore").decode().lower() for v in values]
+    return np.array([v.replace(" ", "") for v in folded], dtype=object)
+
+
 def simulate_customers(count: int = 400, seed: int = 42, rates: DefectRates | None = None) -> pl.DataFrame:
     """The customer export (text columns), ids ``C000001`` .. ``C<count>``."""
     rates = rates or DefectRates()
     rng = _rng(seed, 2)
     first, last = _name_pools(seed)
-    given = rng.choice(np.asarray(first, dtype=object), size=count)
-    family = rng.choice(np.asarray(last, dtype=object), size=count)
+    first_pool, last_pool = np.asarray(first, dtype=object), np.asarray(last, dtype=object)
+    given_index = rng.integers(0, len(first_pool), size=count)
+    family_index = rng.integers(0, len(last_pool), size=count)
+    given, family = first_pool[given_index], last_pool[family_index]
     city_index = _pick(rng, list(range(len(CITIES))), [c[4] for c in CITIES], count).astype(int)
     city = np.array([CITIES[i][0] for i in city_index], dtype=object)
     state = np.array([CITIES[i][1] for i in city_index], dtype=object)
@@ -193,22 +212,23 @@ def simulate_customers(count: int = 400, seed: int = 42, rates: DefectRates | No
     cpf = np.where(rng.random(count) < 0.5, cpf_formatted, cpf)
 
     ids = np.array([f"C{i:06d}" for i in range(1, count + 1)], dtype=object)
-    local = np.char.lower(
-        np.char.add(np.char.add(given.astype(str), "."), family.astype(str)).astype(str)
-    ).astype(object)
-    local = np.array([name.replace(" ", "") for name in local], dtype=object) + np.char.mod("%d", np.arange(count))
+    local = (
+        _ascii(first_pool)[given_index] + "." + _ascii(last_pool)[family_index] + np.char.mod("%d", np.arange(count))
+    )
     domains = rng.choice(np.array(["gmail.com", "hotmail.com", "uol.com.br", "bol.com.br", "outlook.com"]), count)
     email = local + "@" + domains.astype(object)
     bad_email = local + np.where(rng.random(count) < 0.5, "@", "@@") + np.where(rng.random(count) < 0.5, "gmail", "")
     email = _blank(rng, _corrupt(rng, email, rates.invalid_email_rate, bad_email), rates.null_rate)
 
     number = rng.integers(10_000_000, 99_999_999, size=count).astype(str).astype(object)
-    style = rng.integers(0, 4, size=count)
+    style = rng.choice(4, size=count, p=[0.35, 0.3, 0.3, 0.05])
     phone = np.select(
         [style == 0, style == 1, style == 2],
-        ["(" + ddd + ") 9" + np.array([n[:4] + "-" + n[4:] for n in number], dtype=object),
-         ddd + "9" + number,
-         "+55 " + ddd + " 9" + np.array([n[:4] + "-" + n[4:] for n in number], dtype=object)],
+        [
+            "(" + ddd + ") 9" + np.array([n[:4] + "-" + n[4:] for n in number], dtype=object),
+            ddd + "9" + number,
+            "+55 " + ddd + " 9" + np.array([n[:4] + "-" + n[4:] for n in number], dtype=object),
+        ],
         default="9" + number,  # no area code: not a usable number
     ).astype(object)
     phone = _blank(rng, phone, rates.null_rate)
@@ -228,7 +248,7 @@ def simulate_customers(count: int = 400, seed: int = 42, rates: DefectRates | No
     birth_text = np.where(rng.random(count) < 0.5, iso, br)
     updated = np.datetime64("2024-06-01") + rng.integers(0, 200, size=count).astype("timedelta64[D]")
 
-    frame = pl.DataFrame(
+    frame = _text_frame(
         {
             "customer_id": ids,
             "full_name": given + " " + family,
@@ -240,19 +260,14 @@ def simulate_customers(count: int = 400, seed: int = 42, rates: DefectRates | No
             "state": state,
             "birth_date": birth_text,
             "updated_at": np.datetime_as_string(updated).astype(object),
-        },
-        schema={
-            c: pl.String
-            for c in ("customer_id", "full_name", "cpf", "email", "phone", "cep", "city", "state", "birth_date",
-                      "updated_at")
-        },
+        }
     )
     return _with_duplicates(rng, frame, rates.duplicate_rate)
 
 
 def day_volume(day: date, per_day: int) -> int:
     """Sales of a day: weekends sell ~15% more than weekdays, a mild and predictable pattern."""
-    return int(round(per_day * (1.15 if day.weekday() >= 5 else 1.0)))
+    return round(per_day * (1.15 if day.weekday() >= 5 else 1.0))
 
 
 def simulate_transactions(
@@ -292,7 +307,7 @@ def simulate_transactions(
     unit_price = _corrupt(
         rng, _mixed_price(rng, price), rates.bad_number_rate, rng.choice(np.array(["abc", "-4,49", "R$"]), count)
     )
-    frame = pl.DataFrame(
+    frame = _text_frame(
         {
             "transaction_id": [f"T{day:%Y%m%d}-{i:06d}" for i in range(1, count + 1)],
             "sold_at": sold_at,
@@ -300,8 +315,6 @@ def simulate_transactions(
             "product_code": codes_text,
             "quantity": _blank(rng, quantity, rates.null_rate),
             "unit_price": _blank(rng, unit_price, rates.null_rate),
-        },
-        schema={c: pl.String for c in ("transaction_id", "sold_at", "customer_id", "product_code", "quantity",
-                                       "unit_price")},
+        }
     )
     return _with_duplicates(rng, frame, rates.duplicate_rate)

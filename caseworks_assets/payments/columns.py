@@ -17,9 +17,7 @@ PUBLIC, INTERNAL, CONFIDENTIAL, RESTRICTED = (
 
 SOURCE_COLUMNS = [
     ColumnSpec("source_file", "String", "input file the record came from (relative to the input folder)", INTERNAL),
-    ColumnSpec(
-        "source_line", "Int64", "1-based position of the record in its file (the line, for NDJSON)", INTERNAL
-    ),
+    ColumnSpec("source_line", "Int64", "1-based position of the record in its file (the line, for NDJSON)", INTERNAL),
 ]
 
 #: Raw fields: JSON path of each field in a record. Amount-like fields keep their JSON literal
@@ -112,7 +110,13 @@ TRANSACTION_COLUMNS = [
     ColumnSpec("payment_terms", "String", "payment terms as sent (e.g. net_30)", INTERNAL),
     ColumnSpec("status", "String", "pending | completed | refunded | cancelled", INTERNAL),
     ColumnSpec("product_category", "String", "product category", PUBLIC),
-    ColumnSpec("sales_rep", "String", "sales representative (an employee: pseudonymized for analysts)", CONFIDENTIAL, identifier=True),
+    ColumnSpec(
+        "sales_rep",
+        "String",
+        "sales representative (an employee: pseudonymized for analysts)",
+        CONFIDENTIAL,
+        identifier=True,
+    ),
     ColumnSpec("channel", "String", "sales channel", PUBLIC),
     ColumnSpec("discount_applied", "Boolean", "whether a discount was applied (null if unreadable)", INTERNAL),
     ColumnSpec("installments", "Int64", "number of installments (null if unreadable)", INTERNAL),

@@ -118,18 +118,31 @@ def pandera_column_schema(schema: PanderaSchema) -> dg.TableSchema:
     return dg.TableSchema(columns=columns)
 
 
+def _as_frame(value: object) -> pl.DataFrame:
+    """What an IO manager handed over as one DataFrame (a partition range may arrive as ``{key: frame}``)."""
+    if isinstance(value, pl.LazyFrame):
+        return value.collect()
+    if isinstance(value, Mapping):
+        frames = [_as_frame(part) for part in value.values()]
+        return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
+    if isinstance(value, pl.DataFrame):
+        return value
+    raise TypeError(f"expected a polars DataFrame/LazyFrame (or a mapping of them), got {type(value).__name__}")
+
+
 def validate_frame(
-    frame: pl.DataFrame | pl.LazyFrame, schema: PanderaSchema, *, sample: int = 20
+    frame: pl.DataFrame | pl.LazyFrame | Mapping[str, pl.DataFrame], schema: PanderaSchema, *, sample: int = 20
 ) -> dg.AssetCheckResult:
     """Validate ``frame`` against ``schema`` collecting every failure; the result a check returns.
 
     Metadata: ``rows``, ``failures`` (failure cases), ``failing_rows`` (distinct
     rows with at least one failure), ``failures_by_check`` (JSON, per
     ``column / check``) and ``failure_sample`` (Markdown table of up to ``sample``
-    failure cases with the failing value and row index).
+    failure cases with the failing value and row index). A mapping of partition
+    frames (a partition-range load) is validated as their concatenation.
     """
     schema = _as_schema(schema)
-    data = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
+    data = _as_frame(frame)
     metadata: dict[str, Any] = {"rows": data.height, "schema": schema.name or "unnamed"}
     try:
         schema.validate(data, lazy=True)
@@ -205,7 +218,7 @@ def pandera_check(
         description=description or f"Pandera schema {resolved.name or check_name!r}: types, nulls and value rules.",
         partitions_def=_partitions_def(asset, partitions_def),
     )
-    def _schema_check(value: pl.DataFrame) -> dg.AssetCheckResult:
+    def _schema_check(value) -> dg.AssetCheckResult:  # unannotated: the IO manager's default polars load type
         return validate_frame(value, resolved, sample=sample)
 
     return _schema_check

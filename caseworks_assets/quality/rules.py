@@ -72,8 +72,9 @@ class Rule:
 class Dedupe:
     """De-duplication: exact (``keys`` empty: all columns) or keyed, keeping the latest.
 
-    With ``order_by`` the row with the greatest value is kept per key; without it,
-    the first row read. Dropped duplicates go to quarantine under ``name``.
+    With ``order_by`` the row with the greatest value is kept per key (nulls count
+    as oldest; on a tie the first row read wins); without it, the first row read.
+    Null keys compare equal. Dropped duplicates go to quarantine under ``name``.
     """
 
     keys: Sequence[str] = ()
@@ -187,7 +188,10 @@ def apply_rules(
                 f"rule {rule.name!r} reads column {rule.column!r}, which the frame does not have: {columns}"
             )
         original = pl.col(rule.column)
-        value = rule.repair(original) if rule.repair else original
+        # the repaired value is materialized first, so ``valid`` reads a column instead of
+        # re-evaluating (and polars re-optimizing) the whole repair expression inside it
+        work = work.with_columns((rule.repair(original) if rule.repair else original).alias("__value"))
+        value = pl.col("__value")
         checks = [pl.lit(False)]
         if rule.repair is not None:
             checks.append(original.is_not_null() & value.is_null())
@@ -195,8 +199,7 @@ def apply_rules(
             checks.append(value.is_not_null() & ~rule.valid(value).fill_null(False))
         if rule.required:
             checks.append(value.is_null())
-        failed = pl.any_horizontal(checks)
-        work = work.with_columns(value.alias("__value"), failed.alias("__failed"))
+        work = work.with_columns(pl.any_horizontal(checks).alias("__failed"))
         n_failed = int(work["__failed"].sum())
         if rule.repair is not None:
             counts[f"{rule.name}:repaired"] = _count_repaired(work, rule.column)

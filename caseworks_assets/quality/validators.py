@@ -25,8 +25,6 @@ import polars as pl
 
 ExprFn = Callable[[pl.Expr], pl.Expr]
 
-_MAX_TEXT = 320  # no identifier, e-mail or number we accept is longer; bounds regex work on hostile input
-
 # --------------------------------------------------------------------------- helpers
 
 
@@ -54,7 +52,12 @@ NULL_TOKENS = ("", "null", "none", "nan", "n/a", "na", "-", "--")
 
 
 def null_if_blank(tokens: Sequence[str] = NULL_TOKENS) -> ExprFn:
-    """Builder (a repair): trimmed text, with blanks and placeholder tokens (case-insensitive) turned into null."""
+    """Builder (a repair): trimmed text, with blanks and placeholder tokens (case-insensitive) turned into null.
+
+    Use it with ``Action.SET_NULL``: the engine counts a repair that turns a value
+    into null as a failure, so the rule's count is the number of placeholders
+    found; follow it with ``not_null(column)`` when the column is required.
+    """
     lowered = [token.lower() for token in tokens]
 
     def build(expr: pl.Expr) -> pl.Expr:
@@ -164,6 +167,11 @@ def _cpf_digits(expr: pl.Expr) -> pl.Expr:
     return pl.when(text.str.contains(_CPF_PATTERN)).then(text.str.replace_all(r"[.\-]", ""))
 
 
+def _unchecked_digits(expr: pl.Expr, separators: str) -> pl.Expr:
+    """The value without separators; a small expression to slice digits from (shape checked separately)."""
+    return _text(expr).str.replace_all(separators, "")
+
+
 def _cpf_check(numbers: Sequence[pl.Expr]) -> pl.Expr:
     """CPF check digit over ``numbers`` (weights n+1 .. 2): (10 * sum mod 11), 10 -> 0."""
     remainder = (_weighted_sum(numbers, range(len(numbers) + 1, 1, -1)) * 10) % 11
@@ -172,10 +180,10 @@ def _cpf_check(numbers: Sequence[pl.Expr]) -> pl.Expr:
 
 def is_cpf(expr: pl.Expr) -> pl.Expr:
     """A CPF with correct check digits, formatted (``123.456.789-09``) or not; all-equal digits are invalid."""
-    digits = _cpf_digits(expr)
+    digits = _unchecked_digits(expr, r"[.\-]")
     d = [_digit(digits, i) for i in range(11)]
     valid = (_cpf_check(d[:9]) == d[9]) & (_cpf_check(d[:10]) == d[10]) & ~_all_same(d)
-    return pl.when(expr.is_not_null()).then(valid.fill_null(False))
+    return pl.when(expr.is_not_null()).then(_text(expr).str.contains(_CPF_PATTERN) & valid.fill_null(False))
 
 
 def normalize_cpf(expr: pl.Expr) -> pl.Expr:
@@ -201,12 +209,13 @@ def is_cnpj(expr: pl.Expr) -> pl.Expr:
     Also accepts the alphanumeric CNPJ (IN RFB 2.229/2024: letters in the first
     12 positions, each worth its ASCII code - 48). All-equal digits are invalid.
     """
-    digits = _cnpj_digits(expr)
+    digits = _unchecked_digits(expr, r"[./\-]").str.to_uppercase()
     values = [
         digits.str.slice(i, 1).replace_strict(_CNPJ_VALUES, default=None, return_dtype=pl.Int64) for i in range(14)
     ]
     valid = (_cnpj_check(values[:12]) == values[12]) & (_cnpj_check(values[:13]) == values[13]) & ~_all_same(values)
-    return pl.when(expr.is_not_null()).then(valid.fill_null(False))
+    shaped = _text(expr).str.to_uppercase().str.contains(_CNPJ_PATTERN)
+    return pl.when(expr.is_not_null()).then(shaped & valid.fill_null(False))
 
 
 def normalize_cnpj(expr: pl.Expr) -> pl.Expr:
@@ -260,35 +269,35 @@ def parse_number(expr: pl.Expr) -> pl.Expr:
     text = _text(expr)
     negative_parens = text.str.contains(r"^\(.*\)$")
     brazilian = text.str.contains(r"R\$|\bBRL\b")
-    body = (
+    signed = (
         text.str.replace(r"^\((.*)\)$", "$1")
         .str.replace_all(_CURRENCY, "")
         .str.replace_all(r"\s", "")
-        .str.replace(r"^\+", "")
+        .str.strip_prefix("+")
     )
-    negative = body.str.starts_with("-")
-    body = body.str.replace(r"^-", "")
+    negative = signed.str.starts_with("-")
+    body = signed.str.strip_prefix("-")
+    grouped_br = body.str.contains(_BR_GROUPED) & (
+        brazilian | body.str.contains(",", literal=True) | (body.str.count_matches(".", literal=True) > 1)
+    )
+    grouped_us = body.str.contains(_US_GROUPED) & (
+        body.str.contains(".", literal=True) | (body.str.count_matches(",", literal=True) > 1)
+    )
     canonical = (
-        pl.when(body.str.len_chars() > 64)
+        pl.when((body.str.len_chars() > 64) | (negative & negative_parens))
         .then(None)
-        .when(brazilian & body.str.contains(_BR_GROUPED))
+        .when(grouped_br)
         .then(body.str.replace_all(".", "", literal=True).str.replace(",", ".", literal=True))
         .when(body.str.contains(_PLAIN))
         .then(body)
-        .when(body.str.contains(_BR_GROUPED) & body.str.contains(","))
-        .then(body.str.replace_all(".", "", literal=True).str.replace(",", ".", literal=True))
-        .when(body.str.contains(_BR_GROUPED) & (body.str.count_matches(".", literal=True) > 1))
-        .then(body.str.replace_all(".", "", literal=True))
         .when(body.str.contains(_BR_DECIMAL))
         .then(body.str.replace(",", ".", literal=True))
-        .when(
-            body.str.contains(_US_GROUPED) & (body.str.contains(".", literal=True) | (body.str.count_matches(",") > 1))
-        )
+        .when(grouped_us)
         .then(body.str.replace_all(",", "", literal=True))
     )
-    value = canonical.cast(pl.Float64, strict=False)
-    value = pl.when(negative != negative_parens).then(-value).otherwise(value)
-    return pl.when(value.is_finite() & ~(negative & negative_parens)).then(value)
+    sign = pl.when(negative != negative_parens).then(pl.lit("-")).otherwise(pl.lit(""))
+    value = pl.concat_str([sign, canonical]).cast(pl.Float64, strict=False)
+    return value.replace([float("inf"), float("-inf")], None)
 
 
 # --------------------------------------------------------------------------- dates
@@ -303,23 +312,104 @@ _ISO_DATETIMES = (
 _TIME_TOKENS = ("%H", "%I", "%M", "%S", "%T", "%R", "%s", "%z", "%:z", "%#z")
 
 
+_OFFSET = r"(?:Z|[+-][0-9]{2}(?::?[0-9]{2}(?::?[0-9]{2})?)?)"
+_TOKEN_PATTERNS = {
+    "Y": "[1-9][0-9]{3}",  # years 1000-9999: year 0 and below are garbage, and Python cannot hold them
+    "y": "[0-9]{2}",
+    "C": "[0-9]{2}",
+    "m": "[0-9]{1,2}",
+    "d": "[0-9]{1,2}",
+    "e": " ?[0-9]{1,2}",
+    "H": "[0-9]{1,2}",
+    "I": "[0-9]{1,2}",
+    "M": "[0-9]{1,2}",
+    "S": "[0-9]{1,2}",
+    "j": "[0-9]{1,3}",
+    "f": "[0-9]{1,9}",
+    ".f": r"(?:\.[0-9]{1,9})?",
+    ".3f": r"\.[0-9]{3}",
+    ".6f": r"\.[0-9]{6}",
+    ".9f": r"\.[0-9]{9}",
+    "b": "[A-Za-z]{3}",
+    "h": "[A-Za-z]{3}",
+    "B": "[A-Za-z]{3,9}",
+    "a": "[A-Za-z]{3}",
+    "A": "[A-Za-z]{6,9}",
+    "p": "[AaPp][Mm]",
+    "z": _OFFSET,
+    ":z": _OFFSET,
+    "#z": _OFFSET,
+    "T": "[0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}",
+    "R": "[0-9]{1,2}:[0-9]{1,2}",
+    "F": "[1-9][0-9]{3}-[0-9]{1,2}-[0-9]{1,2}",
+    "D": "[0-9]{1,2}/[0-9]{1,2}/[0-9]{2}",
+    "%": "%",
+}
+_REGEX_META = set("\\.+*?()|[]{}^$#&-~")
+
+
+def _format_regex(fmt: str) -> str | None:
+    """A regex for the exact shape ``fmt`` describes (``%Y`` = four digits), or None for unknown tokens.
+
+    chrono's strptime is lenient (``%Y`` reads ``24`` as year 24); the shape guard
+    keeps ``05/01/24`` from matching ``%d/%m/%Y`` so the ``%y`` format can read it.
+    """
+    parts, i = ["^"], 0
+    while i < len(fmt):
+        if fmt[i] != "%":
+            parts.append("\\" + fmt[i] if fmt[i] in _REGEX_META else fmt[i])
+            i += 1
+            continue
+        token = next((t for t in sorted(_TOKEN_PATTERNS, key=len, reverse=True) if fmt.startswith(t, i + 1)), None)
+        if token is None:
+            return None
+        parts.append(_TOKEN_PATTERNS[token])
+        i += 1 + len(token)
+    return "".join([*parts, "$"])
+
+
+def _strptime(text: pl.Expr, dtype: pl.DataType, fmt: str) -> pl.Expr:
+    parsed = text.str.strptime(dtype, fmt, strict=False, exact=True)
+    shape = _format_regex(fmt)
+    return parsed if shape is None else pl.when(text.str.contains(shape)).then(parsed)
+
+
 def _has_time(fmt: str) -> bool:
     return any(token in fmt for token in _TIME_TOKENS)
 
 
+def _offset_token(fmt: str) -> str | None:
+    return next((token for token in ("%#z", "%:z", "%z") if fmt.endswith(token)), None)
+
+
 def _wall_clock(text: pl.Expr, fmt: str) -> pl.Expr:
     """Naive timestamp as written (a trailing UTC offset is validated away, not applied)."""
-    for token in ("%#z", "%:z", "%z"):
-        if fmt.endswith(token):
-            text = text.str.replace(r"(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)$", "")
-            fmt = fmt.removesuffix(token)
-    return text.str.strptime(pl.Datetime("us"), fmt, strict=False, exact=True)
+    token = _offset_token(fmt)
+    if token is not None:
+        text = pl.when(text.str.contains(_OFFSET + "$")).then(text.str.replace(_OFFSET + "$", ""))
+        fmt = fmt.removesuffix(token)
+    return _strptime(text, pl.Datetime("us"), fmt)
+
+
+def _as_utc(text: pl.Expr, fmt: str) -> pl.Expr:
+    """Naive UTC for a format ending in an offset; offsets with seconds (local mean time) are honoured."""
+    if _offset_token(fmt) is None:  # offset in the middle: chrono applies it
+        parsed = _strptime(text, pl.Datetime("us", "UTC"), fmt)
+        return parsed.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+    groups = text.str.extract_groups(r"([+-])([0-9]{2}):?([0-9]{2})?:?([0-9]{2})?$")
+    sign = pl.when(groups.struct.field("1") == "-").then(-1).otherwise(1)
+    hours, minutes, seconds = (groups.struct.field(str(i)).cast(pl.Int64).fill_null(0) for i in (2, 3, 4))
+    offset = sign * (hours * 3600 + minutes * 60 + seconds)
+    return _wall_clock(text, fmt) - pl.duration(seconds=offset)
 
 
 def parse_date(formats: Sequence[str], *, iso: bool = True) -> ExprFn:
     """Builder: the value as ``pl.Date`` using the first of ``formats`` (strptime syntax) that reads it, else null.
 
-    Formats are tried in the declared order, so put the unambiguous ones first
+    Each format must match the whole value's shape (``%Y`` is exactly four digits,
+    years 1000-9999; ``%d``/``%m`` one or two), then parse -- chrono alone would
+    read ``05/01/24`` as year 24 under ``%d/%m/%Y``. Formats are tried in the
+    declared order, so put the unambiguous ones first
     (``%d/%m/%Y`` before ``%m/%d/%Y`` only if day-first is the house rule).
     Impossible dates (``31/02/2024``) give null. A format with a time part
     (``%Y-%m-%dT%H:%M:%S``) reads timestamps and keeps their date (wall clock,
@@ -334,12 +424,7 @@ def parse_date(formats: Sequence[str], *, iso: bool = True) -> ExprFn:
         text = _text(expr)
         text = pl.when(text.str.len_chars() <= 64).then(text)
         return pl.coalesce(
-            [
-                _wall_clock(text, fmt).dt.date()
-                if _has_time(fmt)
-                else text.str.strptime(pl.Date, fmt, strict=False, exact=True)
-                for fmt in chosen
-            ]
+            [_wall_clock(text, fmt).dt.date() if _has_time(fmt) else _strptime(text, pl.Date, fmt) for fmt in chosen]
         )
 
     return build
@@ -350,7 +435,8 @@ def parse_datetime(formats: Sequence[str], *, time_zone: str | None = None, iso:
 
     Formats with an offset (``%z``) are converted to ``time_zone`` (UTC when
     ``time_zone`` is None, then made naive); formats without one are taken as
-    wall time in ``time_zone`` (or stay naive). Date-only formats give midnight.
+    wall time in ``time_zone`` (or stay naive), and wall times that do not exist
+    there (the DST gap) give null. Date-only formats give midnight.
     With ``iso`` the ISO forms ``YYYY-MM-DD[T ]HH:MM:SS[.f]`` (naive) are accepted
     last, so the parser is idempotent on its own output.
     """
@@ -361,15 +447,11 @@ def parse_datetime(formats: Sequence[str], *, time_zone: str | None = None, iso:
     def one(text: pl.Expr, fmt: str) -> pl.Expr:
         has_offset = "%z" in fmt or "%:z" in fmt or "%#z" in fmt
         if not _has_time(fmt):
-            parsed = text.str.strptime(pl.Date, fmt, strict=False, exact=True).cast(pl.Datetime("us"))
+            parsed = _strptime(text, pl.Date, fmt).cast(pl.Datetime("us"))
         elif has_offset:
-            parsed = (
-                text.str.strptime(pl.Datetime("us", "UTC"), fmt, strict=False, exact=True)
-                .dt.convert_time_zone("UTC")
-                .dt.replace_time_zone(None)
-            )
+            parsed = _as_utc(text, fmt)
         else:
-            parsed = text.str.strptime(pl.Datetime("us"), fmt, strict=False, exact=True)
+            parsed = _strptime(text, pl.Datetime("us"), fmt)
         if has_offset and time_zone is not None:
             return parsed.dt.replace_time_zone("UTC").dt.convert_time_zone(time_zone)
         if time_zone is not None:

@@ -14,14 +14,19 @@ keys are the contract the assets rely on:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from dagster import EnvVar
+from dagster._core.storage.db_io_manager import DbTypeHandler
+from dagster_duckdb_polars import DuckDBPolarsTypeHandler
 from dagster_pyspark import LazyPySparkResource
 
+from caseworks_assets.resources.delivery import OutboxResource, PartnerAPIResource, SFTPResource, SMTPResource
 from caseworks_assets.resources.files import CaseInputs, CaseOutputs
 from caseworks_assets.resources.lake import LakeIOManager, LakeResource
+from caseworks_assets.resources.lake_tables import DuckDBLakeTableTypeHandler, LakeTable
 from caseworks_assets.resources.warehouse import (
     WAREHOUSE_POOL,
     BigQueryPolarsIOManager,
@@ -32,6 +37,11 @@ from caseworks_assets.settings import Settings, case_data_env
 
 class LocalWarehouseIOManager(DuckDBPolarsIOManager):
     """The DuckDB warehouse; creates the file's folder on first use, not at import."""
+
+    @staticmethod
+    def type_handlers() -> Sequence[DbTypeHandler]:
+        """Polars frames, plus :class:`LakeTable` (a lake Parquet file loaded engine-side)."""
+        return [DuckDBPolarsTypeHandler(), DuckDBLakeTableTypeHandler()]
 
     def create_io_manager(self, context):
         Path(self.database).parent.mkdir(parents=True, exist_ok=True)
@@ -79,6 +89,11 @@ def build_resources(settings: Settings | None = None) -> dict[str, Any]:
         "inputs": CaseInputs(root=str(settings.data_dir), overrides=overrides),
         "outputs": CaseOutputs(root=str(settings.out_dir)),
         "spark": spark_resource(settings),
+        # delivery channels (unset host/URL -> the outbox under <out_dir>/outbox)
+        "sftp": SFTPResource.from_env(),
+        "partner_api": PartnerAPIResource.from_env(),
+        "smtp": SMTPResource.from_env(),
+        "outbox": OutboxResource(root=str(settings.out_dir / "outbox")),
     }
 
 
@@ -88,6 +103,7 @@ __all__ = [
     "CaseOutputs",
     "LakeIOManager",
     "LakeResource",
+    "LakeTable",
     "build_resources",
     "case_data_env",
     "spark_resource",

@@ -17,6 +17,8 @@ from dagster_duckdb_polars import DuckDBPolarsIOManager
 from dagster_gcp import BigQueryIOManager
 from dagster_gcp_pandas import BigQueryPandasTypeHandler
 
+from caseworks_assets.resources.lake_tables import BigQueryLakeTableTypeHandler
+
 #: Pool that serializes warehouse writes: DuckDB allows one writer per file, so
 #: a multi-partition backfill must not open it from several processes at once.
 WAREHOUSE_POOL = "caseworks_warehouse"
@@ -48,7 +50,7 @@ class BigQueryPolarsIOManager(BigQueryIOManager):
 
     @staticmethod
     def type_handlers() -> Sequence[DbTypeHandler]:
-        return [BigQueryPolarsTypeHandler(), BigQueryPandasTypeHandler()]
+        return [BigQueryPolarsTypeHandler(), BigQueryPandasTypeHandler(), BigQueryLakeTableTypeHandler()]
 
     @staticmethod
     def default_load_type() -> type:

@@ -1,15 +1,92 @@
-"""Case ``support``: monthly deltas of customer support interactions (placeholder, being built)."""
+"""Case ``support``: monthly deltas of customer support interactions.
+
+Inputs: an initial extract and monthly deltas of agents, contact centers,
+service categories and interactions (see :mod:`.layout`). Each month is a
+partition of ``support_months`` whose state builds on the previous month's;
+the latest applied month is published to the warehouse (schema ``support``)
+with a monthly report, answers to the business questions and file exports.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from caseworks_assets.registry import Case, register_case
+from caseworks_assets.registry import Case, InputError, register_case
+from caseworks_assets.support.assets import ALL_ASSETS, MONTHS, OUTPUT_ASSETS, PARTITIONED_ASSETS
+from caseworks_assets.support.checks import CHECKS
+from caseworks_assets.support.jobs import support_job, support_months_job, support_months_sensor, support_outputs_job
+from caseworks_assets.support.layout import CASE, discover, month_arg, month_key, validate_inputs
+from caseworks_assets.support.sample import write_sample
 
-CASE = register_case(
+if TYPE_CHECKING:
+    from caseworks_assets.runner import CaseRun
+
+defs = dg.Definitions(
+    assets=ALL_ASSETS,
+    asset_checks=CHECKS,
+    jobs=[support_job, support_months_job, support_outputs_job],
+    sensors=[support_months_sensor],
+)
+
+
+def months_to_apply(data_dir, selected: list[str] | None) -> list[str]:
+    """Partition keys to apply, in order: the initial extract's month, then the selected deltas (all by default)."""
+    layout = discover(data_dir)
+    deltas = sorted(layout.deltas)
+    if selected is None:
+        return layout.months
+    wanted = {month_key(m) for m in selected}
+    unknown = sorted(wanted - set(deltas))
+    if unknown:
+        raise InputError(
+            f"{data_dir / 'delta'}: no delta for --months {', '.join(month_arg(m) for m in unknown)} "
+            f"(deltas found: {', '.join(month_arg(m) for m in deltas) or 'none'})"
+        )
+    return [layout.initial_month, *(m for m in deltas if m in wanted)]
+
+
+def run(case_run: CaseRun) -> None:
+    """Register the folder's months, apply the chosen ones in order, then publish the last one."""
+    months = months_to_apply(case_run.data_dir, list(case_run.months) if case_run.months else None)
+    layout = discover(case_run.data_dir)
+    known = set(case_run.instance.get_dynamic_partitions(MONTHS.name))
+    missing = [m for m in layout.months if m not in known]
+    if missing:
+        case_run.instance.add_dynamic_partitions(MONTHS.name, missing)
+    month_keys = [key for asset in PARTITIONED_ASSETS for key in asset.keys]
+    for month in months:
+        case_run.echo(f"[support] applying {month}")
+        case_run.execute("support_job", partition_key=month, asset_selection=month_keys)
+    output_keys = [key for asset in OUTPUT_ASSETS for key in asset.keys]
+    case_run.execute(
+        "support_job",
+        asset_selection=output_keys,
+        run_config={
+            "ops": {
+                "support_final_state": {"config": {"month": months[-1]}},
+                "support__support_exports": {"config": {"fmt": case_run.fmt}},
+            }
+        },
+    )
+
+
+def summarize(case_run: CaseRun) -> str:
+    """The answers' Markdown, as written by ``support_answers``."""
+    path = case_run.out_dir / CASE / "support_answers.md"
+    return path.read_text(encoding="utf-8") if path.exists() else "(support answers not written)"
+
+
+CASE_DEF = register_case(
     Case(
-        name="support",
+        name=CASE,
         description="Monthly deltas of customer support interactions",
-        defs=dg.Definitions(),
-        write_sample=lambda out, rows, seed: None,
-        run=lambda run: None,
+        defs=defs,
+        write_sample=write_sample,
+        run=run,
+        validate_inputs=validate_inputs,
+        summarize=summarize,
+        formats=("csv", "json", "parquet"),
     )
 )

@@ -79,8 +79,10 @@ def answer(report: pl.DataFrame, labelled: pl.DataFrame) -> Answers:
     per_center = per_center.with_columns(pl.sum_horizontal(month_columns).alias("quarter_total")).sort(
         ["quarter_total", "contact_center_name"], descending=[True, False]
     )
-    volumes = in_quarter.group_by("month").agg(pl.col("total_interactions").sum()).sort(
-        ["total_interactions", "month"], descending=[True, False]
+    volumes = (
+        in_quarter.group_by("month")
+        .agg(pl.col("total_interactions").sum())
+        .sort(["total_interactions", "month"], descending=[True, False])
     )
     top_month, top_volume = volumes.row(0)
 
@@ -95,7 +97,9 @@ def answer(report: pl.DataFrame, labelled: pl.DataFrame) -> Answers:
         "### 2. Month with the highest volume",
         "",
         f"**{top_month}** with **{top_volume}** interactions "
-        + "(" + ", ".join(f"{m}: {v}" for m, v in volumes.sort("month").iter_rows()) + ").",
+        + "("
+        + ", ".join(f"{m}: {v}" for m, v in volumes.sort("month").iter_rows())
+        + ").",
         "",
         "### 3. Longest average call duration, why, and a better agent-work measure",
         "",

@@ -16,7 +16,6 @@ Two business rules live here:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -65,33 +64,57 @@ def _lower(expr: pl.Expr) -> pl.Expr:
 
 
 ENTRY_RULES = (
-    Rule("bad_action", "action", repair=_lower, valid=_is_action, required=True,
-         reason="action is not add, update or delete"),
+    Rule(
+        "bad_action",
+        "action",
+        repair=_lower,
+        valid=_is_action,
+        required=True,
+        reason="action is not add, update or delete",
+    ),
 )
 
 
 def _key_rule(spec: TableSpec) -> Rule:
-    return Rule("missing_id", spec.key, repair=_stripped, valid=_non_empty, required=True, reason=f"{spec.key} is empty")
+    return Rule(
+        "missing_id", spec.key, repair=_stripped, valid=_non_empty, required=True, reason=f"{spec.key} is empty"
+    )
 
 
 def value_rules(spec: TableSpec) -> list[Rule]:
     """The typing rules of add/update rows of ``spec``'s table."""
     rules = [
-        Rule(f"unparseable_{column}", column, repair=to_eastern, required=column in spec.required,
-             reason=f"{column} is missing or not a UTC timestamp (YYYY-MM-DDTHH:MM:SSZ)")
+        Rule(
+            f"unparseable_{column}",
+            column,
+            repair=to_eastern,
+            required=column in spec.required,
+            reason=f"{column} is missing or not a UTC timestamp (YYYY-MM-DDTHH:MM:SSZ)",
+        )
         for column in spec.timestamps
     ]
     if spec.name == "interactions":
         rules += [
-            Rule("bad_call_duration", "call_duration_minutes", repair=_duration, valid=lambda v: v >= 0,
-                 reason="call_duration_minutes is not a non-negative number"),
-            Rule("bad_satisfaction_rating", "satisfaction_rating", repair=_rating, valid=lambda v: v.is_between(1, 5),
-                 reason="satisfaction_rating is not an integer 1-5"),
+            Rule(
+                "bad_call_duration",
+                "call_duration_minutes",
+                repair=_duration,
+                valid=lambda v: v >= 0,
+                reason="call_duration_minutes is not a non-negative number",
+            ),
+            Rule(
+                "bad_satisfaction_rating",
+                "satisfaction_rating",
+                repair=_rating,
+                valid=lambda v: v.is_between(1, 5),
+                reason="satisfaction_rating is not an integer 1-5",
+            ),
             Rule("channel", "channel", repair=_lower, action=Action.REPAIR),
         ]
     if spec.name == "agents":
-        rules.append(Rule("bad_hire_date", "hire_date", repair=parse_date(["%Y-%m-%d"]),
-                          reason="hire_date is not YYYY-MM-DD"))
+        rules.append(
+            Rule("bad_hire_date", "hire_date", repair=parse_date(["%Y-%m-%d"]), reason="hire_date is not YYYY-MM-DD")
+        )
     id_columns = [c for c in spec.columns if c.endswith("_id") and c != spec.key]
     rules += [Rule(f"trim_{c}", c, repair=_stripped, action=Action.REPAIR) for c in id_columns]
     return rules
@@ -126,15 +149,22 @@ class Changes:
 
 
 def typed_changes(spec: TableSpec, raw: pl.DataFrame) -> Changes:
-    """Type ``raw`` (text rows with source file and line) into changes; see the module docstring."""
+    """Type ``raw`` (text rows with source file and line) into changes; see the module docstring.
+
+    The action/id rules and the de-duplication run on narrow frames (id, action,
+    line) and the raw record of a quarantined row is taken from ``raw`` by its
+    line at the end, so only the typing rules see every column.
+    """
     source_file = raw[SOURCE_FILE][0] if raw.height else ""
-    entry = apply_rules(raw, [*ENTRY_RULES, _key_rule(spec)], row_number_offset=0)
-    quarantines = [_relined(entry, raw)]
+    narrow = raw.select("action", spec.key, SOURCE_LINE)
+    entry = apply_rules(narrow, [*ENTRY_RULES, _key_rule(spec)], row_number_offset=0)
+    quarantines = [_relined(entry, narrow)]
     counts = dict(entry.counts)
+    entered = entry.clean.join(raw.drop("action", spec.key, SOURCE_FILE), on=SOURCE_LINE, how="left")
 
     is_delete = pl.col("action") == "delete"
-    deletes = entry.clean.filter(is_delete)
-    upserts_raw = entry.clean.filter(~is_delete)
+    deletes = entered.filter(is_delete)
+    upserts_raw = entered.filter(~is_delete)
     upserts = apply_rules(upserts_raw, value_rules(spec), row_number_offset=0)
     quarantines.append(_relined(upserts, upserts_raw))
     counts |= upserts.counts
@@ -150,19 +180,32 @@ def typed_changes(spec: TableSpec, raw: pl.DataFrame) -> Changes:
         *(pl.col(name).cast(dtype) for name, dtype in state_schema.items()), pl.col("action"), pl.col(SOURCE_LINE)
     )
     combined = pl.concat([typed_deletes, typed_upserts]).sort(SOURCE_LINE)
-    latest = apply_rules(combined, dedupe=Dedupe(keys=[spec.key], order_by=SOURCE_LINE, name="superseded"),
-                         row_number_offset=0)
-    quarantines.append(_relined(latest, combined))
+    ids = combined.select(spec.key, "action", SOURCE_LINE)
+    latest = apply_rules(
+        ids, dedupe=Dedupe(keys=[spec.key], order_by=SOURCE_LINE, name="superseded"), row_number_offset=0
+    )
+    quarantines.append(_relined(latest, ids))
     counts |= latest.counts
+    # An id added and then updated in the same file is, for the state, an add.
+    added = ids.filter(pl.col("action") == "add")[spec.key]
+    rows = combined.join(latest.clean.select(SOURCE_LINE), on=SOURCE_LINE, how="semi").with_columns(
+        pl.when((pl.col("action") == "update") & pl.col(spec.key).is_in(added.implode()))
+        .then(pl.lit("add"))
+        .otherwise(pl.col("action"))
+        .alias("action")
+    )
 
-    quarantine = pl.concat(quarantines).sort("row_number") if quarantines else empty_quarantine()
-    raw_records = raw.select(
+    quarantine = pl.concat(quarantines) if quarantines else empty_quarantine()
+    raw_records = raw.join(
+        quarantine.select(pl.col("row_number").alias(SOURCE_LINE)), on=SOURCE_LINE, how="semi"
+    ).select(
         pl.col(SOURCE_LINE).alias("row_number"),
         pl.struct([pl.col(c) for c in spec.delta_columns]).struct.json_encode().alias("raw_record"),
     )
     quarantine = (
         quarantine.drop("raw_record")
         .join(raw_records, on="row_number", how="left")
+        .sort("row_number")
         .select(
             pl.lit(spec.name).alias("table"),
             pl.lit(source_file).alias("source_file"),
@@ -173,7 +216,7 @@ def typed_changes(spec: TableSpec, raw: pl.DataFrame) -> Changes:
             "raw_record",
         )
     )
-    return Changes(rows=latest.clean, quarantine=quarantine, rows_read=raw.height, counts=counts)
+    return Changes(rows=rows, quarantine=quarantine, rows_read=raw.height, counts=counts)
 
 
 def apply_changes(previous: pl.DataFrame, changes: pl.DataFrame, key: str) -> tuple[pl.DataFrame, dict[str, int]]:
@@ -210,7 +253,3 @@ def quarantine_schema() -> dict[str, pl.DataType]:
         "reason": pl.String,
         "raw_record": pl.String,
     }
-
-
-def describe_counts(stats: dict[str, int]) -> str:
-    return json.dumps(stats, sort_keys=True)

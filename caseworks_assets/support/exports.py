@@ -19,7 +19,11 @@ ISO_WITH_OFFSET = "%Y-%m-%dT%H:%M:%S%:z"
 def as_text_timestamps(frame: pl.DataFrame) -> pl.DataFrame:
     """Timestamps as ISO text with offset, dates as ISO text: what csv and json readers expect."""
     return frame.with_columns(
-        [pl.col(name).dt.strftime(ISO_WITH_OFFSET) for name, dtype in frame.schema.items() if isinstance(dtype, pl.Datetime)]
+        [
+            pl.col(name).dt.strftime(ISO_WITH_OFFSET)
+            for name, dtype in frame.schema.items()
+            if isinstance(dtype, pl.Datetime)
+        ]
         + [pl.col(name).dt.strftime("%Y-%m-%d") for name, dtype in frame.schema.items() if dtype == pl.Date]
     )
 

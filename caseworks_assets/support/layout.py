@@ -141,8 +141,10 @@ def _delta_files(data_dir: Path) -> dict[str, dict[str, Path]]:
     for path in sorted(folder.glob("*.csv")):
         match = _DELTA_NAME.match(path.name)
         if not match or match["table"] not in TABLES:
-            raise InputError(f"{path}: unexpected file name; expected <table>_delta_<YYYYMM>.csv with table one of "
-                             f"{', '.join(TABLES)}")
+            raise InputError(
+                f"{path}: unexpected file name; expected <table>_delta_<YYYYMM>.csv with table one of "
+                f"{', '.join(TABLES)}"
+            )
         month = _MONTH.match(match["month"])
         if not month or not 1 <= int(month["month"]) <= 12:
             raise InputError(f"{path}: {match['month']!r} in the file name is not a YYYYMM month")

@@ -35,7 +35,9 @@ class Col:
 
 
 def _key(name: str, what: str) -> Col:
-    return Col(name, pl.String, f"Identifier of the {what}; the key deltas are applied by.", nullable=False, unique=True)
+    return Col(
+        name, pl.String, f"Identifier of the {what}; the key deltas are applied by.", nullable=False, unique=True
+    )
 
 
 TABLE_COLUMNS: dict[str, tuple[Col, ...]] = {
@@ -63,27 +65,48 @@ TABLE_COLUMNS: dict[str, tuple[Col, ...]] = {
         Col("category_id", pl.String, "Service category of the interaction."),
         Col("agent_id", pl.String, "Agent who handled the interaction."),
         Col("contact_center_id", pl.String, "Contact center that handled the interaction."),
-        Col("interaction_start", EASTERN_TS, "Start of the interaction (US Eastern); decides its report month.",
-            nullable=False),
+        Col(
+            "interaction_start",
+            EASTERN_TS,
+            "Start of the interaction (US Eastern); decides its report month.",
+            nullable=False,
+        ),
         Col("agent_resolution_timestamp", EASTERN_TS, "When the agent resolved the request (US Eastern)."),
         Col("interaction_end", EASTERN_TS, "When the interaction ended (US Eastern)."),
-        Col("call_duration_minutes", pl.Float64, "Call length in minutes (phone calls).",
-            checks=(pa.Check.ge(0),)),
+        Col("call_duration_minutes", pl.Float64, "Call length in minutes (phone calls).", checks=(pa.Check.ge(0),)),
         Col("satisfaction_rating", pl.Int64, "Customer rating 1-5.", checks=(pa.Check.in_range(1, 5),)),
     ),
 }
 
 REPORT_COLUMNS: tuple[Col, ...] = (
-    Col("month", pl.String, "Month of interaction_start in US Eastern time (YYYY-MM).", nullable=False,
-        checks=(pa.Check.str_matches(r"^\d{4}-\d{2}$"),)),
-    Col("contact_center_name", pl.String, "Contact center (final state); Unknown when missing or deleted.",
-        nullable=False),
-    Col("department", pl.String, "Department of the interaction's category (final state); Unknown when missing.",
-        nullable=False),
+    Col(
+        "month",
+        pl.String,
+        "Month of interaction_start in US Eastern time (YYYY-MM).",
+        nullable=False,
+        checks=(pa.Check.str_matches(r"^\d{4}-\d{2}$"),),
+    ),
+    Col(
+        "contact_center_name",
+        pl.String,
+        "Contact center (final state); Unknown when missing or deleted.",
+        nullable=False,
+    ),
+    Col(
+        "department",
+        pl.String,
+        "Department of the interaction's category (final state); Unknown when missing.",
+        nullable=False,
+    ),
     Col("total_interactions", pl.Int64, "Interactions in the group.", nullable=False, checks=(pa.Check.ge(1),)),
     Col("total_calls", pl.Int64, "Interactions on the phone channel.", nullable=False, checks=(pa.Check.ge(0),)),
-    Col("total_call_duration", pl.Float64, "Sum of call_duration_minutes over phone calls (missing counts 0).",
-        nullable=False, checks=(pa.Check.ge(0),)),
+    Col(
+        "total_call_duration",
+        pl.Float64,
+        "Sum of call_duration_minutes over phone calls (missing counts 0).",
+        nullable=False,
+        checks=(pa.Check.ge(0),),
+    ),
 )
 
 QUARANTINE_COLUMNS: tuple[Col, ...] = (
@@ -131,8 +154,9 @@ def pandera_schema(name: str, columns: tuple[Col, ...], *, any_time_zone: bool =
     )
 
 
-FINAL_SCHEMAS = {table: pandera_schema(f"{table}_final", cols, any_time_zone=True) for table, cols in
-                 TABLE_COLUMNS.items()}
+FINAL_SCHEMAS = {
+    table: pandera_schema(f"{table}_final", cols, any_time_zone=True) for table, cols in TABLE_COLUMNS.items()
+}
 REPORT_SCHEMA = pandera_schema("support_report", REPORT_COLUMNS)
 QUARANTINE_SCHEMA = pandera_schema("quarantine", QUARANTINE_COLUMNS)
 

@@ -125,6 +125,15 @@ def test_validate_frame_reports_type_errors_and_missing_columns() -> None:
     assert any("column_in_dataframe" in name for name in checks)
 
 
+def test_validate_frame_accepts_a_partition_range_mapping() -> None:
+    parts = {"2024-01-01": GOOD, "2024-01-02": BAD.head(2)}
+    result = validate_frame(parts, Customers)
+    assert not result.passed
+    assert result.metadata["rows"].value == 5
+    # GOOD + BAD's first two rows: duplicate ids 1 and 2 (4 cases), uf XX and spend -5.0 (1 each)
+    assert result.metadata["failures"].value == 6
+
+
 def test_pandera_column_schema_carries_descriptions_constraints_and_tags() -> None:
     schema = pandera_column_schema(Customers)
     columns = {column.name: column for column in schema.columns}

@@ -36,6 +36,12 @@ def _col(dtype, description: str, classification: str, *, nullable: bool = False
 
 _NON_NEGATIVE = [pa.Check.ge(0)]
 
+
+def _row_check(name: str, rule: pl.Expr) -> pa.Check:
+    """A row-wise rule across columns (Pandera polars: the check returns one boolean per row)."""
+    return pa.Check(lambda data: data.lazyframe.select(rule), name=name, error=name)
+
+
 CLIENTS_SCHEMA = pa.DataFrameSchema(
     {
         "customer_id": _col(pl.String, "Customer id as in the source (not pseudonymized).", "confidential"),
@@ -57,6 +63,16 @@ CLIENTS_SCHEMA = pa.DataFrameSchema(
     },
     name="delinquent_clients",
     unique=["customer_id"],
+    checks=[
+        _row_check(
+            "inadimplente_is_criterion_1_or_2",
+            pl.col("inadimplente") == (pl.col("criterion_1") | pl.col("criterion_2")),
+        ),
+        _row_check("criterion_1_implies_criterion_2", ~pl.col("criterion_1") | pl.col("criterion_2")),
+        _row_check("violations_at_most_obligations", pl.col("violations") <= pl.col("obligations")),
+        _row_check("open_at_most_obligations", pl.col("open_obligations") <= pl.col("obligations")),
+        _row_check("violations_iff_delinquent", (pl.col("violations") > 0) == pl.col("inadimplente")),
+    ],
 )
 
 VIOLATIONS_SCHEMA = pa.DataFrameSchema(
@@ -72,7 +88,9 @@ VIOLATIONS_SCHEMA = pa.DataFrameSchema(
         "settled_on": _col(
             pl.Date, "Date of the payment that settled it; null while open at D.", "internal", nullable=True
         ),
-        "days_late": _col(pl.Int64, "Settlement (or D) minus due date, at least 0.", "internal", checks=[pa.Check.gt(0)]),
+        "days_late": _col(
+            pl.Int64, "Settlement (or D) minus due date, at least 0.", "internal", checks=[pa.Check.gt(0)]
+        ),
         "criterion_1": _col(pl.Boolean, "Due in (D - 3 months, D] and > 30 days late.", "confidential"),
         "criterion_2": _col(pl.Boolean, "Due in (D - 6 months, D] and > 15 days late.", "confidential"),
         "as_of": _col(pl.Date, "Evaluation date D.", "internal"),

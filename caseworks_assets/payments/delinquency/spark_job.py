@@ -32,9 +32,7 @@ from caseworks_assets.payments.delinquency.rules import (
     percentage,
 )
 
-PAYMENTS_TYPE = (
-    "array<struct<payment_date:date,payment_id:string,amount_paid:double,status:string,counted:boolean>>"
-)
+PAYMENTS_TYPE = "array<struct<payment_date:date,payment_id:string,amount_paid:double,status:string,counted:boolean>>"
 
 
 @dataclass
@@ -49,45 +47,57 @@ class SparkDelinquency:
     payments: DataFrame
 
     def summary(self) -> dict[str, Any]:
-        """The summary row (a few small aggregations collected to the driver)."""
+        """The summary row: four one-row aggregations cross-joined and collected in a single job."""
         d = F.lit(self.as_of)
-        row = self.evaluated.agg(
+        obligations = self.evaluated.agg(
             F.count(F.lit(1)).alias("obligations_in_window"),
-            F.sum(F.when(F.col("criterion_1") | F.col("criterion_2"), 1).otherwise(0)).alias("violating"),
-        ).first()
+            F.count(F.when(F.col("criterion_1") | F.col("criterion_2"), 1)).alias("violating_transactions"),
+        )
         clients = self.clients.agg(
-            F.count(F.lit(1)).alias("evaluated"),
-            F.sum(F.col("criterion_1").cast("long")).alias("c1"),
-            F.sum(F.col("criterion_2").cast("long")).alias("c2"),
-            F.sum(F.col("inadimplente").cast("long")).alias("delinquent"),
-        ).first()
-        not_evaluable = (
-            self.transactions.where(_is_obligation_status(F.col("status")) & ~_is_evaluable()).count()
+            F.count(F.lit(1)).alias("clients_evaluated"),
+            F.count(F.when(F.col("criterion_1"), 1)).alias("clients_criterion_1"),
+            F.count(F.when(F.col("criterion_2"), 1)).alias("clients_criterion_2"),
+            F.count(F.when(F.col("inadimplente"), 1)).alias("clients_delinquent"),
+        )
+        transactions = self.transactions.agg(
+            F.count(F.when(_is_obligation_status(F.col("status")) & ~_is_evaluable(), 1)).alias(
+                "obligations_not_evaluable"
+            )
         )
         payments = self.payments.agg(
-            F.count(F.lit(1)).alias("total"),
-            F.sum(F.col("counted").cast("long")).alias("counted"),
-            F.sum(F.when(_is_valid_completed_payment() & (F.col("payment_date") > d), 1).otherwise(0)).alias("later"),
-        ).first()
-        windows = self.evaluated.sparkSession.range(1).select(
-            F.add_months(d, -CRITERION_1_MONTHS).alias("w3"), F.add_months(d, -CRITERION_2_MONTHS).alias("w6")
-        ).first()
-        evaluated, delinquent = clients["evaluated"], clients["delinquent"] or 0
+            F.count(F.lit(1)).alias("payments_total"),
+            F.count(F.when(F.col("counted"), 1)).alias("payments_counted"),
+            F.count(F.when(_is_valid_completed_payment() & (F.col("payment_date") > d), 1)).alias(
+                "payments_after_as_of"
+            ),
+        )
+        row = (
+            obligations.crossJoin(clients)
+            .crossJoin(transactions)
+            .crossJoin(payments)
+            .select(
+                "*",
+                F.add_months(d, -CRITERION_1_MONTHS).alias("window_3m_from"),
+                F.add_months(d, -CRITERION_2_MONTHS).alias("window_6m_from"),
+            )
+            .first()
+            .asDict()
+        )
         return {
             "as_of": self.as_of,
-            "window_3m_from": windows["w3"],
-            "window_6m_from": windows["w6"],
-            "clients_evaluated": evaluated,
-            "clients_criterion_1": clients["c1"] or 0,
-            "clients_criterion_2": clients["c2"] or 0,
-            "clients_delinquent": delinquent,
-            "pct_delinquent": percentage(delinquent, evaluated),
+            "window_3m_from": row["window_3m_from"],
+            "window_6m_from": row["window_6m_from"],
+            "clients_evaluated": row["clients_evaluated"],
+            "clients_criterion_1": row["clients_criterion_1"],
+            "clients_criterion_2": row["clients_criterion_2"],
+            "clients_delinquent": row["clients_delinquent"],
+            "pct_delinquent": percentage(row["clients_delinquent"], row["clients_evaluated"]),
             "obligations_in_window": row["obligations_in_window"],
-            "violating_transactions": row["violating"] or 0,
-            "obligations_not_evaluable": not_evaluable,
-            "payments_counted": payments["counted"] or 0,
-            "payments_not_counted": payments["total"] - (payments["counted"] or 0),
-            "payments_after_as_of": payments["later"] or 0,
+            "violating_transactions": row["violating_transactions"],
+            "obligations_not_evaluable": row["obligations_not_evaluable"],
+            "payments_counted": row["payments_counted"],
+            "payments_not_counted": row["payments_total"] - row["payments_counted"],
+            "payments_after_as_of": row["payments_after_as_of"],
         }
 
 
@@ -152,9 +162,9 @@ def evaluate(transactions: DataFrame, payments: DataFrame, as_of: date | None = 
         .groupBy("transaction_id")
         .agg(
             F.sum("paid_cents").alias("paid_cents"),
-            F.min(
-                F.when(F.col("paid_so_far") >= F.col("amount_cents") - TOLERANCE_CENTS, F.col("payment_date"))
-            ).alias("settled_on"),
+            F.min(F.when(F.col("paid_so_far") >= F.col("amount_cents") - TOLERANCE_CENTS, F.col("payment_date"))).alias(
+                "settled_on"
+            ),
         )
     )
     days_late = F.greatest(F.datediff(F.coalesce(F.col("settled_on"), d), F.col("due_date")), F.lit(0))

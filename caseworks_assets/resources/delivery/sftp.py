@@ -10,7 +10,6 @@ backoff; authentication and host-key failures are not.
 
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -134,7 +133,7 @@ class SFTPResource(ConfigurableResource):
         except paramiko.SSHException as error:
             kind = "host_key" if "known_hosts" in str(error) else "connection"
             raise SFTPDeliveryError(f"{self.where()}: {error}", kind) from error
-        except (OSError, EOFError, socket.timeout) as error:
+        except (TimeoutError, OSError, EOFError) as error:
             raise SFTPDeliveryError(
                 f"{self.where()}: unreachable after {retrying.statistics.get('attempt_number', 1)} attempts "
                 f"({error.__class__.__name__}: {error}). Next step: check the server is up and reachable, then "

@@ -1,0 +1,72 @@
+"""Case ``ouchhungry``: a partner data product with daily and monthly deliveries.
+
+Extraction (simulated marketplace) -> cleaning with the shared quality toolkit
+-> daily sales of Hungry and Ouch and monthly city aggregates with segment
+share (k-anonymous) and insights -> blocking guardrails -> delivery by SFTP,
+partner API and e-mail, recorded in a manifest -> alert sensors and schedules.
+"""
+
+import dagster as dg
+
+from caseworks_assets.ouchhungry import case, schemas
+from caseworks_assets.ouchhungry.clean import (
+    clean_customers,
+    clean_products,
+    clean_transactions,
+    reconciliation_checks,
+)
+from caseworks_assets.ouchhungry.delivery import daily_delivery, monthly_delivery
+from caseworks_assets.ouchhungry.extract import raw_customers, raw_products, raw_transactions
+from caseworks_assets.ouchhungry.jobs import (
+    daily_job,
+    daily_schedule,
+    delivery_deadline,
+    failure_alert,
+    monthly_job,
+    monthly_schedule,
+)
+from caseworks_assets.ouchhungry.manifest import delivery_manifest
+from caseworks_assets.ouchhungry.partitions import CASE, daily_partitions, monthly_partitions
+from caseworks_assets.ouchhungry.product import daily_sales, monthly_city_sales, monthly_insights
+from caseworks_assets.quality import pandera_check
+from caseworks_assets.registry import Case, register_case
+
+defs = dg.Definitions(
+    assets=[
+        raw_products,
+        raw_customers,
+        raw_transactions,
+        clean_products,
+        clean_customers,
+        clean_transactions,
+        daily_sales,
+        monthly_city_sales,
+        monthly_insights,
+        daily_delivery,
+        monthly_delivery,
+        delivery_manifest,
+    ],
+    asset_checks=[
+        *reconciliation_checks,
+        pandera_check(dg.AssetKey([CASE, "transactions"]), schemas.TRANSACTIONS, partitions_def=daily_partitions),
+        pandera_check(dg.AssetKey([CASE, "daily_sales"]), schemas.DAILY_SALES, partitions_def=daily_partitions),
+        pandera_check(
+            dg.AssetKey([CASE, "monthly_city_sales"]), schemas.MONTHLY_CITY_SALES, partitions_def=monthly_partitions
+        ),
+    ],
+    jobs=[daily_job, monthly_job],
+    schedules=[daily_schedule, monthly_schedule],
+    sensors=[failure_alert, delivery_deadline],
+)
+
+CASE_DEF = register_case(
+    Case(
+        name=CASE,
+        description="Partner data product: daily and monthly deliveries by SFTP, API and e-mail",
+        defs=defs,
+        write_sample=case.write_sample,
+        run=case.run,
+        validate_inputs=case.validate_inputs,
+        summarize=case.summarize,
+    )
+)

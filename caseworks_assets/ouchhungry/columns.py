@@ -1,0 +1,126 @@
+"""Every published column, declared once with its type, meaning and classification.
+
+The specs feed ``dagster/column_schema`` and the classification metadata (see
+:mod:`caseworks_assets.governance.classification`). Delivered tables hold no
+restricted or confidential column: the customer appears only as a keyed
+pseudonym, and cities with fewer than k customers are merged.
+"""
+
+from caseworks_assets.governance.classification import Classification, ColumnSpec
+
+PUBLIC, INTERNAL, CONFIDENTIAL, RESTRICTED = (
+    Classification.PUBLIC,
+    Classification.INTERNAL,
+    Classification.CONFIDENTIAL,
+    Classification.RESTRICTED,
+)
+
+
+def _raw(names: list[str], classes: dict[str, Classification]) -> list[ColumnSpec]:
+    return [
+        ColumnSpec(name, "String", f"{name} exactly as extracted (text).", classes.get(name, INTERNAL))
+        for name in names
+    ]
+
+
+RAW_PRODUCTS = _raw(["product_code", "product_name", "brand", "segment", "list_price", "launched_on"], {})
+RAW_CUSTOMERS = _raw(
+    ["customer_id", "full_name", "cpf", "email", "phone", "cep", "city", "state", "birth_date", "updated_at"],
+    {
+        "full_name": RESTRICTED,
+        "cpf": RESTRICTED,
+        "email": RESTRICTED,
+        "phone": RESTRICTED,
+        "birth_date": RESTRICTED,
+        "cep": CONFIDENTIAL,
+        "customer_id": CONFIDENTIAL,
+    },
+)
+RAW_TRANSACTIONS = _raw(
+    ["transaction_id", "sold_at", "customer_id", "product_code", "quantity", "unit_price"],
+    {"customer_id": CONFIDENTIAL},
+)
+
+PRODUCTS = [
+    ColumnSpec("product_code", "String", "Catalog code AAA-9999 (repaired from lower case / missing dash).", PUBLIC),
+    ColumnSpec("product_name", "String", "Product name as sold.", PUBLIC),
+    ColumnSpec("brand", "String", "Brand; OuchHungry is the partner.", PUBLIC),
+    ColumnSpec("segment", "String", "Market segment (Refrigerantes, Salgadinhos, ...).", PUBLIC),
+    ColumnSpec("list_price", "Float64", "List price in BRL.", PUBLIC),
+    ColumnSpec("launched_on", "Date", "Launch date (null when unreadable).", PUBLIC),
+]
+CUSTOMERS = [
+    ColumnSpec("customer_id", "String", "Marketplace customer id.", CONFIDENTIAL, identifier=True),
+    ColumnSpec("full_name", "String", "Customer name.", RESTRICTED),
+    ColumnSpec("cpf", "String", "CPF with valid check digits.", RESTRICTED),
+    ColumnSpec("email", "String", "Lower-cased e-mail, null when invalid.", RESTRICTED),
+    ColumnSpec("phone", "String", "Phone in E.164 (+55...), null when unusable.", RESTRICTED),
+    ColumnSpec("cep", "String", "CEP as NNNNN-NNN, null when unreadable.", CONFIDENTIAL),
+    ColumnSpec("city", "String", "City ('Não informada' when missing).", INTERNAL),
+    ColumnSpec("state", "String", "State (UF).", INTERNAL),
+    ColumnSpec("birth_date", "Date", "Birth date, null when unreadable.", RESTRICTED),
+    ColumnSpec("updated_at", "Date", "Last change in the source; the latest record per id wins.", INTERNAL),
+]
+TRANSACTIONS = [
+    ColumnSpec("transaction_id", "String", "Sale id, unique.", INTERNAL),
+    ColumnSpec("sold_at", "Datetime", "Sale time (São Paulo wall clock).", INTERNAL),
+    ColumnSpec("customer_id", "String", "Buyer (customer table id).", CONFIDENTIAL, identifier=True),
+    ColumnSpec("product_code", "String", "Product sold (catalog code).", INTERNAL),
+    ColumnSpec("quantity", "Int64", "Units sold, positive whole number.", INTERNAL),
+    ColumnSpec("unit_price", "Float64", "Unit price paid in BRL.", INTERNAL),
+]
+DAILY_SALES = [
+    ColumnSpec("sale_date", "Date", "Day of the sale (São Paulo).", PUBLIC),
+    ColumnSpec("transaction_id", "String", "Sale id (no personal data).", INTERNAL),
+    ColumnSpec("city", "String", "Buyer's city.", INTERNAL),
+    ColumnSpec("state", "String", "Buyer's state (UF).", INTERNAL),
+    ColumnSpec("product", "String", "Hungry or Ouch.", PUBLIC),
+    ColumnSpec("product_code", "String", "Catalog code of the product.", PUBLIC),
+    ColumnSpec("unit_price", "Float64", "Unit price paid in BRL.", INTERNAL),
+    ColumnSpec("units", "Int64", "Units sold.", INTERNAL),
+    ColumnSpec("revenue", "Float64", "unit_price x units, BRL.", INTERNAL),
+    ColumnSpec(
+        "customer_pseudonym", "String", "Keyed HMAC pseudonym of the buyer; not reversible without the key.", INTERNAL
+    ),
+]
+MONTHLY_CITY_SALES = [
+    ColumnSpec("month", "String", "Month YYYY-MM.", PUBLIC),
+    ColumnSpec("product", "String", "Hungry or Ouch.", PUBLIC),
+    ColumnSpec("segment", "String", "The product's segment.", PUBLIC),
+    ColumnSpec("city", "String", "City, or the bucket of cities with fewer than k customers.", INTERNAL),
+    ColumnSpec("state", "String", "State (UF); '--' for the merged bucket.", INTERNAL),
+    ColumnSpec("cities_merged", "Int64", "Number of cities in the row (1 for a single city).", INTERNAL),
+    ColumnSpec("units", "Int64", "Units of the product sold.", INTERNAL),
+    ColumnSpec("revenue", "Float64", "Revenue of the product, BRL.", INTERNAL),
+    ColumnSpec("avg_price", "Float64", "revenue / units (null without sales).", INTERNAL),
+    ColumnSpec("customers_reached", "Int64", "Distinct buyers of the product.", INTERNAL),
+    ColumnSpec("segment_units", "Int64", "Units of every brand in the segment.", INTERNAL),
+    ColumnSpec("segment_revenue", "Float64", "Revenue of every brand in the segment, BRL.", INTERNAL),
+    ColumnSpec("share_of_segment_units", "Float64", "units / segment_units.", INTERNAL),
+    ColumnSpec("share_of_segment_revenue", "Float64", "revenue / segment_revenue.", INTERNAL),
+]
+INSIGHTS = [
+    ColumnSpec("month", "String", "Month YYYY-MM.", PUBLIC),
+    ColumnSpec("product", "String", "Hungry or Ouch.", PUBLIC),
+    ColumnSpec("units", "Int64", "Units sold in the month.", INTERNAL),
+    ColumnSpec("revenue", "Float64", "Revenue in the month, BRL.", INTERNAL),
+    ColumnSpec("units_mom_pct", "Float64", "Units change vs the previous month, % (null without one).", INTERNAL),
+    ColumnSpec("revenue_mom_pct", "Float64", "Revenue change vs the previous month, % (null without one).", INTERNAL),
+    ColumnSpec("share_of_segment_revenue", "Float64", "National share of the segment's revenue.", INTERNAL),
+    ColumnSpec("avg_price", "Float64", "Average price paid, BRL.", INTERNAL),
+    ColumnSpec("segment_avg_price", "Float64", "Average price paid in the segment (all brands), BRL.", INTERNAL),
+    ColumnSpec("price_vs_segment_pct", "Float64", "avg_price vs segment_avg_price, %.", INTERNAL),
+    ColumnSpec("top_cities", "String", "Top 3 cities by revenue (merged bucket excluded).", INTERNAL),
+]
+DELIVERIES = [
+    ColumnSpec("kind", "String", "daily or monthly.", INTERNAL),
+    ColumnSpec("partition", "String", "Partition delivered (YYYY-MM-DD or YYYY-MM-01).", INTERNAL),
+    ColumnSpec("channel", "String", "sftp, api or email.", INTERNAL),
+    ColumnSpec("destination", "String", "Where it went (URL, remote path, recipients or outbox path).", INTERNAL),
+    ColumnSpec("file_name", "String", "Delivered file (or the notice).", INTERNAL),
+    ColumnSpec("sha256", "String", "Content hash of the file.", INTERNAL),
+    ColumnSpec("size_bytes", "Int64", "File size in bytes.", INTERNAL),
+    ColumnSpec("status", "String", "delivered, outbox (channel not configured), skipped or failed.", INTERNAL),
+    ColumnSpec("delivered_at", "String", "UTC time of the delivery (ISO 8601).", INTERNAL),
+    ColumnSpec("detail", "String", "Receipt, idempotency key or error.", INTERNAL),
+]

@@ -1,0 +1,144 @@
+"""Asset checks of the payments tables: schemas, and nothing lost per source file.
+
+The toolkit's ``reconciliation_check`` compares the counters the clean step
+wrote; ``per_file_reconciliation`` recounts the stored data itself, file by
+file (raw rows = cleaned rows + quarantined rows), so a bug in the counters
+cannot hide a lost record. Both are blocking: payments are not cleaned against
+transactions that did not reconcile, and delinquency never runs on them.
+"""
+
+import dagster as dg
+import pandera.polars as pa
+import polars as pl
+import pyarrow.parquet as pq
+
+from caseworks_assets.payments.columns import PAYMENT_STATUSES, TRANSACTION_STATUSES
+from caseworks_assets.payments.paths import (
+    CLEAN_PAYMENTS,
+    CLEAN_TRANSACTIONS,
+    QUARANTINE_PAYMENTS,
+    QUARANTINE_TRANSACTIONS,
+    RAW_PAYMENTS,
+    RAW_TRANSACTIONS,
+)
+from caseworks_assets.payments.tables import PAYMENTS_KEY, TRANSACTIONS_KEY
+from caseworks_assets.quality import reconciliation_check, validate_frame
+from caseworks_assets.resources import LakeResource
+
+TRANSACTIONS_SCHEMA = pa.DataFrameSchema(
+    {
+        "transaction_id": pa.Column(pl.String, nullable=False),
+        "customer_id": pa.Column(pl.String, nullable=True),
+        "amount": pa.Column(pl.Float64, pa.Check.gt(0), nullable=False),
+        "currency": pa.Column(pl.String, nullable=True),
+        "transaction_date": pa.Column(pl.Date, nullable=True),
+        "due_date": pa.Column(pl.Date, nullable=False),
+        "status": pa.Column(pl.String, pa.Check.isin(TRANSACTION_STATUSES), nullable=False),
+        "installments": pa.Column(pl.Int64, nullable=True),
+        "source_file": pa.Column(pl.String, nullable=False),
+        "source_line": pa.Column(pl.Int64, pa.Check.ge(1), nullable=False),
+    },
+    name="payments.transactions",
+    strict=False,
+)
+
+PAYMENTS_SCHEMA = pa.DataFrameSchema(
+    {
+        "payment_id": pa.Column(pl.String, nullable=False),
+        "transaction_id": pa.Column(pl.String, nullable=False),
+        "amount_paid": pa.Column(pl.Float64, pa.Check.gt(0), nullable=False),
+        "currency": pa.Column(pl.String, nullable=True),
+        "payment_date": pa.Column(pl.Date, nullable=False),
+        "status": pa.Column(pl.String, pa.Check.isin(PAYMENT_STATUSES), nullable=False),
+        "fee_amount": pa.Column(pl.Float64, nullable=True),
+        "source_file": pa.Column(pl.String, nullable=False),
+        "source_line": pa.Column(pl.Int64, pa.Check.ge(1), nullable=False),
+    },
+    name="payments.payments",
+    strict=False,
+)
+
+
+def per_file_counts(lake: LakeResource, raw: tuple[str, ...], clean: tuple[str, ...], quarantine: tuple[str, ...]):
+    """``source_file, read, loaded, quarantined`` recounted from the stored lake files."""
+
+    def count(parts: tuple[str, ...], label: str) -> pl.LazyFrame:
+        return pl.scan_parquet(str(lake.path(*parts))).group_by("source_file").agg(pl.len().alias(label))
+
+    return (
+        count(raw, "read")
+        .join(count(clean, "loaded"), on="source_file", how="full", coalesce=True)
+        .join(count(quarantine, "quarantined"), on="source_file", how="full", coalesce=True)
+        .with_columns(pl.col("read", "loaded", "quarantined").fill_null(0))
+        .sort("source_file")
+        .collect()
+    )
+
+
+def _per_file_check(key: dg.AssetKey, raw, clean, quarantine) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=key,
+        name="per_file_reconciliation",
+        blocking=True,
+        description="Recounted from the lake, per source file: raw rows = loaded rows + quarantined rows.",
+    )
+    def _check(lake: LakeResource) -> dg.AssetCheckResult:
+        counts = per_file_counts(lake, raw, clean, quarantine)
+        broken = counts.filter(pl.col("read") != pl.col("loaded") + pl.col("quarantined"))
+        return dg.AssetCheckResult(
+            passed=broken.is_empty(),
+            metadata={
+                "files": dg.MetadataValue.json({r["source_file"]: r for r in counts.to_dicts()}),
+                "files_not_reconciled": broken.height,
+            },
+            description=(
+                f"{counts.height} file(s), all reconciled"
+                if broken.is_empty()
+                else f"not reconciled: {broken['source_file'].to_list()}"
+            ),
+        )
+
+    return _check
+
+
+SCHEMA_BATCH_ROWS = 500_000
+
+
+def _schema_check(key: dg.AssetKey, parts: tuple[str, ...], schema: pa.DataFrameSchema) -> dg.AssetChecksDefinition:
+    """Pandera validation of the stored lake file, batch by batch, so memory does not grow with the table."""
+
+    @dg.asset_check(
+        asset=key,
+        name=f"{key.path[-1]}_schema",
+        blocking=True,
+        description=f"Pandera schema {schema.name!r} over every row of the stored table: types, nulls, value rules.",
+    )
+    def _check(lake: LakeResource) -> dg.AssetCheckResult:
+        rows = 0
+        with lake.path(*parts).open("rb") as handle:
+            parquet = pq.ParquetFile(handle)
+            columns = [c for c in schema.columns if c in parquet.schema_arrow.names]
+            for batch in parquet.iter_batches(batch_size=SCHEMA_BATCH_ROWS, columns=columns):
+                frame = pl.from_arrow(batch)
+                assert isinstance(frame, pl.DataFrame)
+                result = validate_frame(frame, schema)
+                if not result.passed:
+                    return dg.AssetCheckResult(
+                        passed=False,
+                        metadata={**result.metadata, "first_row_of_batch": rows + 1},
+                        description=f"rows {rows + 1}..{rows + frame.height}: {result.description}",
+                    )
+                rows += frame.height
+        return dg.AssetCheckResult(passed=True, metadata={"rows": rows}, description=f"{rows} rows match the schema")
+
+    return _check
+
+
+CHECKS = [
+    reconciliation_check(TRANSACTIONS_KEY),
+    reconciliation_check(PAYMENTS_KEY),
+    _per_file_check(TRANSACTIONS_KEY, RAW_TRANSACTIONS, CLEAN_TRANSACTIONS, QUARANTINE_TRANSACTIONS),
+    _per_file_check(PAYMENTS_KEY, RAW_PAYMENTS, CLEAN_PAYMENTS, QUARANTINE_PAYMENTS),
+    _schema_check(TRANSACTIONS_KEY, CLEAN_TRANSACTIONS, TRANSACTIONS_SCHEMA),
+    _schema_check(PAYMENTS_KEY, CLEAN_PAYMENTS, PAYMENTS_SCHEMA),
+]

@@ -1,0 +1,157 @@
+"""Cleaning raw Parquet chunk by chunk with the shared rule engine.
+
+The raw file is read in fixed-size Arrow batches; each batch goes through
+:func:`~caseworks_assets.quality.apply_rules` and its clean rows and quarantine
+rows are appended to their own Parquet files. Memory therefore follows the
+batch size, not the input size, and per-rule counts add up across batches.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+import polars as pl
+import pyarrow.parquet as pq
+
+from caseworks_assets.governance import ColumnSpec, key_id_of
+from caseworks_assets.payments.columns import QUARANTINE_COLUMNS, RESTRICTED_COLUMN
+from caseworks_assets.payments.rules import json_number, received_as_string
+from caseworks_assets.quality import QualityResult, Rule, apply_rules
+
+BATCH_ROWS = 200_000
+POLARS_TYPES = {
+    "String": pl.String,
+    "Float64": pl.Float64,
+    "Int64": pl.Int64,
+    "Date": pl.Date,
+    "Boolean": pl.Boolean,
+}
+
+
+def polars_schema(columns: Sequence[ColumnSpec]) -> dict[str, pl.DataType]:
+    return {c.name: POLARS_TYPES[c.dtype] for c in columns}
+
+
+def typed(frame: pl.DataFrame, columns: Sequence[ColumnSpec]) -> pl.DataFrame:
+    """``frame`` reduced to ``columns`` in their declared order and types."""
+    return frame.select([pl.col(name).cast(dtype) for name, dtype in polars_schema(columns).items()])
+
+
+def quarantine_frame(result: QualityResult) -> pl.DataFrame:
+    """The toolkit's quarantine plus the record's source file and position, for lookups."""
+    return result.quarantine.with_columns(
+        pl.col("raw_record").str.json_path_match("$.source_file").alias("source_file"),
+        pl.col("raw_record").str.json_path_match("$.source_line").cast(pl.Int64).alias("source_line"),
+    )
+
+
+@dataclass
+class CleanStats:
+    """Counts over every batch, overall and per source file."""
+
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rules: Counter = field(default_factory=Counter)
+    per_file: dict[str, Counter] = field(default_factory=dict)
+    strings_repaired: int = 0
+
+    def add(self, raw: pl.DataFrame, clean: pl.DataFrame, quarantine: pl.DataFrame, result: QualityResult) -> None:
+        self.rows_read += raw.height
+        self.rows_loaded += clean.height
+        self.rows_quarantined += quarantine.height
+        self.rules.update(result.counts)
+        for label, frame in (("read", raw), ("loaded", clean), ("quarantined", quarantine)):
+            for name, count in frame.group_by("source_file").len().iter_rows():
+                self.per_file.setdefault(name, Counter())[label] += count
+
+    @property
+    def reconciles(self) -> bool:
+        return self.rows_read == self.rows_loaded + self.rows_quarantined and all(
+            c["read"] == c["loaded"] + c["quarantined"] for c in self.per_file.values()
+        )
+
+    def metadata(self) -> dict[str, object]:
+        return {
+            "rows_read": self.rows_read,
+            "rows_loaded": self.rows_loaded,
+            "rows_quarantined": self.rows_quarantined,
+            "numeric_strings_repaired": self.strings_repaired,
+            **{f"rule/{name}": int(count) for name, count in sorted(self.rules.items())},
+            "per_file": {name: dict(counts) for name, counts in sorted(self.per_file.items())},
+        }
+
+
+class _Sink:
+    """A Parquet writer opened on first use with a fixed schema."""
+
+    def __init__(self, handle: BinaryIO, schema: dict[str, pl.DataType]) -> None:
+        self.schema = schema
+        self.arrow_schema = pl.DataFrame(schema=schema).to_arrow(compat_level=pl.CompatLevel.oldest()).schema
+        self.writer = pq.ParquetWriter(handle, self.arrow_schema, compression="zstd")
+
+    def write(self, frame: pl.DataFrame) -> None:
+        if frame.height:
+            table = frame.select(list(self.schema)).cast(self.schema).to_arrow(compat_level=pl.CompatLevel.oldest())
+            self.writer.write_table(table.cast(self.arrow_schema))
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def clean_parquet(
+    raw: BinaryIO,
+    rules: Sequence[Rule],
+    columns: Sequence[ColumnSpec],
+    clean_sink: BinaryIO,
+    quarantine_sink: BinaryIO,
+    *,
+    amount_column: str,
+    restricted_sink: BinaryIO | None = None,
+    restricted_columns: Sequence[ColumnSpec] = (),
+    on_batch: Callable[[pl.DataFrame], None] | None = None,
+    batch_rows: int = BATCH_ROWS,
+) -> CleanStats:
+    """Apply ``rules`` to every batch of the raw Parquet ``raw``; write clean, quarantine (and restricted) rows.
+
+    The restricted column never enters the rule engine (so quarantine holds no
+    ciphertext); for loaded rows it is written to ``restricted_sink`` with its key id.
+    """
+    stats = CleanStats()
+    clean_out = _Sink(clean_sink, polars_schema(columns))
+    quarantine_out = _Sink(quarantine_sink, polars_schema(QUARANTINE_COLUMNS))
+    restricted_out = _Sink(restricted_sink, polars_schema(restricted_columns)) if restricted_sink else None
+    offset = 1
+    try:
+        for batch in pq.ParquetFile(raw).iter_batches(batch_size=batch_rows):
+            frame = pl.from_arrow(batch)
+            assert isinstance(frame, pl.DataFrame)
+            sealed = frame.select("source_file", "source_line", RESTRICTED_COLUMN) if restricted_out else None
+            frame = frame.drop(RESTRICTED_COLUMN, strict=False)
+            amount = pl.col(amount_column)
+            stats.strings_repaired += int(
+                frame.select((received_as_string(amount) & json_number(amount).is_not_null()).sum()).item()
+            )
+            result = apply_rules(frame, rules, row_number_offset=offset)
+            offset += frame.height
+            clean = typed(result.clean, columns)
+            quarantine = quarantine_frame(result)
+            stats.add(frame, clean, quarantine, result)
+            clean_out.write(clean)
+            quarantine_out.write(quarantine)
+            if restricted_out is not None and sealed is not None:
+                kept = clean.select("payment_id", "source_file", "source_line").join(
+                    sealed, on=["source_file", "source_line"], how="left"
+                )
+                restricted_out.write(kept.with_columns(key_id_of(pl.col(RESTRICTED_COLUMN)).alias("key_id")))
+            if on_batch is not None:
+                on_batch(clean)
+    finally:
+        clean_out.close()
+        quarantine_out.close()
+        if restricted_out is not None:
+            restricted_out.close()
+    return stats

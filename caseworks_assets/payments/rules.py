@@ -1,0 +1,132 @@
+"""The payments cleaning rules, declared as data for the shared rule engine.
+
+Order matters: each rule sees the previous rules' repaired values. Amounts
+arrive as JSON literals (``"12.50"`` quoted when the source sent a string), so
+the repair unquotes them and reads them with the toolkit's number parser.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from caseworks_assets.payments.columns import PAYMENT_STATUSES, TRANSACTION_STATUSES
+from caseworks_assets.quality import Action, Rule
+from caseworks_assets.quality.validators import parse_date, parse_number
+
+DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S")
+
+
+def json_number(expr: pl.Expr) -> pl.Expr:
+    """A JSON number literal, or a JSON string holding a number, as Float64 (null if unreadable).
+
+    Plain JSON numbers are cast directly; only the distinct remaining values
+    (strings such as ``"1.234,56"``) go through the toolkit's ``parse_number``,
+    which is thorough but far slower than a cast.
+    """
+
+    def convert(values: pl.Series) -> pl.Series:
+        direct = values.cast(pl.Float64, strict=False)
+        rest = values.filter(direct.is_null() & values.is_not_null()).unique()
+        if rest.is_empty():
+            return direct
+        parsed = pl.DataFrame({"v": rest}).select(
+            parse_number(pl.col("v").str.strip_chars().str.strip_prefix('"').str.strip_suffix('"'))
+        )
+        mapping = dict(zip(rest.to_list(), parsed.to_series().to_list(), strict=True))
+        return direct.fill_null(values.replace_strict(mapping, default=None, return_dtype=pl.Float64))
+
+    return expr.map_batches(convert, return_dtype=pl.Float64)
+
+
+def received_as_string(expr: pl.Expr) -> pl.Expr:
+    """True where the JSON literal was a string (the source sent ``"12.50"`` instead of ``12.5``)."""
+    return expr.str.starts_with('"')
+
+
+def positive(expr: pl.Expr) -> pl.Expr:
+    return expr > 0
+
+
+def not_blank(expr: pl.Expr) -> pl.Expr:
+    return expr.str.strip_chars() != ""
+
+
+def one_of(values: tuple[str, ...]):
+    return lambda expr: expr.is_in(list(values))
+
+
+def boolean_text(expr: pl.Expr) -> pl.Expr:
+    return expr.str.to_lowercase().replace_strict({"true": True, "false": False}, default=None, return_dtype=pl.Boolean)
+
+
+def integer_text(expr: pl.Expr) -> pl.Expr:
+    return expr.cast(pl.Float64, strict=False).cast(pl.Int64, strict=False)
+
+
+_date = parse_date(DATE_FORMATS)
+_AMOUNT_REASON = "{col} missing or not a number"
+
+
+def _amount_rules(column: str) -> list[Rule]:
+    return [
+        Rule(f"{column}_number", column, repair=json_number, required=True, reason=_AMOUNT_REASON.format(col=column)),
+        Rule(f"{column}_positive", column, valid=positive, reason=f"{column} must be > 0"),
+    ]
+
+
+_CURRENCY = Rule(
+    "currency_empty", "currency", valid=not_blank, action=Action.SET_NULL, reason="empty currency kept as null"
+)
+
+TRANSACTION_RULES = [
+    *_amount_rules("amount"),
+    _CURRENCY,
+    Rule("transaction_date_valid", "transaction_date", repair=_date, reason="transaction_date is not a date"),
+    Rule("due_date_valid", "due_date", repair=_date, required=True, reason="due_date missing or not a date"),
+    Rule(
+        "transaction_status_known",
+        "status",
+        valid=one_of(TRANSACTION_STATUSES),
+        required=True,
+        reason=f"status missing or not one of {', '.join(TRANSACTION_STATUSES)}",
+    ),
+    Rule("discount_applied_boolean", "discount_applied", repair=boolean_text, action=Action.SET_NULL),
+    Rule("installments_integer", "installments", repair=integer_text, action=Action.SET_NULL),
+]
+
+
+PAYMENT_RECORD_RULES = [
+    *_amount_rules("amount_paid"),
+    _CURRENCY,
+    Rule(
+        "payment_date_valid", "payment_date", repair=_date, required=True, reason="payment_date missing or not a date"
+    ),
+    Rule(
+        "payment_status_known",
+        "status",
+        valid=one_of(PAYMENT_STATUSES),
+        required=True,
+        reason=f"status missing or not one of {', '.join(PAYMENT_STATUSES)}",
+    ),
+    Rule("fee_amount_number", "fee_amount", repair=json_number, action=Action.SET_NULL),
+]
+
+
+def payment_rules(received_ids: pl.Series, clean_ids: pl.Series) -> list[Rule]:
+    """Record rules, then two that tie each payment to a received, then to a cleaned, transaction."""
+    return [
+        *PAYMENT_RECORD_RULES,
+        Rule(
+            "transaction_unknown",
+            "transaction_id",
+            valid=lambda expr: expr.is_in(received_ids.implode()),
+            required=True,
+            reason="payment of a transaction that was never received",
+        ),
+        Rule(
+            "transaction_quarantined",
+            "transaction_id",
+            valid=lambda expr: expr.is_in(clean_ids.implode()),
+            reason="payment of a transaction that is in quarantine",
+        ),
+    ]

@@ -1,0 +1,143 @@
+"""Shared governance: classification metadata, role policy, pseudonyms, encryption and rotation."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import polars as pl
+import pytest
+
+from caseworks_assets.governance import (
+    Access,
+    Classification,
+    ColumnSpec,
+    DecryptionError,
+    KeyRing,
+    KeyRingError,
+    PrivacyResource,
+    Role,
+    access,
+    governance_metadata,
+    privacy_resource,
+    project,
+    pseudonym,
+    pseudonymize_series,
+    table_classification,
+)
+from caseworks_assets.governance.rotation import rotate_duckdb_table, rotate_parquet
+
+COLUMNS = [
+    ColumnSpec("order_id", "String", "order", Classification.INTERNAL),
+    ColumnSpec("customer_id", "String", "customer", Classification.CONFIDENTIAL, identifier=True),
+    ColumnSpec("segment_note", "String", "free text about the customer", Classification.CONFIDENTIAL),
+    ColumnSpec("region", "String", "region", Classification.PUBLIC),
+    ColumnSpec("card", "String", "card token", Classification.RESTRICTED, encrypted=True),
+]
+
+
+def test_classification_metadata_shows_in_the_column_schema():
+    meta = governance_metadata(COLUMNS)
+    schema = meta["dagster/column_schema"]
+    assert isinstance(schema, dg.TableSchema)
+    assert [c.tags["classification"] for c in schema.columns] == [
+        "internal", "confidential", "confidential", "public", "restricted",
+    ]  # fmt: skip
+    assert schema.columns[1].description.startswith("[confidential] customer")
+    assert meta["classification"] == "restricted"
+    assert table_classification(COLUMNS[:2]) is Classification.CONFIDENTIAL
+
+
+def test_policy_projection_per_role():
+    frame = pl.DataFrame(
+        {"order_id": ["o1", "o2"], "customer_id": ["c1", None], "segment_note": ["vip", "x"], "region": ["S", "N"],
+         "card": ["k1:abc", "k1:def"]}
+    )  # fmt: skip
+    key = b"k"
+    analyst = project(frame, COLUMNS, Role.ANALYST, lambda s: pseudonymize_series(s, key))
+    assert analyst.columns == ["order_id", "customer_id", "region"]
+    assert analyst["customer_id"].to_list() == [pseudonym("c1", key), None]
+    finance = project(frame, COLUMNS, Role.FINANCE, lambda s: pseudonymize_series(s, key))
+    assert finance.columns == ["order_id", "customer_id", "segment_note", "region"]
+    assert finance["customer_id"].to_list() == ["c1", None]
+    assert access(Role.ADMIN, COLUMNS[4]) is Access.CIPHERTEXT
+    assert access(Role.FINANCE, COLUMNS[4]) is Access.DENY
+
+
+def test_pseudonyms_are_keyed_and_stable():
+    assert pseudonym("CUST-1", b"a") == pseudonym("CUST-1", b"a")
+    assert pseudonym("CUST-1", b"a") != pseudonym("CUST-1", b"b")
+    assert pseudonym("CUST-1", b"a") != pseudonym("CUST-2", b"a")
+    assert pseudonym("CUST-1", b"a").startswith("p_") and len(pseudonym("x", b"a")) == 34
+
+
+def test_encryption_round_trips_exactly_and_rejects_wrong_or_forged_input():
+    ring = KeyRing.parse(KeyRing.generate_spec("k1"))
+    values = ["REF-1", "", "ünïcødé ✓", None, "x" * 5000]
+    sealed = ring.encrypt_values(values)
+    assert ring.decrypt_values(sealed) == values
+    assert sealed[3] is None and all(s.startswith("k1:") for s in sealed if s is not None)
+    assert ring.encrypt_values(["same"]) != ring.encrypt_values(["same"])  # random nonces
+    with pytest.raises(KeyRingError):
+        KeyRing.parse(KeyRing.generate_spec("k2")).decrypt_values(sealed)
+    raw = bytearray(base64.b64decode(sealed[0].split(":", 1)[1]))
+    raw[-1] ^= 1
+    with pytest.raises(DecryptionError):
+        ring.decrypt_values(["k1:" + base64.b64encode(bytes(raw)).decode()])
+    with pytest.raises(KeyRingError):
+        KeyRing.parse("k1:" + base64.b64encode(b"short").decode())
+    with pytest.raises(KeyRingError):
+        KeyRing.parse("")
+
+
+def _rings():
+    k1 = KeyRing.generate_spec("k1")
+    k2 = KeyRing.generate_spec("k2")
+    return KeyRing.parse(k1), KeyRing.parse(f"{k2},{k1}"), KeyRing.parse(k2)
+
+
+def test_rotation_of_parquet_and_duckdb(tmp_path: Path):
+    old, both, new = _rings()
+    values = [f"secret-{i}" for i in range(1000)] + [None]
+    frame = pl.DataFrame({"id": range(len(values)), "secret": old.encrypt_values(values)})
+    path = tmp_path / "data.parquet"
+    frame.write_parquet(path, row_group_size=100)
+    result = rotate_parquet(path, ["secret"], both)
+    assert (result.rows, result.rotated) == (1001, 1000)
+    rotated = pl.read_parquet(path)
+    assert rotated["id"].to_list() == list(range(1001))
+    assert new.decrypt_values(rotated["secret"].to_list()) == values
+    with pytest.raises(KeyRingError):
+        old.decrypt_values(rotated["secret"].to_list())
+    assert rotate_parquet(path, ["secret"], both).rotated == 0  # idempotent
+
+    database = str(tmp_path / "wh.duckdb")
+    with duckdb.connect(database) as con:
+        con.execute("create schema s")
+        con.execute("create table s.t as select * from frame")
+    assert rotate_duckdb_table(database, "s.t", ["secret"], both).rotated == 1000
+    with duckdb.connect(database, read_only=True) as con:
+        stored = [r[0] for r in con.execute("select secret from s.t order by id").fetchall()]
+    assert new.decrypt_values(stored) == values
+    with pytest.raises(KeyRingError):
+        old.decrypt_values(stored)
+
+
+def test_privacy_resource_demo_only_locally(monkeypatch):
+    for name in ("CASEWORKS_PSEUDONYM_KEY", "CASEWORKS_ENCRYPTION_KEYS", "CASEWORKS_ENV"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.warns(UserWarning, match="DEMO"):
+        local = privacy_resource()
+    assert local.demo and local.keyring().active_id == "demo"
+    monkeypatch.setenv("CASEWORKS_ENV", "prod")
+    prod = privacy_resource()
+    assert not prod.demo
+
+    @dg.asset
+    def needs_keys(privacy: PrivacyResource) -> None:
+        privacy.keyring()
+
+    with pytest.raises(dg.DagsterInvalidConfigError, match="CASEWORKS_"):
+        dg.materialize([needs_keys], resources={"privacy": prod}, instance=dg.DagsterInstance.ephemeral())

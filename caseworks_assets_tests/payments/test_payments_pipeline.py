@@ -1,0 +1,172 @@
+"""The batch pipeline on hand-written inputs: nothing lost, every defect under its rule, governed outputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import polars as pl
+import pytest
+from conftest import EXPECTED_PAY_QUARANTINE, EXPECTED_TX_QUARANTINE, SECRETS
+
+from caseworks_assets.governance import DecryptionError, KeyRing, KeyRingError, pseudonym
+from caseworks_assets.payments.checks import CHECKS
+from caseworks_assets.payments.definitions import ASSETS
+from caseworks_assets.payments.reader import MalformedInput
+
+
+def _materialize(resources) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        [*ASSETS, *CHECKS], resources=resources, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
+    )
+
+
+@pytest.fixture
+def pipeline(payments_setup):
+    settings, _data_dir, resources = payments_setup
+    result = _materialize(resources)
+    assert result.success
+    return settings, result
+
+
+def _sql(settings, query: str):
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        return con.execute(query).fetchall()
+
+
+def test_every_record_is_loaded_or_quarantined_under_its_rule(pipeline):
+    settings, result = pipeline
+    assert _sql(settings, "select transaction_id from payments.transactions order by 1") == [("T1",), ("T2",), ("T8",)]
+    assert dict(_sql(settings, "select rule, count(*) from payments.transactions_quarantine group by 1")) == (
+        EXPECTED_TX_QUARANTINE
+    )
+    assert _sql(settings, "select payment_id from payments.payments order by 1") == [("P1",), ("P2",), ("P8",)]
+    assert dict(_sql(settings, "select rule, count(*) from payments.payments_quarantine group by 1")) == (
+        EXPECTED_PAY_QUARANTINE
+    )
+    # raw keeps every record with its file and position (NDJSON: the line)
+    assert _sql(
+        settings, "select source_file, count(*), max(source_line) from payments.raw_transactions group by 1 order by 1"
+    ) == [("transactions.json", 7, 7), ("transactions_extra.ndjson", 2, 2)]
+    assert _sql(
+        settings, "select source_file, source_line from payments.transactions_quarantine where rule = 'due_date_valid'"
+    ) == [("transactions_extra.ndjson", 2)]
+    checks = {(e.asset_key.path[-1], e.check_name): e.passed for e in result.get_asset_check_evaluations()}
+    assert checks == {
+        ("transactions", "reconciliation"): True,
+        ("payments", "reconciliation"): True,
+        ("transactions", "per_file_reconciliation"): True,
+        ("payments", "per_file_reconciliation"): True,
+        ("transactions", "transactions_schema"): True,
+        ("payments", "payments_schema"): True,
+    }
+
+
+def test_repairs_types_and_null_currency(pipeline):
+    settings, result = pipeline
+    rows = _sql(
+        settings,
+        "select transaction_id, amount, currency, transaction_date, due_date, installments, discount_applied "
+        "from payments.transactions order by 1",
+    )
+    assert [r[:3] for r in rows] == [("T1", 100.0, "BRL"), ("T2", 250.5, None), ("T8", 100.0, "USD")]
+    assert str(rows[1][3]) == "2024-02-01" and str(rows[1][4]) == "2024-02-10"
+    assert rows[0][5:] == (2, False)
+    assert _sql(settings, "select amount_paid, currency, fee_amount from payments.payments order by payment_id") == [
+        (50.0, "BRL", 1.5),
+        (50.0, None, 1.5),
+        (50.0, "BRL", None),
+    ]
+    tx_meta = result.asset_materializations_for_node("clean_transactions")[0].metadata
+    assert tx_meta["currency_null"].value == 1
+    assert tx_meta["numeric_strings_repaired"].value == 1
+    assert tx_meta["per_file"].value == {
+        "transactions.json": {"read": 7, "loaded": 2, "quarantined": 5},
+        "transactions_extra.ndjson": {"read": 2, "loaded": 1, "quarantined": 1},
+    }
+
+
+def test_clean_lake_files_follow_the_contract(pipeline, caseworks_env):
+    settings, _ = pipeline
+    lake = Path(settings.lake_root) / "payments" / "clean"
+    tx = pl.read_parquet(lake / "transactions.parquet")
+    assert tx.schema["amount"] == pl.Float64 and tx.schema["due_date"] == pl.Date
+    assert tx.schema["installments"] == pl.Int64 and tx.schema["source_line"] == pl.Int64
+    pay = pl.read_parquet(lake / "payments.parquet")
+    assert pay.schema["payment_date"] == pl.Date and pay.schema["amount_paid"] == pl.Float64
+    assert not {"reference_number", "ip_address", "user_agent", "restricted_metadata"} & set(pay.columns)
+
+
+def _files(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file()]
+
+
+def test_no_restricted_value_in_plain_anywhere_at_rest(pipeline):
+    settings, _ = pipeline
+    outputs = _files(settings.out_dir)
+    assert outputs
+    for path in outputs:
+        if path.suffix == ".parquet":
+            text = pl.read_parquet(path).write_csv()
+        elif path.name == "warehouse.duckdb":
+            continue
+        else:
+            text = path.read_bytes().decode("utf-8", "replace")
+        assert not [s for s in SECRETS if s in text], path
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        for (table,) in con.execute(
+            "select table_name from information_schema.tables where table_schema='payments'"
+        ).fetchall():
+            dump = con.execute(f"select * from payments.{table}").pl().write_csv()
+            assert not [s for s in SECRETS if s in dump], table
+
+
+def test_role_outputs_follow_the_policy(pipeline, keys):
+    settings, _ = pipeline
+    roles = settings.out_dir / "payments" / "roles"
+    analyst = pl.read_parquet(roles / "analyst" / "transactions.parquet")
+    finance = pl.read_parquet(roles / "finance" / "transactions.parquet")
+    key = keys["CASEWORKS_PSEUDONYM_KEY"].encode()
+    assert finance["customer_id"].to_list() == ["CUST-T1", "CUST-T2", "CUST-T8"]
+    assert analyst["customer_id"].to_list() == [pseudonym(c, key) for c in ["CUST-T1", "CUST-T2", "CUST-T8"]]
+    assert not analyst["customer_id"].str.contains("CUST").any()
+    assert analyst["sales_rep"].str.starts_with("p_").all()
+    analyst_pay = pl.read_parquet(roles / "analyst" / "payments.parquet")
+    assert analyst_pay["customer_id"].to_list()[0] == pseudonym("CUST-T1", key)
+    for role in ("analyst", "finance"):
+        for path in (roles / role).glob("*.parquet"):
+            columns = set(pl.read_parquet_schema(path))
+            assert not {"restricted_metadata", "reference_number", "ip_address", "user_agent"} & columns
+
+
+def test_restricted_values_are_unreadable_without_the_key_and_exact_with_it(pipeline, keys):
+    settings, _ = pipeline
+    sealed = pl.read_parquet(Path(settings.lake_root) / "payments" / "clean" / "payments_restricted.parquet")
+    first = sealed.filter(pl.col("payment_id") == "P1")["restricted_metadata"].to_list()
+    assert first[0].startswith("k1:") and sealed["key_id"].unique().to_list() == ["k1"]
+    ring = KeyRing.parse(keys["CASEWORKS_ENCRYPTION_KEYS"])
+    assert json.loads(ring.decrypt_values(first)[0]) == {
+        "reference_number": "REF-SECRET-1",
+        "ip_address": "203.0.113.7",
+        "user_agent": "Agent/1.0 secret-ua",
+    }
+    with pytest.raises(KeyRingError):
+        KeyRing.parse(KeyRing.generate_spec("k2")).decrypt_values(first)
+    impostor = KeyRing.parse("k1:" + KeyRing.generate_spec("x").split(":", 1)[1])
+    with pytest.raises(DecryptionError):
+        impostor.decrypt_values(first)
+
+
+def test_malformed_file_fails_with_its_name_and_line(payments_setup):
+    _settings, data_dir, resources = payments_setup
+    (data_dir / "transactions_extra.ndjson").write_text(
+        '{"transaction_id": "T8"}\n{"transaction_id": "T9",, "amount": 1}\n{"transaction_id": "T10"}\n'
+    )
+    result = _materialize(resources)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    message = failure.step_failure_data.error.cause.message  # type: ignore[union-attr]
+    assert "transactions_extra.ndjson" in message and "line 2" in message
+    assert issubclass(MalformedInput, ValueError)
