@@ -2,7 +2,8 @@
 
 * ``ouchhungry_job`` -- a day: extraction, cleaning, the daily product, its
   guardrails, delivery and the manifest. Scheduled 06:00 São Paulo for the
-  previous day.
+  previous day. The unpartitioned product and customer tables are snapshots of
+  the source, refreshed by every daily run.
 * ``ouchhungry_monthly_job`` -- a month: city table, insights, delivery,
   manifest. Scheduled 06:00 on the 1st for the previous month.
 """

@@ -21,6 +21,7 @@ from caseworks_assets.ouchhungry.simulate import PARTNER_PRODUCTS
 from caseworks_assets.quality import markdown_table
 
 MERGED_CITY = "Outras cidades"
+CODE_OF_PRODUCT = {product: code for code, product in PARTNER_PRODUCTS.items()}
 MERGED_STATE = "--"
 _DAILY_COLUMNS = [c.name for c in columns.DAILY_SALES]
 _MONTHLY_COLUMNS = [c.name for c in columns.MONTHLY_CITY_SALES]
@@ -158,9 +159,7 @@ def build_monthly_city_sales(
         (pl.col("unit_price") * pl.col("quantity")).alias("revenue")
     )
     segment = sales.join(ours, on="segment", how="inner")  # every sale in a segment, once per partner product
-    is_ours = pl.col("product_code") == pl.col("product").replace_strict(
-        {v: k_ for k_, v in PARTNER_PRODUCTS.items()}, default=None
-    )
+    is_ours = pl.col("product_code") == pl.col("product").replace_strict(CODE_OF_PRODUCT, default=None)
     by_city = segment.group_by("product", "segment", "city", "state").agg(
         pl.col("quantity").filter(is_ours).sum().cast(pl.Int64).alias("units"),
         pl.col("revenue").filter(is_ours).sum().alias("revenue"),
@@ -288,6 +287,11 @@ def monthly_city_sales(
     )
 
 
+def _change_pct(new: str, old: str) -> pl.Expr:
+    """Change from ``old`` to ``new`` in percent; null without a previous value."""
+    return pl.when(pl.col(old) > 0).then(((pl.col(new) / pl.col(old) - 1) * 100).round(2))
+
+
 def build_insights(current: pl.DataFrame, previous: pl.DataFrame | None) -> pl.DataFrame:
     """Month-over-month change, national share, price versus the segment and top cities, per product."""
 
@@ -311,13 +315,12 @@ def build_insights(current: pl.DataFrame, previous: pl.DataFrame | None) -> pl.D
         if previous is not None and previous.height
         else pl.DataFrame(schema={"product": pl.String, "prev_units": pl.Int64, "prev_revenue": pl.Float64})
     )
-    pct = lambda new, old: pl.when(pl.col(old) > 0).then(((pl.col(new) / pl.col(old) - 1) * 100).round(2))  # noqa: E731
     return (
         now.join(before, on="product", how="left")
         .join(top, on="product", how="left")
         .with_columns(
-            pct("units", "prev_units").alias("units_mom_pct"),
-            pct("revenue", "prev_revenue").alias("revenue_mom_pct"),
+            _change_pct("units", "prev_units").alias("units_mom_pct"),
+            _change_pct("revenue", "prev_revenue").alias("revenue_mom_pct"),
             (pl.col("revenue") / pl.col("segment_revenue")).round(4).alias("share_of_segment_revenue"),
             (pl.col("revenue") / pl.col("units")).round(2).alias("avg_price"),
             (pl.col("segment_revenue") / pl.col("segment_units")).round(2).alias("segment_avg_price"),

@@ -112,13 +112,15 @@ def clean_parquet(
     amount_column: str,
     restricted_sink: BinaryIO | None = None,
     restricted_columns: Sequence[ColumnSpec] = (),
-    on_batch: Callable[[pl.DataFrame], None] | None = None,
+    enrich: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
     batch_rows: int = BATCH_ROWS,
 ) -> CleanStats:
     """Apply ``rules`` to every batch of the raw Parquet ``raw``; write clean, quarantine (and restricted) rows.
 
     The restricted column never enters the rule engine (so quarantine holds no
     ciphertext); for loaded rows it is written to ``restricted_sink`` with its key id.
+    ``enrich`` adds columns the rules read (e.g. the state of a payment's transaction)
+    without changing the number or order of rows.
     """
     stats = CleanStats()
     clean_out = _Sink(clean_sink, polars_schema(columns))
@@ -131,6 +133,8 @@ def clean_parquet(
             assert isinstance(frame, pl.DataFrame)
             sealed = frame.select("source_file", "source_line", RESTRICTED_COLUMN) if restricted_out else None
             frame = frame.drop(RESTRICTED_COLUMN, strict=False)
+            if enrich is not None:
+                frame = enrich(frame)
             amount = pl.col(amount_column)
             stats.strings_repaired += int(
                 frame.select((received_as_string(amount) & json_number(amount).is_not_null()).sum()).item()
@@ -147,8 +151,6 @@ def clean_parquet(
                     sealed, on=["source_file", "source_line"], how="left"
                 )
                 restricted_out.write(kept.with_columns(key_id_of(pl.col(RESTRICTED_COLUMN)).alias("key_id")))
-            if on_batch is not None:
-                on_batch(clean)
     finally:
         clean_out.close()
         quarantine_out.close()

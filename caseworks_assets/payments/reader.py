@@ -48,12 +48,12 @@ def input_files(data_dir: Path, kind: str) -> list[Path]:
     return sorted(set(found))
 
 
-def _sql_string(value: str) -> str:
+def sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
 def _paths(fields: dict[str, str]) -> str:
-    return "[" + ", ".join(_sql_string(p) for p in fields.values()) + "]"
+    return "[" + ", ".join(sql_string(p) for p in fields.values()) + "]"
 
 
 def projection_sql(
@@ -80,7 +80,7 @@ def projection_sql(
         inner.append(f"json_extract({record}, {_paths(literal_fields)}) AS _j")
     if restricted:
         inner.append(f"json_extract_string({record}, {_paths(RESTRICTED_FIELDS)}) AS _r")
-        pairs = ", ".join(f"{_sql_string(k)}, _r[{i + 1}]" for i, k in enumerate(RESTRICTED_FIELDS))
+        pairs = ", ".join(f"{sql_string(k)}, _r[{i + 1}]" for i, k in enumerate(RESTRICTED_FIELDS))
         all_null = " AND ".join(f"_r[{i + 1}] IS NULL" for i in range(len(RESTRICTED_FIELDS)))
         select.append(f"CASE WHEN {all_null} THEN NULL ELSE json_object({pairs})::VARCHAR END AS _restricted_plain")
     return f"SELECT {', '.join(select)} FROM (SELECT {', '.join(inner)} FROM {source})"
@@ -136,7 +136,7 @@ def read_json_file(
     con: duckdb.DuckDBPyConnection, path: Path, fields: dict[str, str], restricted: bool, batch_rows: int = BATCH_ROWS
 ) -> Iterator[pa.RecordBatch]:
     """Arrow batches of the raw fields of one JSON array / NDJSON file, in file order."""
-    source = f"read_json({_sql_string(str(path))}, format='auto', records=false, columns={{'record': 'JSON'}})"
+    source = f"read_json({sql_string(str(path))}, format='auto', records=false, columns={{'record': 'JSON'}})"
     try:
         reader = con.execute(projection_sql(fields, source, restricted)).to_arrow_reader(batch_rows)
         yield from reader

@@ -112,21 +112,27 @@ PAYMENT_RECORD_RULES = [
 ]
 
 
-def payment_rules(received_ids: pl.Series, clean_ids: pl.Series) -> list[Rule]:
-    """Record rules, then two that tie each payment to a received, then to a cleaned, transaction."""
-    return [
-        *PAYMENT_RECORD_RULES,
-        Rule(
-            "transaction_unknown",
-            "transaction_id",
-            valid=lambda expr: expr.is_in(received_ids.implode()),
-            required=True,
-            reason="payment of a transaction that was never received",
-        ),
-        Rule(
-            "transaction_quarantined",
-            "transaction_id",
-            valid=lambda expr: expr.is_in(clean_ids.implode()),
-            reason="payment of a transaction that is in quarantine",
-        ),
-    ]
+TRANSACTION_STATE = "transaction_state"  # clean | quarantined | unknown, joined onto each payment before the rules
+
+
+def _state_is(*states: str):
+    return lambda _expr: pl.col(TRANSACTION_STATE).is_in(list(states))
+
+
+#: Record rules, then two that tie each payment to a received, then to a cleaned, transaction.
+PAYMENT_RULES = [
+    *PAYMENT_RECORD_RULES,
+    Rule(
+        "transaction_unknown",
+        "transaction_id",
+        valid=_state_is("clean", "quarantined"),
+        required=True,
+        reason="payment of a transaction that was never received",
+    ),
+    Rule(
+        "transaction_quarantined",
+        "transaction_id",
+        valid=_state_is("clean"),
+        reason="payment of a transaction that is in quarantine",
+    ),
+]

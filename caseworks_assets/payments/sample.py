@@ -15,7 +15,8 @@ import duckdb
 DEMO_TRANSACTIONS = 2_000
 FIRST_DAY = "2024-01-01"
 DAYS = 365
-CUSTOMERS_PER_TRANSACTION = 0.2  # about 5 transactions per customer
+CUSTOMERS_PER_TRANSACTION = 0.5  # about 2 transactions per customer
+LATE_PERCENT = 8  # transactions whose payments come after the due date (0-75 days)
 
 
 def _r(seed: int, salt: int, modulo: int = 1000, key: str = "i") -> str:
@@ -106,8 +107,8 @@ SELECT
   CASE
     WHEN pay_defect BETWEEN 33 AND 35 THEN NULL
     WHEN pay_defect BETWEEN 36 AND 37 THEN 'chargeback'
-    WHEN status_draw2 < 85 THEN 'completed'
-    WHEN status_draw2 < 93 THEN 'processing'
+    WHEN status_draw2 < 93 THEN 'completed'
+    WHEN status_draw2 < 97 THEN 'processing'
     ELSE 'failed'
   END AS status,
   {{
@@ -122,10 +123,12 @@ FROM (
   SELECT t.*, p.j, n_pay,
     CASE WHEN j = n_pay - 1 THEN amount_value - round(amount_value / n_pay, 2) * (n_pay - 1)
          ELSE round(amount_value / n_pay, 2) END AS paid,
-    tx_date + (({_r(seed, 21, 1000, "i * 3 + p.j")} % (terms + 50)) + p.j * 7)::INTEGER AS pay_date,
+    tx_date + (CASE WHEN {_r(seed, 24, 100, "i")} < {LATE_PERCENT}
+                    THEN terms + {_r(seed, 21, 1000, "i * 3 + p.j")} % 75
+                    ELSE {_r(seed, 21, 1000, "i * 3 + p.j")} % (terms - 2 * p.j + 1) + p.j END)::INTEGER AS pay_date,
     {_r(seed, 22, 1000, "i * 3 + p.j")} AS pay_defect,
     {_r(seed, 23, 100, "i * 3 + p.j")} AS status_draw2
-  FROM (SELECT *, CASE WHEN pay_draw < 20 THEN 0 WHEN pay_draw < 70 THEN 1 WHEN pay_draw < 85 THEN 2 ELSE 3 END
+  FROM (SELECT *, CASE WHEN pay_draw < 5 THEN 0 WHEN pay_draw < 75 THEN 1 WHEN pay_draw < 90 THEN 2 ELSE 3 END
         AS n_pay FROM t) t
   JOIN range(3) p(j) ON p.j < t.n_pay
 )

@@ -39,7 +39,7 @@ def _timeline_sql(files: dict[str, list[Path]]) -> str:
     for kind, kind_files in files.items():
         if not kind_files:
             continue
-        listing = "[" + ", ".join(reader._sql_string(str(p)) for p in kind_files) + "]"
+        listing = "[" + ", ".join(reader.sql_string(str(p)) for p in kind_files) + "]"
         date = f"record->>'{EVENT_TIME[kind]}'"
         parts.append(
             f"""SELECT

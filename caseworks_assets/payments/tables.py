@@ -8,9 +8,10 @@ belonging to a cleaned transaction.
 """
 
 import dagster as dg
+import polars as pl
 
 from caseworks_assets.governance import PrivacyResource, governance_metadata, governance_tags
-from caseworks_assets.payments import clean
+from caseworks_assets.payments import clean, reader
 from caseworks_assets.payments.columns import (
     PAYMENT_COLUMNS,
     PAYMENT_RESTRICTED_COLUMNS,
@@ -29,7 +30,7 @@ from caseworks_assets.payments.paths import (
     RAW_TRANSACTIONS,
     staged,
 )
-from caseworks_assets.payments.rules import TRANSACTION_RULES, payment_rules
+from caseworks_assets.payments.rules import PAYMENT_RULES, TRANSACTION_RULES, TRANSACTION_STATE
 from caseworks_assets.resources import WAREHOUSE_POOL, LakeResource, LakeTable
 
 TRANSACTIONS_KEY = dg.AssetKey([CASE, "transactions"])
@@ -64,7 +65,7 @@ def _quality_metadata(stats: clean.CleanStats) -> dict[str, object]:
 
 @dg.multi_asset(
     outs={
-        "transactions": _out(TRANSACTIONS_KEY, TRANSACTION_COLUMNS, "Cleaned, typed transactions (one per id)."),
+        "transactions": _out(TRANSACTIONS_KEY, TRANSACTION_COLUMNS, "Cleaned, typed transactions."),
         "transactions_quarantine": _out(
             TRANSACTIONS_QUARANTINE_KEY, QUARANTINE_COLUMNS, "Transactions rejected by a rule, with the raw record."
         ),
@@ -93,6 +94,36 @@ def clean_transactions(context: dg.AssetExecutionContext, lake: LakeResource):
     yield _table(lake, QUARANTINE_TRANSACTIONS, "transactions_quarantine", {"rows_quarantined": stats.rows_quarantined})
 
 
+def transaction_states(lake: LakeResource) -> pl.DataFrame:
+    """One row per received transaction id: ``clean`` if it was loaded, else ``quarantined`` (DuckDB, memory-capped)."""
+    raw, loaded = (reader.sql_string(str(lake.path(*parts))) for parts in (RAW_TRANSACTIONS, CLEAN_TRANSACTIONS))
+    with reader.connect() as con:
+        return con.execute(
+            f"""SELECT r.transaction_id,
+                       CASE WHEN c.transaction_id IS NULL THEN 'quarantined' ELSE 'clean' END AS {TRANSACTION_STATE}
+                FROM (SELECT DISTINCT transaction_id FROM read_parquet({raw}) WHERE transaction_id IS NOT NULL) r
+                LEFT JOIN (SELECT DISTINCT transaction_id FROM read_parquet({loaded})) c USING (transaction_id)"""
+        ).pl()
+
+
+def state_joiner(states: pl.DataFrame):
+    """Adds ``transaction_state`` to a batch of payments, keeping its rows and their order.
+
+    The many known transactions are first narrowed to the batch's ids (a hash set of
+    the small side), so each join touches a batch-sized table, not every transaction.
+    """
+
+    def join(batch: pl.DataFrame) -> pl.DataFrame:
+        relevant = states.filter(
+            pl.col("transaction_id").is_in(batch["transaction_id"].drop_nulls().unique().implode())
+        )
+        return batch.join(relevant, on="transaction_id", how="left", maintain_order="left").with_columns(
+            pl.col(TRANSACTION_STATE).fill_null("unknown")
+        )
+
+    return join
+
+
 @dg.multi_asset(
     outs={
         "payments": _out(PAYMENTS_KEY, PAYMENT_COLUMNS, "Cleaned, typed payments of cleaned transactions."),
@@ -116,8 +147,8 @@ def clean_payments(context: dg.AssetExecutionContext, lake: LakeResource, privac
     one whose transaction is itself in quarantine is ``transaction_quarantined``.
     """
     privacy.keyring()  # the restricted table is only written with a valid ring configured
-    received = lake.read_parquet(*RAW_TRANSACTIONS).get_column("transaction_id").drop_nulls().unique()
-    kept = lake.read_parquet(*CLEAN_TRANSACTIONS).get_column("transaction_id").unique()
+    with_state = state_joiner(transaction_states(lake))
+
     with (
         lake.path(*RAW_PAYMENTS).open("rb") as raw,
         staged(lake, *CLEAN_PAYMENTS) as clean_sink,
@@ -126,15 +157,15 @@ def clean_payments(context: dg.AssetExecutionContext, lake: LakeResource, privac
     ):
         stats = clean.clean_parquet(
             raw,
-            payment_rules(received, kept),
+            PAYMENT_RULES,
             PAYMENT_COLUMNS,
             clean_sink,
             quarantine_sink,
             amount_column="amount_paid",
             restricted_sink=restricted_sink,
             restricted_columns=PAYMENT_RESTRICTED_COLUMNS,
+            enrich=with_state,
         )
-    del received, kept
     context.log.info(f"payments: {stats.rows_loaded} loaded, {stats.rows_quarantined} quarantined")
     yield _table(lake, CLEAN_PAYMENTS, "payments", _quality_metadata(stats))
     yield _table(lake, CLEAN_PAYMENTS_RESTRICTED, "payments_restricted")

@@ -22,7 +22,7 @@ from pydantic import Field
 from caseworks_assets.quality import validate_frame
 from caseworks_assets.resources import WAREHOUSE_POOL, CaseInputs, CaseOutputs, LakeResource
 from caseworks_assets.support.answers import answer
-from caseworks_assets.support.changes import apply_changes, quarantine_schema, typed_changes
+from caseworks_assets.support.changes import apply_changes, quarantine_schema, typed_changes, unique_key_result
 from caseworks_assets.support.exports import FORMATS, write_export
 from caseworks_assets.support.layout import CASE, TABLES, Layout, TableSpec, discover, read_raw
 from caseworks_assets.support.report import build_report, labelled_interactions, reconciliation, unknown_counts
@@ -43,6 +43,11 @@ MONTHS = dg.DynamicPartitionsDefinition(name="support_months")
 def snapshot_parts(table: str, month: str) -> tuple[str, ...]:
     """Lake path of a table's state after ``month``: ``support/<table>_state/<month>.parquet``."""
     return (CASE, f"{table}_state", f"{month}.parquet")
+
+
+def raw_parts(table: str, month: str) -> tuple[str, ...]:
+    """Lake path of a month's raw rows of ``table``: ``support/raw_<table>/<month>.parquet``."""
+    return (CASE, f"raw_{table}", f"{month}.parquet")
 
 
 def rejects_parts(table: str, month: str) -> tuple[str, ...]:
@@ -80,20 +85,26 @@ def _raw_asset(spec: TableSpec) -> dg.AssetsDefinition:
         key_prefix=PREFIX,
         group_name=CASE,
         partitions_def=MONTHS,
-        io_manager_key="lake_io_manager",
         kinds={"polars", "parquet"},
         metadata=column_metadata(raw_columns(spec.name)),
         description=f"The month's {spec.name} rows as read (text): initial/{spec.name}.csv for the first month, "
         f"delta/{spec.name}_delta_<YYYYMM>.csv after; empty when the table has no delta that month.",
     )
-    def raw(context: dg.AssetExecutionContext, inputs: CaseInputs) -> pl.DataFrame:
+    def raw(context: dg.AssetExecutionContext, inputs: CaseInputs, lake: LakeResource) -> dg.MaterializeResult:
         layout = discover(inputs.dir_for(CASE))
         month = context.partition_key
         layout.previous(month)  # fails clearly when the folder has no input for this month
         path = layout.file_for(spec.name, month)
         frame = read_raw(spec, path, initial=month == layout.initial_month)
-        context.add_output_metadata({"source_file": str(path) if path else "none (no delta this month)"})
-        return frame
+        # Written by hand rather than returned: an in-process run keeps every returned value in memory.
+        stored = lake.write_parquet(frame, *raw_parts(spec.name, month))
+        return dg.MaterializeResult(
+            metadata={
+                "source_file": str(path) if path else "none (no delta this month)",
+                "path": str(stored),
+                "dagster/row_count": frame.height,
+            }
+        )
 
     return raw
 
@@ -104,7 +115,7 @@ def _state_asset(spec: TableSpec) -> dg.AssetsDefinition:
         key_prefix=PREFIX,
         group_name=CASE,
         partitions_def=MONTHS,
-        ins={"raw": dg.AssetIn(key=raw_key(spec.name))},
+        deps=[raw_key(spec.name)],
         kinds={"polars", "parquet"},
         metadata=column_metadata(state_columns(spec.name)),
         check_specs=[
@@ -112,6 +123,12 @@ def _state_asset(spec: TableSpec) -> dg.AssetsDefinition:
                 "valid_actions",
                 asset=state_key(spec.name),
                 description="Every change row's action is add, update or delete (any case/spaces).",
+            ),
+            dg.AssetCheckSpec(
+                f"unique_{spec.key}",
+                asset=state_key(spec.name),
+                blocking=True,
+                description=f"Each {spec.key} appears once in the state: deltas are upserts by id.",
             ),
             dg.AssetCheckSpec(
                 "known_ids",
@@ -122,9 +139,12 @@ def _state_asset(spec: TableSpec) -> dg.AssetsDefinition:
         description=f"Current {spec.name} after the month: the previous month's snapshot with this month's "
         f"changes applied by {spec.key} (lake: support/{spec.name}_state/<month>.parquet).",
     )
-    def state(context: dg.AssetExecutionContext, raw: pl.DataFrame, inputs: CaseInputs, lake: LakeResource):
+    def state(context: dg.AssetExecutionContext, inputs: CaseInputs, lake: LakeResource):
         layout = discover(inputs.dir_for(CASE))
         month = context.partition_key
+        if not lake.exists(*raw_parts(spec.name, month)):
+            raise dg.Failure(f"raw_{spec.name} for {month} is missing: materialize it first")
+        raw = lake.read_parquet(*raw_parts(spec.name, month))
         before = layout.previous(month)
         if before is None:
             previous = pl.DataFrame(schema=STATE_SCHEMAS[spec.name])
@@ -136,6 +156,7 @@ def _state_asset(spec: TableSpec) -> dg.AssetsDefinition:
                 f"apply the months in order ({', '.join(layout.months)}), starting with {before}"
             )
         changes = typed_changes(spec, raw)
+        del raw  # the month's text rows are not needed once typed; free them before the state is built
         current, stats = apply_changes(previous, changes.rows, spec.key)
         path = lake.write_parquet(current, *snapshot_parts(spec.name, month))
         lake.write_parquet(changes.quarantine, *rejects_parts(spec.name, month))
@@ -150,6 +171,7 @@ def _state_asset(spec: TableSpec) -> dg.AssetsDefinition:
                 "dagster/row_count": current.height,
             },
             check_results=[
+                unique_key_result(current, spec.key),
                 dg.AssetCheckResult(
                     check_name="valid_actions",
                     passed=bad_actions == 0,

@@ -16,22 +16,32 @@ Two business rules live here:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import dagster as dg
 import polars as pl
 
 from caseworks_assets.quality import Action, Dedupe, QualityResult, Rule, apply_rules, empty_quarantine
-from caseworks_assets.quality.validators import parse_date, parse_datetime
+from caseworks_assets.quality.rules import ExprFn
+from caseworks_assets.quality.validators import parse_date
 from caseworks_assets.support.layout import ACTIONS, EASTERN, SOURCE_FILE, SOURCE_LINE, TableSpec
 from caseworks_assets.support.schemas import STATE_SCHEMAS
 
-_UTC_FORMATS = ("%Y-%m-%dT%H:%M:%S%.fZ", "%Y-%m-%dT%H:%M:%S%.f%#z")
-_parse_utc_naive = parse_datetime(_UTC_FORMATS, iso=False)
+UTC_FORMAT = "%Y-%m-%dT%H:%M:%S%.fZ"
 
 
 def parse_utc(expr: pl.Expr) -> pl.Expr:
-    """A UTC text timestamp (``2025-03-09T06:30:00Z``) as a UTC instant, or null if unreadable."""
-    return _parse_utc_naive(expr).dt.replace_time_zone("UTC")
+    """A UTC text timestamp (``2025-03-09T06:30:00Z``, fractions allowed) as a UTC instant, or null if unreadable.
+
+    One strict format, straight to polars' parser: this runs on every timestamp
+    of every row, and the sources write exactly this ISO form.
+    """
+    return (
+        expr.cast(pl.String)
+        .str.strip_chars()
+        .str.to_datetime(UTC_FORMAT, time_unit="us", time_zone="UTC", strict=False)
+    )
 
 
 def to_eastern(expr: pl.Expr) -> pl.Expr:
@@ -81,13 +91,38 @@ def _key_rule(spec: TableSpec) -> Rule:
     )
 
 
+def typed_name(column: str) -> str:
+    """Name of the typed companion of a text column while the rules run."""
+    return f"__typed_{column}"
+
+
+def parsers(spec: TableSpec) -> dict[str, ExprFn]:
+    """How each typed column of ``spec``'s table is read from its text."""
+    readers: dict[str, ExprFn] = dict.fromkeys(spec.timestamps, to_eastern)
+    if spec.name == "interactions":
+        readers |= {"call_duration_minutes": _duration, "satisfaction_rating": _rating}
+    if spec.name == "agents":
+        readers["hire_date"] = parse_date(["%Y-%m-%d"], iso=False)
+    return readers
+
+
+def _typed(column: str) -> pl.Expr:
+    return pl.col(typed_name(column))
+
+
 def value_rules(spec: TableSpec) -> list[Rule]:
-    """The typing rules of add/update rows of ``spec``'s table."""
+    """The typing rules of add/update rows of ``spec``'s table.
+
+    Typed values are parsed once into ``__typed_<column>`` companions (see
+    :func:`parsers`) and the rules test them, so a text value that does not
+    read (non-null text, null typed value) or breaks a range quarantines its
+    row, and a missing value is fine unless the column is required.
+    """
     rules = [
         Rule(
             f"unparseable_{column}",
             column,
-            repair=to_eastern,
+            valid=lambda _text, column=column: _typed(column).is_not_null(),
             required=column in spec.required,
             reason=f"{column} is missing or not a UTC timestamp (YYYY-MM-DDTHH:MM:SSZ)",
         )
@@ -98,26 +133,67 @@ def value_rules(spec: TableSpec) -> list[Rule]:
             Rule(
                 "bad_call_duration",
                 "call_duration_minutes",
-                repair=_duration,
-                valid=lambda v: v >= 0,
+                valid=lambda _text: (_typed("call_duration_minutes") >= 0).fill_null(False),
                 reason="call_duration_minutes is not a non-negative number",
             ),
             Rule(
                 "bad_satisfaction_rating",
                 "satisfaction_rating",
-                repair=_rating,
-                valid=lambda v: v.is_between(1, 5),
+                valid=lambda _text: _typed("satisfaction_rating").is_between(1, 5).fill_null(False),
                 reason="satisfaction_rating is not an integer 1-5",
             ),
             Rule("channel", "channel", repair=_lower, action=Action.REPAIR),
         ]
     if spec.name == "agents":
         rules.append(
-            Rule("bad_hire_date", "hire_date", repair=parse_date(["%Y-%m-%d"]), reason="hire_date is not YYYY-MM-DD")
+            Rule(
+                "bad_hire_date",
+                "hire_date",
+                valid=lambda _text: _typed("hire_date").is_not_null(),
+                reason="hire_date is not YYYY-MM-DD",
+            )
         )
     id_columns = [c for c in spec.columns if c.endswith("_id") and c != spec.key]
     rules += [Rule(f"trim_{c}", c, repair=_stripped, action=Action.REPAIR) for c in id_columns]
     return rules
+
+
+#: Rows per call of the rule engine: its working copies (raw records as JSON,
+#: one column per rule) are bounded by a chunk instead of by the whole file.
+CHUNK_ROWS = 250_000
+
+
+def apply_rules_chunked(
+    frame: pl.DataFrame,
+    rules: list[Rule],
+    chunk_rows: int = CHUNK_ROWS,
+    prepare: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+    finish: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+) -> QualityResult:
+    """:func:`apply_rules` over slices of ``frame``; row-local rules give the same result, in bounded memory.
+
+    ``prepare`` runs on each slice before the rules (e.g. parsing typed
+    columns), ``finish`` on each slice's clean rows (e.g. keeping only the
+    typed columns), so the full-width intermediate never exists for the whole
+    file. Row numbers stay global (the row index in ``frame``).
+    """
+    parts = []
+    for offset in range(0, max(frame.height, 1), chunk_rows):
+        chunk = frame.slice(offset, chunk_rows)
+        result = apply_rules(prepare(chunk) if prepare else chunk, rules, row_number_offset=offset)
+        if finish:
+            result.clean = finish(result.clean)
+        parts.append(result)
+    counts: dict[str, int] = {}
+    for part in parts:
+        for name, count in part.counts.items():
+            counts[name] = counts.get(name, 0) + count
+    return QualityResult(
+        clean=pl.concat([part.clean for part in parts]),
+        quarantine=pl.concat([part.quarantine for part in parts]),
+        counts=counts,
+        rows_read=frame.height,
+    )
 
 
 def _relined(result: QualityResult, frame: pl.DataFrame) -> pl.DataFrame:
@@ -157,43 +233,69 @@ def typed_changes(spec: TableSpec, raw: pl.DataFrame) -> Changes:
     """
     source_file = raw[SOURCE_FILE][0] if raw.height else ""
     narrow = raw.select("action", spec.key, SOURCE_LINE)
-    entry = apply_rules(narrow, [*ENTRY_RULES, _key_rule(spec)], row_number_offset=0)
+    entry = apply_rules_chunked(narrow, [*ENTRY_RULES, _key_rule(spec)])
     quarantines = [_relined(entry, narrow)]
     counts = dict(entry.counts)
-    entered = entry.clean.join(raw.drop("action", spec.key, SOURCE_FILE), on=SOURCE_LINE, how="left")
+    # entry.clean keeps the order of raw, so its rows line up with raw filtered to its lines (no join copy).
+    entered = (
+        raw.drop(SOURCE_FILE)
+        .filter(pl.col(SOURCE_LINE).is_in(entry.clean[SOURCE_LINE].implode()))
+        .with_columns(entry.clean["action"], entry.clean[spec.key])
+    )
+    del narrow
 
     is_delete = pl.col("action") == "delete"
     deletes = entered.filter(is_delete)
+    readers = parsers(spec)
+    state_schema = STATE_SCHEMAS[spec.name]
     upserts_raw = entered.filter(~is_delete)
-    upserts = apply_rules(upserts_raw, value_rules(spec), row_number_offset=0)
+    del entered
+    upserts = apply_rules_chunked(
+        upserts_raw,
+        value_rules(spec),
+        prepare=lambda chunk: chunk.with_columns(
+            reader(pl.col(column)).alias(typed_name(column)) for column, reader in readers.items()
+        ),
+        finish=lambda clean: clean.select(
+            *(
+                (_typed(name) if name in readers else pl.col(name)).cast(dtype).alias(name)
+                for name, dtype in state_schema.items()
+            ),
+            pl.col("action"),
+            pl.col(SOURCE_LINE),
+        ),
+    )
     quarantines.append(_relined(upserts, upserts_raw))
     counts |= upserts.counts
+    del upserts_raw
 
-    state_schema = STATE_SCHEMAS[spec.name]
     typed_deletes = deletes.select(
         pl.col(spec.key),
         *(pl.lit(None, dtype=dtype).alias(name) for name, dtype in state_schema.items() if name != spec.key),
         pl.col("action"),
         pl.col(SOURCE_LINE),
     )
-    typed_upserts = upserts.clean.select(
-        *(pl.col(name).cast(dtype) for name, dtype in state_schema.items()), pl.col("action"), pl.col(SOURCE_LINE)
-    )
-    combined = pl.concat([typed_deletes, typed_upserts]).sort(SOURCE_LINE)
-    ids = combined.select(spec.key, "action", SOURCE_LINE)
+    typed_upserts = upserts.clean
+    del upserts
+    combined = pl.concat([typed_deletes, typed_upserts])
+    del typed_deletes, typed_upserts
+    # Only ids that occur more than once in the file can be superseded: de-duplicate just those rows.
+    repeated = combined.select(spec.key, "action", SOURCE_LINE).filter(pl.col(spec.key).is_duplicated())
     latest = apply_rules(
-        ids, dedupe=Dedupe(keys=[spec.key], order_by=SOURCE_LINE, name="superseded"), row_number_offset=0
+        repeated, dedupe=Dedupe(keys=[spec.key], order_by=SOURCE_LINE, name="superseded"), row_number_offset=0
     )
-    quarantines.append(_relined(latest, ids))
+    superseded = _relined(latest, repeated)
+    quarantines.append(superseded)
     counts |= latest.counts
     # An id added and then updated in the same file is, for the state, an add.
-    added = ids.filter(pl.col("action") == "add")[spec.key]
-    rows = combined.join(latest.clean.select(SOURCE_LINE), on=SOURCE_LINE, how="semi").with_columns(
+    added = repeated.filter(pl.col("action") == "add")[spec.key]
+    rows = combined.filter(~pl.col(SOURCE_LINE).is_in(superseded["row_number"].implode())).with_columns(
         pl.when((pl.col("action") == "update") & pl.col(spec.key).is_in(added.implode()))
         .then(pl.lit("add"))
         .otherwise(pl.col("action"))
         .alias("action")
     )
+    del combined
 
     quarantine = pl.concat(quarantines) if quarantines else empty_quarantine()
     raw_records = raw.join(
@@ -253,3 +355,24 @@ def quarantine_schema() -> dict[str, pl.DataType]:
         "reason": pl.String,
         "raw_record": pl.String,
     }
+
+
+def unique_key_result(frame: pl.DataFrame, key: str) -> dg.AssetCheckResult:
+    """``unique_<key>``: each id once in the state (deltas are upserts by id); evaluated inside ``<table>_state``."""
+    ids = frame[key]
+    duplicated = ids.n_unique() != ids.len()  # cheap on millions of ids; the detail only when needed
+    duplicates = (
+        frame.group_by(key).len().filter(pl.col("len") > 1).sort(key)
+        if duplicated
+        else pl.DataFrame(schema={key: ids.dtype, "len": pl.UInt32})
+    )
+    return dg.AssetCheckResult(
+        check_name=f"unique_{key}",
+        passed=duplicates.is_empty(),
+        metadata={
+            "rows": frame.height,
+            "duplicate_ids": duplicates.height,
+            "sample": ", ".join(duplicates[key].head(10).cast(pl.String).to_list()),
+        },
+        description=f"{duplicates.height} duplicated {key} value(s)",
+    )

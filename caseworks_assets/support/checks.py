@@ -1,9 +1,11 @@
 """Asset checks of the support case.
 
 Per month (on each ``<table>_state`` partition): nothing lost (read = applied +
-quarantined, blocking), plus the in-asset ``valid_actions`` and ``known_ids``
-warnings declared next to the asset. On the published tables: unique keys and
-the Pandera schemas (blocking, so a broken final never reaches the report), the
+quarantined, blocking), plus the checks declared next to the asset and
+evaluated on the new state before it is stored: ``unique_<id>`` (blocking; the
+final tables are copies of a month's state, so they inherit it) and the
+``valid_actions`` and ``known_ids`` warnings. On the published tables: the
+Pandera schemas (blocking, so a broken final never reaches the report), the
 report's totals reconciling with ``interactions_final`` (blocking, so answers
 and exports never show numbers that disagree with the data), and the share of
 ``Unknown`` dimension values (a warning).
@@ -15,42 +17,13 @@ import polars as pl
 from caseworks_assets.quality import pandera_check, reconciliation_check
 from caseworks_assets.resources import WAREHOUSE_POOL
 from caseworks_assets.support.assets import REPORT_KEY, STATE_ASSETS, final_key
+from caseworks_assets.support.changes import unique_key_result
 from caseworks_assets.support.layout import TABLES
 from caseworks_assets.support.report import reconciliation, unknown_counts
 from caseworks_assets.support.schemas import FINAL_SCHEMAS, REPORT_SCHEMA
 
 #: Above this share of interactions with an Unknown contact center or department the report warns.
 MAX_UNKNOWN_SHARE = 0.25
-
-
-def duplicate_keys(frame: pl.DataFrame, key: str) -> pl.DataFrame:
-    """Ids held by more than one row, with how many."""
-    return frame.group_by(key).len().filter(pl.col("len") > 1).sort(key)
-
-
-def _unique_key_check(table: str) -> dg.AssetChecksDefinition:
-    key = TABLES[table].key
-
-    @dg.asset_check(
-        asset=final_key(table),
-        name=f"unique_{key}",
-        blocking=True,
-        pool=WAREHOUSE_POOL,
-        description=f"Each {key} appears once in {table}_final: deltas are upserts by id.",
-    )
-    def _unique(value: pl.DataFrame) -> dg.AssetCheckResult:
-        duplicates = duplicate_keys(value, key)
-        return dg.AssetCheckResult(
-            passed=duplicates.is_empty(),
-            metadata={
-                "rows": value.height,
-                "duplicate_ids": duplicates.height,
-                "sample": ", ".join(duplicates[key].head(10).to_list()),
-            },
-            description=f"{duplicates.height} duplicated {key} value(s)",
-        )
-
-    return _unique
 
 
 @dg.asset_check(
@@ -94,11 +67,10 @@ def unknown_dimension_values(support_report: pl.DataFrame) -> dg.AssetCheckResul
 
 CHECKS = [
     *(reconciliation_check(asset, name="reconciliation") for asset in STATE_ASSETS),
-    *(_unique_key_check(table) for table in TABLES),
     *(pandera_check(final_key(table), FINAL_SCHEMAS[table], name=f"{table}_final_schema") for table in TABLES),
     pandera_check(REPORT_KEY, REPORT_SCHEMA, name="support_report_schema"),
     report_reconciles,
     unknown_dimension_values,
 ]
 
-__all__ = ["CHECKS", "MAX_UNKNOWN_SHARE", "duplicate_keys"]
+__all__ = ["CHECKS", "MAX_UNKNOWN_SHARE", "unique_key_result"]

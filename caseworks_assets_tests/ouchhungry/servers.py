@@ -106,12 +106,14 @@ def start_sshd(root: Path) -> SSHServer:
     )
     if os.geteuid() == 0:
         Path("/run/sshd").mkdir(parents=True, exist_ok=True)
-    process = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log = root / "sshd.log"
+    with log.open("wb") as sink:  # a file, not a pipe: a full pipe would block sshd
+        process = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=sink)
     try:
         wait_for_port(port)
     except TimeoutError:
         process.kill()
-        raise RuntimeError(f"sshd did not start: {process.stderr.read().decode() if process.stderr else ''}") from None
+        raise RuntimeError(f"sshd did not start: {log.read_text()}") from None
     known_hosts = root / "known_hosts"
     server = SSHServer(port, user, user_key, known_hosts, remote_dir, process)
     known_hosts.write_text(server.known_hosts_line(host_public))

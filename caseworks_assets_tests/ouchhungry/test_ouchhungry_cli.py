@@ -50,6 +50,16 @@ def test_run_on_sample_delivers_to_the_outbox_and_says_so(
     # the extraction read the sample files, not the simulator
     delivered = pl.read_csv(out / "outbox" / "sftp" / sftp_outbox[0])
     assert delivered["sale_date"].unique().to_list() == [DEMO_DAYS[0].isoformat()]
+    # nothing in the outbox carries a customer's name, CPF, e-mail, phone or raw id
+    customers = pl.read_csv(data / "customers.csv", infer_schema=False)
+    personal = {
+        value
+        for column in ("customer_id", "full_name", "cpf", "email", "phone")
+        for value in customers[column].drop_nulls().to_list()
+        if len(value) >= 6
+    }
+    texts = [path.read_text() for path in (out / "outbox").rglob("*") if path.is_file()]
+    assert texts and not {value for value in personal for text in texts if value in text}
 
 
 def test_a_broken_export_is_a_usage_error_naming_the_file(tmp_path: Path, capsys) -> None:

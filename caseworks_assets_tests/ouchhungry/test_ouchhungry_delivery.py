@@ -181,3 +181,38 @@ def test_month_is_k_anonymous_and_nothing_delivered_holds_personal_data(
     assert leaks == set()
     forbidden = {"customer_id", "full_name", "cpf", "email", "phone", "cep", "birth_date"}
     assert forbidden.isdisjoint(city.columns) and forbidden.isdisjoint(insights.columns)
+
+
+def test_channels_configured_only_through_the_environment(
+    oh_settings, sshd, drop, partner_api, mailbox, monkeypatch
+) -> None:
+    """The resources ``build_resources`` makes from CASEWORKS_* variables (EnvVar) reach the real servers."""
+    box, smtp_port = mailbox
+    variables = {
+        "CASEWORKS_SFTP_HOST": "127.0.0.1",
+        "CASEWORKS_SFTP_PORT": str(sshd.port),
+        "CASEWORKS_SFTP_USER": sshd.user,
+        "CASEWORKS_SFTP_PRIVATE_KEY": str(sshd.private_key),
+        "CASEWORKS_SFTP_KNOWN_HOSTS": str(sshd.known_hosts),
+        "CASEWORKS_SFTP_REMOTE_DIR": str(drop),
+        "CASEWORKS_PARTNER_API_URL": partner_api.url,
+        "CASEWORKS_PARTNER_API_USER": partner_api.state.username,
+        "CASEWORKS_PARTNER_API_PASSWORD": partner_api.state.password,
+        "CASEWORKS_SMTP_HOST": "127.0.0.1",
+        "CASEWORKS_SMTP_PORT": str(smtp_port),
+        "CASEWORKS_SMTP_SECURITY": "none",
+        "CASEWORKS_SMTP_FROM": "caseworks@caseworks.example",
+        "CASEWORKS_PARTNER_EMAILS": PARTNER,
+    }
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    defs = build_defs(oh_settings)
+    resources = defs.resources or {}
+    # settings stay references to the variables (the UI shows names, never the secret)
+    assert resources["partner_api"].password == dg.EnvVar("CASEWORKS_PARTNER_API_PASSWORD")
+    assert resources["sftp"].host == dg.EnvVar("CASEWORKS_SFTP_HOST")
+    assert run_day(defs, dg.DagsterInstance.ephemeral(), "2025-01-08").success
+    assert [p.name for p in drop.iterdir()] == ["ouchhungry_daily_sales_2025-01-08.csv"]
+    assert len(partner_api.state.deliveries) == 1
+    assert box.wait_for(1)[0]["To"] == PARTNER
+    assert not (oh_settings.out_dir / "outbox").exists()

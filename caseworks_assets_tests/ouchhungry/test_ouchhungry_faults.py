@@ -77,13 +77,21 @@ def test_api_500_then_200_delivers_exactly_once(oh_settings, partner_api) -> Non
     assert list(partner_api.state.deliveries) == [keys[0]]
 
 
-def test_api_4xx_is_not_retried(oh_settings, partner_api) -> None:
+def test_api_4xx_is_not_retried_and_alerts_a_delivery_failure(oh_settings, partner_api, mailbox) -> None:
+    box, smtp_port = mailbox
+    smtp = smtp_resource(smtp_port)
     partner_api.state.fail_next = [422]
-    defs = build_defs(oh_settings, partner_api=api_resource(partner_api))
-    result = run_day(defs, dg.DagsterInstance.ephemeral(), DAY)
+    defs = build_defs(oh_settings, partner_api=api_resource(partner_api), smtp=smtp)
+    instance = dg.DagsterInstance.ephemeral()
+    result = run_day(defs, instance, DAY)
     assert not result.success
     assert len(partner_api.state.requests) == 1
     assert "HTTP 422" in failure_summary(result) and "Not retried" in failure_summary(result)
+
+    evaluate_failure_sensor(defs, instance, result, oh_settings, smtp)
+    (alert,) = box.wait_for(1)  # the alert only: no partner notice while the API lacks the data
+    assert alert["To"] == DATA_TEAM and "delivery failure" in alert["Subject"]
+    assert "HTTP 422" in Mailbox.text(alert) and "fix the payload" in Mailbox.text(alert)
 
 
 def test_expired_token_is_refreshed(partner_api) -> None:
@@ -142,3 +150,22 @@ def test_smtp_down_fails_the_run_with_a_clear_error(oh_settings) -> None:
     summary = failure_summary(result)
     assert "could not send e-mail" in summary and f"smtp://127.0.0.1:{dead_port}" in summary
     assert "Next step" in summary
+
+
+def test_a_malformed_export_fails_extraction_and_alerts(oh_settings, mailbox) -> None:
+    box, smtp_port = mailbox
+    smtp = smtp_resource(smtp_port, partner_emails="")
+    export = oh_settings.data_dir / "ouchhungry" / "transactions" / f"{DAY}.csv"
+    export.parent.mkdir(parents=True)
+    export.write_text("transaction_id;sold_at\nT1;2025-01-07\n")
+    defs = build_defs(oh_settings, smtp=smtp)
+    instance = dg.DagsterInstance.ephemeral()
+    result = run_day(defs, instance, DAY)
+    assert not result.success
+    assert f"{export} line 1 (header) lacks columns" in failure_summary(result)
+
+    evaluate_failure_sensor(defs, instance, result, oh_settings, smtp)
+    (alert,) = box.wait_for(1)
+    assert "extraction failure" in alert["Subject"]
+    text = Mailbox.text(alert)
+    assert str(export) in text and "ouchhungry__raw_transactions" in text and "source export" in text

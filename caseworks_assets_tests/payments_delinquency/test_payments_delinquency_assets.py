@@ -192,6 +192,21 @@ def test_spark_failure_is_retried_and_does_not_stop_the_reference(spark, tmp_pat
     assert reference.row(0, named=True) == EXPECTED_SUMMARY
 
 
+def test_a_bad_as_of_fails_clearly_without_retries(tmp_path):
+    result = dg.materialize(
+        [delinquency_evaluation],
+        resources=resources_for(tmp_path),
+        instance=dg.DagsterInstance.ephemeral(),
+        run_config=delinquency_run_config("31/05/2024", assets=("delinquency_evaluation",)),
+        raise_on_error=False,
+    )
+    assert not result.success
+    events = [e for e in result.all_events if e.step_key == EVALUATION_STEP]
+    assert not [e for e in events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+    failure = next(e for e in events if e.is_step_failure)
+    assert "as_of must be a date YYYY-MM-DD, not '31/05/2024'" in str(failure.step_failure_data)
+
+
 def test_retry_policy_backs_off_exponentially():
     assert SPARK_RETRY_POLICY.backoff == dg.Backoff.EXPONENTIAL
     assert delinquency_evaluation.op.retry_policy == SPARK_RETRY_POLICY

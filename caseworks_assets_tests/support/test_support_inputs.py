@@ -143,10 +143,11 @@ def test_typing_quarantines_bad_rows_with_their_line():
         }
     )
     changes = typed_changes(INTERACTIONS, raw)
-    assert changes.rows["interaction_id"].to_list() == ["A", "B", "D"]  # D: a delete needs only its id
-    starts = changes.rows["interaction_start"].dt.strftime("%H:%M:%S%:z").to_list()
+    rows = changes.rows.sort("_source_line")
+    assert rows["interaction_id"].to_list() == ["A", "B", "D"]  # D: a delete needs only its id
+    starts = rows["interaction_start"].dt.strftime("%H:%M:%S%:z").to_list()
     assert starts == ["01:59:59-05:00", "03:00:00-04:00", None]  # spring forward at 07:00 UTC
-    assert changes.rows["channel"].to_list() == ["phone", "phone", None]
+    assert rows["channel"].to_list() == ["phone", "phone", None]
     bad = changes.quarantine.row(0, named=True)
     assert (bad["line"], bad["rule"], bad["source_file"]) == (4, "unparseable_interaction_start", path)
     assert '"interaction_start":"not a time"' in bad["raw_record"]
@@ -250,9 +251,10 @@ def test_a_month_before_its_predecessor_fails_clearly(tmp_path):
 
 
 def test_unique_key_check_fails_on_duplicate_ids():
-    check = next(c for c in checks.CHECKS if "unique_contact_center_id" in str(c.check_keys))
-    result = check(pl.DataFrame({"contact_center_id": ["C1", "C1", "C2"]}))
-    assert not result.passed and result.metadata["duplicate_ids"].value == 1
+    result = checks.unique_key_result(pl.DataFrame({"contact_center_id": ["C1", "C1", "C2"]}), "contact_center_id")
+    assert result.check_name == "unique_contact_center_id"
+    assert not result.passed and result.metadata["duplicate_ids"].value == 1 and result.metadata["sample"].value == "C1"
+    assert checks.unique_key_result(pl.DataFrame({"contact_center_id": ["C1", "C2"]}), "contact_center_id").passed
 
 
 def test_report_reconciliation_fails_when_a_join_duplicates_interactions():

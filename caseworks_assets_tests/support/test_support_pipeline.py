@@ -117,6 +117,7 @@ def test_months_are_partitions_and_every_check_passes(full_run):
         "valid_actions",
         "known_ids",
         "unique_interaction_id",
+        "unique_agent_id",
         "report_reconciles",
         "support_report_schema",
         "interactions_final_schema",

@@ -40,7 +40,7 @@ from caseworks_assets.payments.delinquency.reference import (
     TRANSACTION_COLUMNS,
     evaluate_reference,
 )
-from caseworks_assets.payments.delinquency.rules import parse_as_of
+from caseworks_assets.payments.delinquency.rules import DelinquencyInputError, parse_as_of
 from caseworks_assets.payments.delinquency.schemas import (
     CLIENT_ORDER,
     CLIENTS_SCHEMA,
@@ -59,6 +59,7 @@ PAYMENTS_KEY = dg.AssetKey([CASE, "payments"])
 
 CLEAN_TRANSACTIONS = (CASE, "clean", "transactions.parquet")
 CLEAN_PAYMENTS = (CASE, "clean", "payments.parquet")
+QUARANTINE_TRANSACTIONS = (CASE, "quarantine", "transactions.parquet")  # written by ingestion
 LAKE_CLIENTS = (CASE, "delinquency", "clients")
 LAKE_VIOLATIONS = (CASE, "delinquency", "violations")
 LAKE_SUMMARY = (CASE, "delinquency", "summary.parquet")
@@ -159,12 +160,18 @@ def delinquency_evaluation(
     context: dg.AssetExecutionContext, config: DelinquencyConfig, spark: LazyPySparkResource, lake: LakeResource
 ) -> dg.MaterializeResult:
     """Run the rules of :mod:`.rules` on Spark and write the results to the lake."""
-    session = spark.spark_session
-    transactions, payments = spark_job.read_inputs(
-        session, str(lake.path(*CLEAN_TRANSACTIONS)), str(lake.path(*CLEAN_PAYMENTS))
-    )
-    result = spark_job.evaluate(transactions, payments, parse_as_of(config.as_of))
-    context.log.info(f"evaluating delinquency at D = {result.as_of} on {session.sparkContext.master}")
+    try:
+        as_of = parse_as_of(config.as_of)
+        session = spark.spark_session
+        transactions, payments = spark_job.read_inputs(
+            session, str(lake.path(*CLEAN_TRANSACTIONS)), str(lake.path(*CLEAN_PAYMENTS))
+        )
+        result = spark_job.evaluate(transactions, payments, as_of)
+    except DelinquencyInputError as error:
+        # Bad configuration or data: a retry cannot help.
+        raise dg.Failure(description=str(error), allow_retries=False) from error
+    master = session.conf.get("spark.master", "unknown")
+    context.log.info(f"evaluating delinquency at D = {result.as_of} on {master}")
     try:
         spark_job.write_outputs(result, str(lake.path(*LAKE_CLIENTS)), str(lake.path(*LAKE_VIOLATIONS)))
         summary = conform(pl.DataFrame([result.summary()]), SUMMARY_SCHEMA)
@@ -174,7 +181,7 @@ def delinquency_evaluation(
     return dg.MaterializeResult(
         metadata={
             **_summary_metadata(summary),
-            "spark_master": session.sparkContext.master,
+            "spark_master": master,
             "clients_path": str(lake.path(*LAKE_CLIENTS)),
             "violations_path": str(lake.path(*LAKE_VIOLATIONS)),
         }
@@ -261,10 +268,25 @@ def delinquency_violations(lake: LakeResource) -> dg.Output[pl.DataFrame]:
     **_governed(SUMMARY_SCHEMA),
 )
 def delinquency_summary(lake: LakeResource) -> dg.Output[pl.DataFrame]:
-    """Publish the Spark step's summary; the percentage of delinquent clients is also metadata."""
+    """Publish the Spark step's summary; the percentage of delinquent clients is also metadata.
+
+    Transactions that could not be evaluated never reach the clean data: ingestion
+    quarantined them (invalid due date, missing amount, ...). Their count per rule
+    is shown next to the obligations the evaluation itself could not judge.
+    """
     summary = conform(lake.read_parquet(*LAKE_SUMMARY), SUMMARY_SCHEMA)
+    quarantined: dict[str, int] = {}
+    if lake.exists(*QUARANTINE_TRANSACTIONS):
+        by_rule = lake.read_parquet(*QUARANTINE_TRANSACTIONS).group_by("rule").len().sort("rule")
+        quarantined = dict(by_rule.iter_rows())
     return dg.Output(
-        summary, metadata={**_summary_metadata(summary), "summary": dg.MetadataValue.md(markdown_table(summary))}
+        summary,
+        metadata={
+            **_summary_metadata(summary),
+            "summary": dg.MetadataValue.md(markdown_table(summary)),
+            "transactions_quarantined_by_ingestion": dg.MetadataValue.int(sum(quarantined.values())),
+            "quarantined_by_rule": dg.MetadataValue.json(quarantined),
+        },
     )
 
 

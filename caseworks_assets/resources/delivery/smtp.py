@@ -31,6 +31,11 @@ class SMTPDeliveryError(RuntimeError):
     """The message could not be handed to the SMTP server."""
 
 
+def _retryable(error: BaseException) -> bool:
+    """Connection trouble is worth another attempt; a certificate or protocol refusal is not."""
+    return isinstance(error, OSError | smtplib.SMTPServerDisconnected) and not isinstance(error, ssl.SSLError)
+
+
 def split_addresses(value: str | None) -> list[str]:
     """``"a@x, b@y;c@z"`` -> ``["a@x", "b@y", "c@z"]``."""
     return [part.strip() for part in (value or "").replace(";", ",").split(",") if part.strip()]
@@ -47,6 +52,7 @@ class SMTPResource(ConfigurableResource):
     security: Security = Field(default="starttls", description="starttls, ssl (implicit TLS) or none.")
     partner_emails: str = Field(default="", description="Comma-separated partner recipients.")
     alert_emails: str = Field(default="", description="Comma-separated data-team recipients for alerts.")
+    ca_file: str = Field(default="", description="CA bundle for a relay with a private certificate (else system CAs).")
     timeout_seconds: float = 10.0
     max_attempts: int = 3
     retry_wait_seconds: float = 1.0
@@ -80,15 +86,18 @@ class SMTPResource(ConfigurableResource):
             message.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name)
         return message
 
+    def _tls(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=self.ca_file or None)
+
     def _connect(self) -> smtplib.SMTP:
         if self.security == "ssl":
             client: smtplib.SMTP = smtplib.SMTP_SSL(
-                self.host, self.port, timeout=self.timeout_seconds, context=ssl.create_default_context()
+                self.host, self.port, timeout=self.timeout_seconds, context=self._tls()
             )
         else:
             client = smtplib.SMTP(self.host, self.port, timeout=self.timeout_seconds)
             if self.security == "starttls":
-                client.starttls(context=ssl.create_default_context())
+                client.starttls(context=self._tls())
         if self.user:
             client.login(self.user, self.password)
         return client
@@ -100,7 +109,7 @@ class SMTPResource(ConfigurableResource):
         message = self.build_message(to, subject, body, attachments)
 
         @tenacity.retry(
-            retry=tenacity.retry_if_exception_type((OSError, smtplib.SMTPServerDisconnected)),
+            retry=tenacity.retry_if_exception(_retryable),
             stop=tenacity.stop_after_attempt(self.max_attempts),
             wait=tenacity.wait_exponential(multiplier=self.retry_wait_seconds, max=30),
             reraise=True,
@@ -135,5 +144,6 @@ class SMTPResource(ConfigurableResource):
             password=setting("CASEWORKS_SMTP_PASSWORD"),
             sender=setting("CASEWORKS_SMTP_FROM", "caseworks@localhost"),
             security=os.environ.get("CASEWORKS_SMTP_SECURITY", "").strip() or "starttls",
+            ca_file=setting("CASEWORKS_SMTP_CA_FILE"),
             **recipients,
         )
