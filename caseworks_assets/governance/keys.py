@@ -81,5 +81,5 @@ def privacy_resource() -> PrivacyResource:
         return PrivacyResource(
             pseudonym_key=dg.EnvVar(PSEUDONYM_KEY_ENV), encryption_keys=dg.EnvVar(ENCRYPTION_KEYS_ENV)
         )
-    warnings.warn(DEMO_WARNING, stacklevel=2)
+    # No import-time warning: setup_for_execution logs DEMO_WARNING in every run that uses it.
     return PrivacyResource(pseudonym_key=DEMO_PSEUDONYM_KEY, encryption_keys=DEMO_ENCRYPTION_KEYS, demo=True)

@@ -21,6 +21,7 @@ from duckdb import sqltypes
 from upath import UPath
 
 from caseworks_assets.governance.encryption import KeyRing
+from caseworks_assets.resources.lake_tables import iter_parquet
 
 BATCH_ROWS = 65_536
 
@@ -49,7 +50,7 @@ def rotate_parquet(path: UPath, columns: Sequence[str], ring: KeyRing) -> Rotati
     with path.open("rb") as source, staging.open("wb") as sink:
         reader = pq.ParquetFile(source)
         writer = pq.ParquetWriter(sink, reader.schema_arrow)
-        for batch in reader.iter_batches(batch_size=BATCH_ROWS):
+        for batch in iter_parquet(source, BATCH_ROWS):
             frame = pl.from_arrow(batch)
             assert isinstance(frame, pl.DataFrame)
             rotated += _stale(frame, columns, ring)

@@ -24,6 +24,7 @@ from caseworks_assets.payments.paths import (
 from caseworks_assets.payments.tables import PAYMENTS_KEY, TRANSACTIONS_KEY
 from caseworks_assets.quality import reconciliation_check, validate_frame
 from caseworks_assets.resources import LakeResource
+from caseworks_assets.resources.lake_tables import iter_parquet
 
 TRANSACTIONS_SCHEMA = pa.DataFrameSchema(
     {
@@ -118,7 +119,7 @@ def _schema_check(key: dg.AssetKey, parts: tuple[str, ...], schema: pa.DataFrame
         with lake.path(*parts).open("rb") as handle:
             parquet = pq.ParquetFile(handle)
             columns = [c for c in schema.columns if c in parquet.schema_arrow.names]
-            for batch in parquet.iter_batches(batch_size=SCHEMA_BATCH_ROWS, columns=columns):
+            for batch in iter_parquet(handle, SCHEMA_BATCH_ROWS, columns):
                 frame = pl.from_arrow(batch)
                 assert isinstance(frame, pl.DataFrame)
                 result = validate_frame(frame, schema)

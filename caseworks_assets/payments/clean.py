@@ -20,6 +20,7 @@ from caseworks_assets.governance import ColumnSpec, key_id_of
 from caseworks_assets.payments.columns import QUARANTINE_COLUMNS, RESTRICTED_COLUMN
 from caseworks_assets.payments.rules import json_number, received_as_string
 from caseworks_assets.quality import QualityResult, Rule, apply_rules
+from caseworks_assets.resources.lake_tables import iter_parquet
 
 BATCH_ROWS = 200_000
 POLARS_TYPES = {
@@ -128,7 +129,7 @@ def clean_parquet(
     restricted_out = _Sink(restricted_sink, polars_schema(restricted_columns)) if restricted_sink else None
     offset = 1
     try:
-        for batch in pq.ParquetFile(raw).iter_batches(batch_size=batch_rows):
+        for batch in iter_parquet(raw, batch_rows):
             frame = pl.from_arrow(batch)
             assert isinstance(frame, pl.DataFrame)
             sealed = frame.select("source_file", "source_line", RESTRICTED_COLUMN) if restricted_out else None

@@ -12,7 +12,6 @@ import importlib.util
 
 import dagster as dg
 
-from caseworks_assets.governance import privacy_resource
 from caseworks_assets.payments.checks import CHECKS as TABLE_CHECKS
 from caseworks_assets.payments.ingest import raw_payments, raw_transactions
 from caseworks_assets.payments.paths import CASE
@@ -51,7 +50,7 @@ def build_defs() -> dg.Definitions:
         asset_checks=[*CHECKS, *STREAM_CHECKS],
         jobs=[payments_job, payments_stream_job],
         sensors=[payments_stream_sensor],
-        resources={"privacy": privacy_resource(), "payments_landing": StreamLanding()},
+        resources={"payments_landing": StreamLanding()},
     )
     extra = _delinquency_defs()
     return dg.Definitions.merge(own, extra) if extra is not None else own

@@ -29,6 +29,7 @@ from caseworks_assets.payments.columns import PAYMENT_COLUMNS, TRANSACTION_COLUM
 from caseworks_assets.payments.paths import CASE, CLEAN_PAYMENTS, CLEAN_TRANSACTIONS
 from caseworks_assets.payments.tables import PAYMENTS_KEY, TRANSACTIONS_KEY
 from caseworks_assets.resources import CaseOutputs, LakeResource
+from caseworks_assets.resources.lake_tables import iter_parquet
 
 EXTRACTS: dict[str, tuple[tuple[str, ...], list[ColumnSpec]]] = {
     "transactions": (CLEAN_TRANSACTIONS, TRANSACTION_COLUMNS),
@@ -48,7 +49,7 @@ def write_extract(source, columns: Sequence[ColumnSpec], role: Role, pseudonymiz
     writer = None
     try:
         parquet = pq.ParquetFile(source)
-        for batch in parquet.iter_batches(batch_size=BATCH_ROWS):
+        for batch in iter_parquet(source, BATCH_ROWS):
             frame = pl.from_arrow(batch)
             assert isinstance(frame, pl.DataFrame)
             table = project(frame, columns, role, pseudonymize).to_arrow(compat_level=pl.CompatLevel.oldest())

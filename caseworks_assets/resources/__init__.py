@@ -23,6 +23,7 @@ from dagster._core.storage.db_io_manager import DbTypeHandler
 from dagster_duckdb_polars import DuckDBPolarsTypeHandler
 from dagster_pyspark import LazyPySparkResource
 
+from caseworks_assets.governance.keys import privacy_resource
 from caseworks_assets.resources.delivery import OutboxResource, PartnerAPIResource, SFTPResource, SMTPResource
 from caseworks_assets.resources.files import CaseInputs, CaseOutputs
 from caseworks_assets.resources.lake import LakeIOManager, LakeResource
@@ -89,6 +90,8 @@ def build_resources(settings: Settings | None = None) -> dict[str, Any]:
         "inputs": CaseInputs(root=str(settings.data_dir), overrides=overrides),
         "outputs": CaseOutputs(root=str(settings.out_dir)),
         "spark": spark_resource(settings),
+        # pseudonym key and encryption key ring (governance), from the environment
+        "privacy": privacy_resource(),
         # delivery channels (unset host/URL -> the outbox under <out_dir>/outbox)
         "sftp": SFTPResource.from_env(),
         "partner_api": PartnerAPIResource.from_env(),

@@ -9,6 +9,7 @@ with a monthly report, answers to the business questions and file exports.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import dagster as dg
@@ -35,7 +36,7 @@ defs = dg.Definitions(
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
-def months_to_apply(data_dir, selected: list[str] | None) -> list[str]:
+def months_to_apply(data_dir: Path, selected: list[str] | None) -> list[str]:
     """Partition keys to apply, in order: the initial extract's month, then the selected deltas (all by default)."""
     layout = discover(data_dir)
     deltas = sorted(layout.deltas)

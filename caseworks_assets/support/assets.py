@@ -281,14 +281,25 @@ def final_state(context: dg.AssetExecutionContext, config: FinalStateConfig, inp
         )
 
 
+REPORT_INPUT_COLUMNS = ["interaction_start", "channel", "contact_center_id", "category_id", "call_duration_minutes"]
+ANSWER_INPUT_COLUMNS = [*REPORT_INPUT_COLUMNS, "agent_resolution_timestamp", "interaction_end"]
+
+
+def _final_in(table: str, columns: list[str] | None = None) -> dg.AssetIn:
+    """Input on a final table; with ``columns`` the warehouse reads only those (2M rows is not free)."""
+    return dg.AssetIn(key=final_key(table), metadata={"columns": columns} if columns else None)
+
+
+DIMENSION_INS = {
+    "contact_centers": _final_in("contact_centers", ["contact_center_id", "contact_center_name"]),
+    "service_categories": _final_in("service_categories", ["category_id", "department"]),
+}
+
+
 @dg.asset(
     key_prefix=PREFIX,
     group_name=CASE,
-    ins={
-        "interactions": dg.AssetIn(key=final_key("interactions")),
-        "contact_centers": dg.AssetIn(key=final_key("contact_centers")),
-        "service_categories": dg.AssetIn(key=final_key("service_categories")),
-    },
+    ins={"interactions": _final_in("interactions", REPORT_INPUT_COLUMNS), **DIMENSION_INS},
     pool=WAREHOUSE_POOL,
     kinds={"polars", "duckdb"},
     metadata=column_metadata(REPORT_COLUMNS),
@@ -313,9 +324,8 @@ def support_report(
     group_name=CASE,
     ins={
         "report": dg.AssetIn(key=REPORT_KEY),
-        "interactions": dg.AssetIn(key=final_key("interactions")),
-        "contact_centers": dg.AssetIn(key=final_key("contact_centers")),
-        "service_categories": dg.AssetIn(key=final_key("service_categories")),
+        "interactions": _final_in("interactions", ANSWER_INPUT_COLUMNS),
+        **DIMENSION_INS,
     },
     pool=WAREHOUSE_POOL,
     kinds={"polars", "markdown"},

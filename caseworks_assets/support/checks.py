@@ -30,7 +30,11 @@ MAX_UNKNOWN_SHARE = 0.25
     asset=REPORT_KEY,
     blocking=True,
     pool=WAREHOUSE_POOL,
-    additional_ins={"interactions": dg.AssetIn(key=final_key("interactions"))},
+    additional_ins={
+        "interactions": dg.AssetIn(
+            key=final_key("interactions"), metadata={"columns": ["channel", "call_duration_minutes"]}
+        )
+    },
     description="Report totals (interactions, calls, call minutes) equal the same totals over interactions_final.",
 )
 def report_reconciles(support_report: pl.DataFrame, interactions: pl.DataFrame) -> dg.AssetCheckResult:

@@ -126,7 +126,6 @@ def polars_schema(columns: tuple[Col, ...]) -> dict[str, pl.DataType]:
 
 
 STATE_SCHEMAS: dict[str, dict[str, pl.DataType]] = {table: polars_schema(cols) for table, cols in TABLE_COLUMNS.items()}
-RAW_NOTE = "Raw text as read from the month's file, plus action (add for the initial extract), file and line."
 
 
 def pandera_schema(name: str, columns: tuple[Col, ...], *, any_time_zone: bool = False) -> pa.DataFrameSchema:

@@ -128,8 +128,7 @@ def test_rotation_of_parquet_and_duckdb(tmp_path: Path):
 def test_privacy_resource_demo_only_locally(monkeypatch):
     for name in ("CASEWORKS_PSEUDONYM_KEY", "CASEWORKS_ENCRYPTION_KEYS", "CASEWORKS_ENV"):
         monkeypatch.delenv(name, raising=False)
-    with pytest.warns(UserWarning, match="DEMO"):
-        local = privacy_resource()
+    local = privacy_resource()
     assert local.demo and local.keyring().active_id == "demo"
     monkeypatch.setenv("CASEWORKS_ENV", "prod")
     prod = privacy_resource()
