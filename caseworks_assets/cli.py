@@ -12,10 +12,12 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from caseworks_assets.governance.keys import DEMO_WARNING, privacy_resource
 from caseworks_assets.registry import InputError, registered_cases
 from caseworks_assets.settings import CASES_DATA_ENV, OUT_DIR_ENV, Settings, SettingsError, case_data_env
 
@@ -125,6 +127,8 @@ def _demo(args: argparse.Namespace) -> None:
         summary = _run_case(name, settings)
         print(f"\n== {name} ==\n{summary}\n")
     print(f"warehouse: {settings.warehouse_path}\nexports: {settings.out_dir}\nUI: make ui")
+    if privacy_resource().demo:
+        print(f"note: {DEMO_WARNING}")
 
 
 def _ui(args: argparse.Namespace) -> None:
@@ -142,6 +146,8 @@ def _ui(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Beta/preview notices of Dagster APIs are for the code's authors, not for people running the cases.
+    warnings.filterwarnings("ignore", message=r".*(currently in (beta|preview)).*")
     from caseworks_assets.runner import CaseRunFailed
 
     args = build_parser().parse_args(argv)

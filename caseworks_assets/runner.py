@@ -6,6 +6,7 @@ instance, so they appear in the UI next to runs launched there.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -13,6 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+
+#: Console log level of CLI runs; every event is in the instance (the UI) whatever this is.
+LOG_LEVEL_ENV = "CASEWORKS_LOG_LEVEL"
+
+
+def console_logging(level: str | None = None) -> dict[str, Any]:
+    """Run config for Dagster's console logger: quiet by default, the UI keeps the full log."""
+    chosen = (level or os.environ.get(LOG_LEVEL_ENV) or "ERROR").upper()
+    return {"loggers": {"console": {"config": {"log_level": chosen}}}}
 
 
 class CaseRunFailed(RuntimeError):
@@ -64,7 +74,7 @@ class CaseRun:
         """Execute ``job_name`` in process on the instance; raise :class:`CaseRunFailed` on failure."""
         job = self.defs.resolve_job_def(job_name)
         result = job.execute_in_process(
-            run_config=run_config,
+            run_config={**console_logging(), **(run_config or {})},
             instance=self.instance,
             partition_key=partition_key,
             asset_selection=asset_selection,

@@ -68,6 +68,7 @@ def spark_resource(settings: Settings) -> LazyPySparkResource:
             "spark.app.name": "caseworks",
             "spark.sql.session.timeZone": "UTC",
             "spark.ui.enabled": "false",
+            "spark.ui.showConsoleProgress": "false",
             "spark.sql.shuffle.partitions": "8",
         }
     )
