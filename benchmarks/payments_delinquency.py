@@ -19,29 +19,23 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import polars as pl
 from dagster_pyspark import LazyPySparkResource
 
 from caseworks_assets.payments.delinquency.assets import (
     CLEAN_PAYMENTS,
     CLEAN_TRANSACTIONS,
     EVALUATION_NAME,
-    FLAG,
     LAKE_CLIENTS,
     LAKE_SUMMARY,
     LAKE_VIOLATIONS,
     delinquency_evaluation,
     delinquency_run_config,
+    read_clients,
     read_lake_folder,
-)
-from caseworks_assets.payments.delinquency.reference import (
-    PAYMENT_COLUMNS,
-    TRANSACTION_COLUMNS,
-    evaluate_reference,
+    reference_from_lake,
 )
 from caseworks_assets.payments.delinquency.schemas import (
     CLIENT_ORDER,
-    CLIENTS_SCHEMA,
     SUMMARY_SCHEMA,
     VIOLATION_ORDER,
     VIOLATIONS_SCHEMA,
@@ -93,14 +87,10 @@ def run(rows: int, work_dir: Path, *, master: str = "local[2]", as_of: date | No
         raise RuntimeError("the Spark step failed")
 
     started = time.perf_counter()
-    reference = evaluate_reference(
-        pl.scan_parquet(str(lake.path(*CLEAN_TRANSACTIONS))).select(TRANSACTION_COLUMNS),
-        pl.scan_parquet(str(lake.path(*CLEAN_PAYMENTS))).select(PAYMENT_COLUMNS),
-        as_of,
-    )
+    reference = reference_from_lake(lake, as_of)
     reference_s = time.perf_counter() - started
 
-    spark_clients = read_lake_folder(lake.path(*LAKE_CLIENTS), CLIENTS_SCHEMA, hive={FLAG: pl.Boolean})
+    spark_clients = read_clients(lake.path(*LAKE_CLIENTS))
     spark_violations = read_lake_folder(lake.path(*LAKE_VIOLATIONS), VIOLATIONS_SCHEMA)
     spark_summary = conform(lake.read_parquet(*LAKE_SUMMARY), SUMMARY_SCHEMA)
     equal = {

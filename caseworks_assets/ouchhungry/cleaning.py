@@ -54,15 +54,18 @@ def _in(values: Sequence[str]):
     return lambda expr: expr.is_in(allowed.implode())
 
 
+#: Shared by the catalog and the sales: a code is repaired and checked the same way wherever it is typed.
+PRODUCT_CODE_RULE = Rule(
+    "product_code_format",
+    "product_code",
+    repair=normalize_product_code,
+    valid=matches(PRODUCT_CODE),
+    required=True,
+    reason="product code is not AAA-9999 even after repair",
+)
+
 PRODUCT_RULES: list[Rule] = [
-    Rule(
-        "product_code_format",
-        "product_code",
-        repair=normalize_product_code,
-        valid=matches(PRODUCT_CODE),
-        required=True,
-        reason="product code is not AAA-9999 even after repair",
-    ),
+    PRODUCT_CODE_RULE,
     not_null("segment", reason="product without segment cannot count in segment share"),
     Rule(
         "list_price_number",
@@ -130,14 +133,7 @@ def transaction_rules(product_codes: Sequence[str], customer_ids: Sequence[str])
             required=True,
             reason="sale time missing or unreadable",
         ),
-        Rule(
-            "product_code_format",
-            "product_code",
-            repair=normalize_product_code,
-            valid=matches(PRODUCT_CODE),
-            required=True,
-            reason="product code is not AAA-9999 even after repair",
-        ),
+        PRODUCT_CODE_RULE,
         Rule(
             "product_code_known",
             "product_code",

@@ -140,6 +140,23 @@ def _notice(kind: str, label: str, files: list[DeliveryFile], report: DeliveryRe
     return f"[OuchHungry] {kind} data {label} delivered", "\n".join(lines)
 
 
+def _record_file(
+    ch: Channels,
+    kind: str,
+    partition: str,
+    channel: str,
+    destination: str,
+    file: DeliveryFile,
+    status: str,
+    detail: str,
+) -> None:
+    """Write the manifest record of one file on one channel (detail cut to 500 characters)."""
+    record = DeliveryRecord(
+        kind, partition, channel, destination, file.name, file.sha256, file.size_bytes, status, now_utc(), detail[:500]
+    )
+    ch.manifest.record(record, destination)
+
+
 def deliver(kind: str, partition: str, label: str, files: list[DeliveryFile], ch: Channels) -> DeliveryReport:
     """Run every channel for ``files``; see the module docstring for the rules."""
     report = DeliveryReport()
@@ -163,37 +180,9 @@ def deliver(kind: str, partition: str, label: str, files: list[DeliveryFile], ch
                 )
                 report.failures.append(ChannelFailure(channel, stage, f"{channel} {file.name}: {error}"))
                 report.rows.append({**row, "status": "failed", "detail": str(error)})
-                ch.manifest.record(
-                    DeliveryRecord(
-                        kind,
-                        partition,
-                        channel,
-                        destination,
-                        file.name,
-                        file.sha256,
-                        file.size_bytes,
-                        "failed",
-                        now_utc(),
-                        str(error)[:500],
-                    ),
-                    destination,
-                )
+                _record_file(ch, kind, partition, channel, destination, file, "failed", str(error))
                 break
-            ch.manifest.record(
-                DeliveryRecord(
-                    kind,
-                    partition,
-                    channel,
-                    destination,
-                    file.name,
-                    file.sha256,
-                    file.size_bytes,
-                    status,
-                    now_utc(),
-                    detail[:500],
-                ),
-                destination,
-            )
+            _record_file(ch, kind, partition, channel, destination, file, status, detail)
             report.rows.append({**row, "status": status, "detail": detail[:200]})
     if report.failures:
         return report
@@ -254,6 +243,21 @@ def _channels(context, lake, sftp, partner_api, smtp, outbox) -> Channels:
     return Channels(sftp, partner_api, smtp, outbox, DeliveryManifest(lake), context.log)
 
 
+def _deliver_partition(
+    context: dg.AssetExecutionContext,
+    kind: str,
+    label: str,
+    frames: dict[str, pl.DataFrame],
+    outputs: CaseOutputs,
+    channels: Channels,
+) -> dg.MaterializeResult:
+    """Write each ``{dataset: frame}`` under ``deliveries/<kind>/<label>/`` and deliver them on every channel."""
+    folder = outputs.dir_for(CASE) / "deliveries" / kind / label
+    files = [write_delivery_file(frame, folder, dataset, label) for dataset, frame in frames.items()]
+    report = deliver(kind, context.partition_key, label, files, channels)
+    return finish(report, files, f"{kind} partition {label}")
+
+
 _RESOURCE_DOC = "Resources: sftp, partner_api, smtp, outbox (the fallback), lake (manifest), outputs (files)."
 
 
@@ -276,11 +280,9 @@ def daily_delivery(
     smtp: SMTPResource,
     outbox: OutboxResource,
 ) -> dg.MaterializeResult:
-    partition = context.partition_key
-    folder = outputs.dir_for(CASE) / "deliveries" / "daily" / partition
-    files = [write_delivery_file(daily_sales, folder, "daily_sales", partition)]
-    report = deliver("daily", partition, partition, files, _channels(context, lake, sftp, partner_api, smtp, outbox))
-    return finish(report, files, f"daily partition {partition}")
+    channels = _channels(context, lake, sftp, partner_api, smtp, outbox)
+    label = context.partition_key
+    return _deliver_partition(context, "daily", label, {"daily_sales": daily_sales}, outputs, channels)
 
 
 @dg.asset(
@@ -306,12 +308,6 @@ def monthly_delivery(
     smtp: SMTPResource,
     outbox: OutboxResource,
 ) -> dg.MaterializeResult:
-    partition = context.partition_key
-    label = partition[:7]
-    folder = outputs.dir_for(CASE) / "deliveries" / "monthly" / label
-    files = [
-        write_delivery_file(monthly_city_sales, folder, "monthly_city_sales", label),
-        write_delivery_file(monthly_insights, folder, "monthly_insights", label),
-    ]
-    report = deliver("monthly", partition, label, files, _channels(context, lake, sftp, partner_api, smtp, outbox))
-    return finish(report, files, f"monthly partition {label}")
+    channels = _channels(context, lake, sftp, partner_api, smtp, outbox)
+    frames = {"monthly_city_sales": monthly_city_sales, "monthly_insights": monthly_insights}
+    return _deliver_partition(context, "monthly", context.partition_key[:7], frames, outputs, channels)

@@ -7,6 +7,7 @@ as written by ``caseworks sample ouchhungry``), that file is read instead, so
 the same assets run on real exports.
 """
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -26,19 +27,22 @@ from caseworks_assets.resources import CaseInputs
 
 
 class ExtractConfig(dg.Config):
-    """Scale and defect rates of the simulated source (ignored when an export file exists)."""
+    """Scale and defect rates of the simulated source (ignored when an export file exists).
+
+    The rates mirror :class:`DefectRates` field for field and take its defaults, so the two cannot drift.
+    """
 
     seed: int = 42
     transactions_per_day: int = 300
     customers: int = 400
-    null_rate: float = 0.01
-    duplicate_rate: float = 0.02
-    invalid_email_rate: float = 0.03
-    invalid_cpf_rate: float = 0.01
-    malformed_code_rate: float = 0.01
-    bad_number_rate: float = 0.01
-    bad_date_rate: float = 0.01
-    unknown_customer_rate: float = 0.005
+    null_rate: float = DefectRates.null_rate
+    duplicate_rate: float = DefectRates.duplicate_rate
+    invalid_email_rate: float = DefectRates.invalid_email_rate
+    invalid_cpf_rate: float = DefectRates.invalid_cpf_rate
+    malformed_code_rate: float = DefectRates.malformed_code_rate
+    bad_number_rate: float = DefectRates.bad_number_rate
+    bad_date_rate: float = DefectRates.bad_date_rate
+    unknown_customer_rate: float = DefectRates.unknown_customer_rate
 
     def rates(self) -> DefectRates:
         return DefectRates(**{name: getattr(self, name) for name in DefectRates.__dataclass_fields__})
@@ -65,8 +69,14 @@ def _extracted(frame: pl.DataFrame, source: str) -> dg.Output:
     return dg.Output(frame, metadata={"source": source, "rows_extracted": frame.height})
 
 
-def _export(inputs: CaseInputs, *parts: str) -> Path:
-    return inputs.dir_for(CASE).joinpath(*parts)
+def _export_or_simulated(
+    inputs: CaseInputs, specs: list, simulate: Callable[[], pl.DataFrame], *parts: str
+) -> dg.Output:
+    """The export at ``<input dir>/<parts>`` when it exists (header checked against ``specs``), else ``simulate()``."""
+    path = inputs.dir_for(CASE).joinpath(*parts)
+    if path.is_file():
+        return _extracted(read_export(path, [c.name for c in specs]), str(path))
+    return _extracted(simulate(), "simulated")
 
 
 @dg.asset(
@@ -78,10 +88,9 @@ def _export(inputs: CaseInputs, *parts: str) -> Path:
 )
 def raw_products(config: ExtractConfig, inputs: CaseInputs) -> dg.Output:
     """The product catalog as extracted: codes typed by people, prices as text."""
-    path = _export(inputs, "products.csv")
-    if path.is_file():
-        return _extracted(read_export(path, [c.name for c in columns.RAW_PRODUCTS]), str(path))
-    return _extracted(simulate_products(config.seed, config.rates()), "simulated")
+    return _export_or_simulated(
+        inputs, columns.RAW_PRODUCTS, lambda: simulate_products(config.seed, config.rates()), "products.csv"
+    )
 
 
 @dg.asset(
@@ -93,10 +102,12 @@ def raw_products(config: ExtractConfig, inputs: CaseInputs) -> dg.Output:
 )
 def raw_customers(config: ExtractConfig, inputs: CaseInputs) -> dg.Output:
     """The customer table as extracted; holds personal data, so it never leaves the lake."""
-    path = _export(inputs, "customers.csv")
-    if path.is_file():
-        return _extracted(read_export(path, [c.name for c in columns.RAW_CUSTOMERS]), str(path))
-    return _extracted(simulate_customers(config.customers, config.seed, config.rates()), "simulated")
+    return _export_or_simulated(
+        inputs,
+        columns.RAW_CUSTOMERS,
+        lambda: simulate_customers(config.customers, config.seed, config.rates()),
+        "customers.csv",
+    )
 
 
 @dg.asset(
@@ -110,8 +121,10 @@ def raw_customers(config: ExtractConfig, inputs: CaseInputs) -> dg.Output:
 def raw_transactions(context: dg.AssetExecutionContext, config: ExtractConfig, inputs: CaseInputs) -> dg.Output:
     """One day of marketplace sales as extracted, re-sent rows and typos included."""
     day = date.fromisoformat(context.partition_key)
-    path = _export(inputs, "transactions", f"{day.isoformat()}.csv")
-    if path.is_file():
-        return _extracted(read_export(path, [c.name for c in columns.RAW_TRANSACTIONS]), str(path))
-    frame = simulate_transactions(day, config.transactions_per_day, config.customers, config.seed, config.rates())
-    return _extracted(frame, "simulated")
+    return _export_or_simulated(
+        inputs,
+        columns.RAW_TRANSACTIONS,
+        lambda: simulate_transactions(day, config.transactions_per_day, config.customers, config.seed, config.rates()),
+        "transactions",
+        f"{day.isoformat()}.csv",
+    )

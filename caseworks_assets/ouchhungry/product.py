@@ -34,6 +34,21 @@ def as_partitions(value: Any, key: str) -> dict[str, pl.DataFrame]:
     return dict(value) if isinstance(value, dict) else {key: value}
 
 
+def _blocking_specs(asset: str, checks: dict[str, str]) -> list[dg.AssetCheckSpec]:
+    """Blocking check specs of ``ouchhungry/<asset>`` from ``{check name: description}``."""
+    key = dg.AssetKey([CASE, asset])
+    return [dg.AssetCheckSpec(name, asset=key, description=text, blocking=True) for name, text in checks.items()]
+
+
+def _window_input(asset: str, start_offset: int = 0) -> dg.AssetIn:
+    """The lake partitions of ``ouchhungry/<asset>`` inside this partition's window (missing days allowed)."""
+    return dg.AssetIn(
+        key=[CASE, asset],
+        partition_mapping=dg.TimeWindowPartitionMapping(start_offset=start_offset),
+        metadata={"allow_missing_partitions": True},
+    )
+
+
 def partner_products(products: pl.DataFrame) -> pl.DataFrame:
     return products.filter(pl.col("product_code").is_in(list(PARTNER_PRODUCTS))).with_columns(
         pl.col("product_code").replace_strict(PARTNER_PRODUCTS, default=None).alias("product")
@@ -98,10 +113,7 @@ def _previous_row_counts(context: dg.AssetExecutionContext, day: date, days: int
         "products": dg.AssetIn(key=[CASE, "products"]),
         "customers": dg.AssetIn(key=[CASE, "customers"]),
     },
-    check_specs=[
-        dg.AssetCheckSpec(name, asset=dg.AssetKey([CASE, "daily_sales"]), description=text, blocking=True)
-        for name, text in guardrails.GUARDRAIL_SPECS.items()
-    ],
+    check_specs=_blocking_specs("daily_sales", guardrails.GUARDRAIL_SPECS),
     kinds={"polars", "parquet"},
     metadata=governance_metadata(columns.DAILY_SALES),
 )
@@ -200,34 +212,18 @@ def _days_of(partition_key: str) -> list[str]:
     io_manager_key="lake_io_manager",
     partitions_def=monthly_partitions,
     ins={
-        "transactions": dg.AssetIn(
-            key=[CASE, "transactions"],
-            partition_mapping=dg.TimeWindowPartitionMapping(),
-            metadata={"allow_missing_partitions": True},
-        ),
+        "transactions": _window_input("transactions"),
         "products": dg.AssetIn(key=[CASE, "products"]),
         "customers": dg.AssetIn(key=[CASE, "customers"]),
     },
-    check_specs=[
-        dg.AssetCheckSpec(
-            "month_complete",
-            asset=dg.AssetKey([CASE, "monthly_city_sales"]),
-            blocking=True,
-            description="Every day of the month was extracted and cleaned.",
-        ),
-        dg.AssetCheckSpec(
-            "k_anonymity",
-            asset=dg.AssetKey([CASE, "monthly_city_sales"]),
-            blocking=True,
-            description="No single-city row with fewer than k buyers.",
-        ),
-        dg.AssetCheckSpec(
-            "shares_in_range",
-            asset=dg.AssetKey([CASE, "monthly_city_sales"]),
-            blocking=True,
-            description="Shares of segment between 0 and 1.",
-        ),
-    ],
+    check_specs=_blocking_specs(
+        "monthly_city_sales",
+        {
+            "month_complete": "Every day of the month was extracted and cleaned.",
+            "k_anonymity": "No single-city row with fewer than k buyers.",
+            "shares_in_range": "Shares of segment between 0 and 1.",
+        },
+    ),
     kinds={"polars", "parquet"},
     metadata=governance_metadata(columns.MONTHLY_CITY_SALES),
 )
@@ -353,11 +349,7 @@ def insights_markdown(insights: pl.DataFrame) -> str:
     io_manager_key="lake_io_manager",
     partitions_def=monthly_partitions,
     ins={
-        "monthly_city_sales": dg.AssetIn(
-            key=[CASE, "monthly_city_sales"],
-            partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-1),
-            metadata={"allow_missing_partitions": True},
-        )
+        "monthly_city_sales": _window_input("monthly_city_sales", start_offset=-1),
     },
     kinds={"polars", "parquet"},
     metadata=governance_metadata(columns.INSIGHTS),

@@ -9,7 +9,21 @@ from pathlib import Path
 import dagster as dg
 
 from caseworks_assets.payments.stream import replay
-from caseworks_assets.payments.stream_assets import LANDING_ENV, batches, payments_stream_sensor
+from caseworks_assets.payments.stream_assets import LANDING_ENV, StreamLanding, batches, payments_stream_sensor
+
+
+def tick_stream_sensor(instance: dg.DagsterInstance, landing: Path, cursor: str | None) -> dg.SensorResult:
+    """Evaluate ``payments_stream_sensor`` once over ``landing`` and add the batch partitions it requests."""
+    with dg.build_sensor_context(
+        instance=instance,
+        cursor=cursor,
+        resources={"payments_landing": StreamLanding(path=str(landing))},
+    ) as context:
+        result = payments_stream_sensor(context)
+    assert isinstance(result, dg.SensorResult)
+    for request in result.dynamic_partitions_requests or []:
+        instance.add_dynamic_partitions(batches.name, list(request.partition_keys))
+    return result
 
 
 class StreamConsumer:
@@ -24,17 +38,7 @@ class StreamConsumer:
 
     def tick(self) -> list[str]:
         """Evaluate the sensor once; add its partitions; run its requests. Returns the partitions run."""
-        from caseworks_assets.payments.stream_assets import StreamLanding
-
-        with dg.build_sensor_context(
-            instance=self.instance,
-            cursor=self.cursor,
-            resources={"payments_landing": StreamLanding(path=str(self.landing))},
-        ) as context:
-            result = payments_stream_sensor(context)
-        assert isinstance(result, dg.SensorResult)
-        for request in result.dynamic_partitions_requests or []:
-            self.instance.add_dynamic_partitions(batches.name, list(request.partition_keys))
+        result = tick_stream_sensor(self.instance, self.landing, self.cursor)
         self.cursor = result.cursor
         job = self.defs.resolve_job_def("payments_stream_job")
         done = []

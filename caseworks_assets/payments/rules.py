@@ -74,6 +74,17 @@ def _amount_rules(column: str) -> list[Rule]:
     ]
 
 
+def _status_rule(name: str, statuses: tuple[str, ...]) -> Rule:
+    """A required ``status`` that must be one of ``statuses``."""
+    return Rule(
+        name,
+        "status",
+        valid=one_of(statuses),
+        required=True,
+        reason=f"status missing or not one of {', '.join(statuses)}",
+    )
+
+
 _CURRENCY = Rule(
     "currency_empty", "currency", valid=not_blank, action=Action.SET_NULL, reason="empty currency kept as null"
 )
@@ -83,13 +94,7 @@ TRANSACTION_RULES = [
     _CURRENCY,
     Rule("transaction_date_valid", "transaction_date", repair=_date, reason="transaction_date is not a date"),
     Rule("due_date_valid", "due_date", repair=_date, required=True, reason="due_date missing or not a date"),
-    Rule(
-        "transaction_status_known",
-        "status",
-        valid=one_of(TRANSACTION_STATUSES),
-        required=True,
-        reason=f"status missing or not one of {', '.join(TRANSACTION_STATUSES)}",
-    ),
+    _status_rule("transaction_status_known", TRANSACTION_STATUSES),
     Rule("discount_applied_boolean", "discount_applied", repair=boolean_text, action=Action.SET_NULL),
     Rule("installments_integer", "installments", repair=integer_text, action=Action.SET_NULL),
 ]
@@ -101,13 +106,7 @@ PAYMENT_RECORD_RULES = [
     Rule(
         "payment_date_valid", "payment_date", repair=_date, required=True, reason="payment_date missing or not a date"
     ),
-    Rule(
-        "payment_status_known",
-        "status",
-        valid=one_of(PAYMENT_STATUSES),
-        required=True,
-        reason=f"status missing or not one of {', '.join(PAYMENT_STATUSES)}",
-    ),
+    _status_rule("payment_status_known", PAYMENT_STATUSES),
     Rule("fee_amount_number", "fee_amount", repair=json_number, action=Action.SET_NULL),
 ]
 

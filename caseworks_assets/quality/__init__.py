@@ -6,6 +6,9 @@
   CEP, BR phone, CPF/CNPJ, patterns, numbers, dates) to plug into rules.
 * :mod:`~caseworks_assets.quality.checks` -- Pandera schema and reconciliation
   ``@asset_check`` factories and the metadata helpers they rely on.
+
+``__all__`` below is the toolkit's one list of public names (the submodules
+keep none of their own, so the two cannot drift apart).
 """
 
 from caseworks_assets.quality.checks import (

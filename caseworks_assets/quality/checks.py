@@ -322,14 +322,3 @@ def quality_metadata(result: QualityResult, *, sample: int = 5) -> dict[str, Any
     if result.quarantine.height:
         metadata["quarantine_sample"] = dg.MetadataValue.md(markdown_table(result.quarantine, sample))
     return metadata
-
-
-__all__ = [
-    "QUARANTINE_TABLE_SCHEMA",
-    "markdown_table",
-    "pandera_check",
-    "pandera_column_schema",
-    "quality_metadata",
-    "reconciliation_check",
-    "validate_frame",
-]

@@ -464,23 +464,3 @@ def parse_datetime(formats: Sequence[str], *, time_zone: str | None = None, iso:
         return pl.coalesce([one(text, fmt) for fmt in chosen])
 
     return build
-
-
-__all__ = [
-    "EMAIL_PATTERN",
-    "is_br_phone",
-    "is_cep",
-    "is_cnpj",
-    "is_cpf",
-    "is_email",
-    "matches",
-    "normalize_br_phone",
-    "normalize_cep",
-    "normalize_cnpj",
-    "normalize_cpf",
-    "normalize_email",
-    "null_if_blank",
-    "parse_date",
-    "parse_datetime",
-    "parse_number",
-]

@@ -32,10 +32,6 @@ defs = dg.Definitions(
 )
 
 
-#: The CLI prints progress and answers; the full event log stays in the instance (and the UI).
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-
-
 def months_to_apply(data_dir: Path, selected: list[str] | None) -> list[str]:
     """Partition keys to apply, in order: the initial extract's month, then the selected deltas (all by default)."""
     layout = discover(data_dir)
@@ -63,14 +59,13 @@ def run(case_run: CaseRun) -> None:
     month_keys = [key for asset in PARTITIONED_ASSETS for key in asset.keys]
     for month in months:
         case_run.echo(f"[support] applying {month}")
-        case_run.execute("support_job", partition_key=month, asset_selection=month_keys, run_config=QUIET)
+        case_run.execute("support_job", partition_key=month, asset_selection=month_keys)
     output_keys = [key for asset in OUTPUT_ASSETS for key in asset.keys]
     case_run.echo(f"[support] publishing the state after {months[-1]}")
     case_run.execute(
         "support_job",
         asset_selection=output_keys,
         run_config={
-            **QUIET,
             "ops": {
                 "support_final_state": {"config": {"month": months[-1]}},
                 "support__support_exports": {"config": {"fmt": case_run.fmt}},

@@ -90,3 +90,18 @@ def run_month(
     return defs.resolve_job_def("ouchhungry_monthly_job").execute_in_process(
         partition_key=month_start, instance=instance, run_config=config, raise_on_error=False
     )
+
+
+def evaluate_failure_sensor(
+    defs: dg.Definitions, instance: dg.DagsterInstance, result: dg.ExecuteInProcessResult, settings: Settings, smtp
+) -> None:
+    """Run the failure-alert sensor on a failed run, as the daemon does after the run ends."""
+    failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE)
+    context = dg.build_run_status_sensor_context(
+        sensor_name="ouchhungry_failure_alert",
+        dagster_event=failure,
+        dagster_instance=instance,
+        dagster_run=instance.get_run_by_id(result.run_id),
+        resources={"smtp": smtp, "outbox": OutboxResource(root=str(settings.out_dir / "outbox"))},
+    ).for_run_failure()
+    defs.resolve_sensor_def("ouchhungry_failure_alert")(context)

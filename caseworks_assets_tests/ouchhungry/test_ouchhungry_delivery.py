@@ -40,6 +40,13 @@ def _delivery_metadata(result: dg.ExecuteInProcessResult, name: str) -> dict:
     raise AssertionError(f"{name} was not materialized")
 
 
+def _defs_on_every_channel(settings, sshd, partner_api, smtp_port: int) -> dg.Definitions:
+    """The case wired to the real SFTP server, partner API and SMTP server of the fixtures."""
+    return build_defs(
+        settings, sftp=sftp_resource(sshd), partner_api=api_resource(partner_api), smtp=smtp_resource(smtp_port)
+    )
+
+
 def _manifest(settings) -> list[tuple]:
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         return con.sql(
@@ -52,9 +59,7 @@ def test_a_day_is_delivered_on_every_channel_and_a_rerun_sends_nothing(
     oh_settings, sshd, drop, partner_api, mailbox
 ) -> None:
     box, smtp_port = mailbox
-    defs = build_defs(
-        oh_settings, sftp=sftp_resource(sshd), partner_api=api_resource(partner_api), smtp=smtp_resource(smtp_port)
-    )
+    defs = _defs_on_every_channel(oh_settings, sshd, partner_api, smtp_port)
     instance = dg.DagsterInstance.ephemeral()
 
     first = run_day(defs, instance, "2025-01-06")
@@ -132,9 +137,7 @@ def test_month_is_k_anonymous_and_nothing_delivered_holds_personal_data(
     oh_settings, sshd, drop, partner_api, mailbox
 ) -> None:
     box, smtp_port = mailbox
-    defs = build_defs(
-        oh_settings, sftp=sftp_resource(sshd), partner_api=api_resource(partner_api), smtp=smtp_resource(smtp_port)
-    )
+    defs = _defs_on_every_channel(oh_settings, sshd, partner_api, smtp_port)
     instance = dg.DagsterInstance.ephemeral()
     for day in ("2025-02-03", "2025-02-04"):
         assert run_day(defs, instance, day).success

@@ -5,12 +5,13 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from caseworks_assets.resources.delivery import OutboxResource, PartnerAPIError, SFTPDeliveryError
+from caseworks_assets.resources.delivery import PartnerAPIError, SFTPDeliveryError
 from caseworks_assets.runner import failure_summary
 from caseworks_assets_tests.ouchhungry.kit import (
     DATA_TEAM,
     api_resource,
     build_defs,
+    evaluate_failure_sensor,
     run_day,
     sftp_resource,
     smtp_resource,
@@ -18,19 +19,6 @@ from caseworks_assets_tests.ouchhungry.kit import (
 from caseworks_assets_tests.ouchhungry.servers import Mailbox, free_port, write_ed25519_key
 
 DAY = "2025-01-07"
-
-
-def evaluate_failure_sensor(defs: dg.Definitions, instance, result, settings, smtp) -> None:
-    """Run the failure-alert sensor on a failed run, as the daemon does after the run ends."""
-    failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE)
-    context = dg.build_run_status_sensor_context(
-        sensor_name="ouchhungry_failure_alert",
-        dagster_event=failure,
-        dagster_instance=instance,
-        dagster_run=instance.get_run_by_id(result.run_id),
-        resources={"smtp": smtp, "outbox": OutboxResource(root=str(settings.out_dir / "outbox"))},
-    ).for_run_failure()
-    defs.resolve_sensor_def("ouchhungry_failure_alert")(context)
 
 
 def test_sftp_down_is_retried_then_alerted_while_the_api_still_delivers(

@@ -12,8 +12,13 @@ from caseworks_assets.ouchhungry.guardrails import (
     price_range_check,
     volume_check,
 )
-from caseworks_assets.resources.delivery import OutboxResource
-from caseworks_assets_tests.ouchhungry.kit import build_defs, extract_config, run_day, smtp_resource
+from caseworks_assets_tests.ouchhungry.kit import (
+    build_defs,
+    evaluate_failure_sensor,
+    extract_config,
+    run_day,
+    smtp_resource,
+)
 from caseworks_assets_tests.ouchhungry.servers import Mailbox
 
 CONFIG = GuardrailConfig()
@@ -69,15 +74,7 @@ def test_a_volume_drop_blocks_delivery_and_alerts(oh_settings, mailbox) -> None:
     assert not any(step.step_key == "ouchhungry__daily_delivery" for step in result.get_step_success_events())
     assert sorted(p.name for p in (outbox / "sftp").iterdir()) == delivered_before  # nothing delivered
 
-    failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE)
-    context = dg.build_run_status_sensor_context(
-        sensor_name="ouchhungry_failure_alert",
-        dagster_event=failure,
-        dagster_instance=instance,
-        dagster_run=instance.get_run_by_id(result.run_id),
-        resources={"smtp": smtp, "outbox": OutboxResource(root=str(outbox))},
-    ).for_run_failure()
-    defs.resolve_sensor_def("ouchhungry_failure_alert")(context)
+    evaluate_failure_sensor(defs, instance, result, oh_settings, smtp)
     (alert,) = box.wait_for(1)
     text = Mailbox.text(alert)
     assert "validation failure" in alert["Subject"]

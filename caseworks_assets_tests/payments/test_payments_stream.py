@@ -10,12 +10,11 @@ import dagster as dg
 import duckdb
 import pytest
 
+from caseworks_assets.payments.commands import tick_stream_sensor
 from caseworks_assets.payments.stream import replay
 from caseworks_assets.payments.stream_assets import (
     STREAM_CHECKS,
-    StreamLanding,
     batches,
-    payments_stream_sensor,
     stream_batch,
 )
 
@@ -40,14 +39,7 @@ class Stream:
         self.run_keys: list[str] = []
 
     def tick(self) -> list[str]:
-        with dg.build_sensor_context(
-            instance=self.instance,
-            cursor=self.cursor,
-            resources={"payments_landing": StreamLanding(path=str(self.landing))},
-        ) as context:
-            result = payments_stream_sensor(context)
-        for request in result.dynamic_partitions_requests:
-            self.instance.add_dynamic_partitions(batches.name, list(request.partition_keys))
+        result = tick_stream_sensor(self.instance, self.landing, self.cursor)
         self.cursor = result.cursor
         ran = []
         for request in result.run_requests:

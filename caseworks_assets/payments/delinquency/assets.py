@@ -38,6 +38,7 @@ from caseworks_assets.payments.delinquency import spark_job
 from caseworks_assets.payments.delinquency.reference import (
     PAYMENT_COLUMNS,
     TRANSACTION_COLUMNS,
+    ReferenceDelinquency,
     evaluate_reference,
 )
 from caseworks_assets.payments.delinquency.rules import DelinquencyInputError, parse_as_of
@@ -131,6 +132,18 @@ def read_lake_folder(
     return conform(frame, schema)
 
 
+def read_clients(folder: UPath) -> pl.DataFrame:
+    """The per-client flags of a Hive-style folder (``inadimplente=true|false/``): Spark's output or the export."""
+    return read_lake_folder(folder, CLIENTS_SCHEMA, hive={FLAG: pl.Boolean})
+
+
+def reference_from_lake(lake: LakeResource, as_of: date | None) -> ReferenceDelinquency:
+    """The DuckDB reference evaluation over the cleaned Parquet in the lake (the Spark step's inputs)."""
+    transactions = pl.scan_parquet(str(lake.path(*CLEAN_TRANSACTIONS))).select(TRANSACTION_COLUMNS)
+    payments = pl.scan_parquet(str(lake.path(*CLEAN_PAYMENTS))).select(PAYMENT_COLUMNS)
+    return evaluate_reference(transactions, payments, as_of)
+
+
 def _summary_metadata(summary: pl.DataFrame) -> dict[str, Any]:
     row = summary.row(0, named=True)
     return {
@@ -209,11 +222,7 @@ def delinquent_clients(
     """Publish the Spark step's client flags for the selected flag partitions (both in one step)."""
     keys = list(context.partition_keys)
     flags = [key == "true" for key in keys]
-    clients = (
-        read_lake_folder(lake.path(*LAKE_CLIENTS), CLIENTS_SCHEMA, hive={FLAG: pl.Boolean})
-        .filter(pl.col(FLAG).is_in(flags))
-        .sort(CLIENT_ORDER)
-    )
+    clients = read_clients(lake.path(*LAKE_CLIENTS)).filter(pl.col(FLAG).is_in(flags)).sort(CLIENT_ORDER)
     export_root = outputs.dir_for(CASE) / EXPORT_FOLDER
     for key, flag in zip(keys, flags, strict=True):
         folder = export_root / f"{FLAG}={key}"
@@ -305,9 +314,7 @@ def delinquency_summary(lake: LakeResource) -> dg.Output[pl.DataFrame]:
 )
 def delinquency_reference(config: DelinquencyConfig, lake: LakeResource) -> dg.Output[pl.DataFrame]:
     """Evaluate the same rules with DuckDB SQL over the cleaned Parquet."""
-    transactions = pl.scan_parquet(str(lake.path(*CLEAN_TRANSACTIONS))).select(TRANSACTION_COLUMNS)
-    payments = pl.scan_parquet(str(lake.path(*CLEAN_PAYMENTS))).select(PAYMENT_COLUMNS)
-    result = evaluate_reference(transactions, payments, parse_as_of(config.as_of))
+    result = reference_from_lake(lake, parse_as_of(config.as_of))
     return dg.Output(result.summary, metadata=_summary_metadata(result.summary))
 
 
@@ -344,7 +351,7 @@ def summary_matches_reference(delinquency_summary: pl.DataFrame, reference: pl.D
 def delinquent_clients_schema(outputs: CaseOutputs, lake: LakeResource) -> dg.AssetCheckResult:
     """Validate the Hive export as a whole: the partitions together must be the summary's clients."""
     export = UPath(outputs.dir_for(CASE) / EXPORT_FOLDER)
-    clients = read_lake_folder(export, CLIENTS_SCHEMA, hive={FLAG: pl.Boolean})
+    clients = read_clients(export)
     result = validate_frame(clients, CLIENTS_SCHEMA)
     summary = lake.read_parquet(*LAKE_SUMMARY).row(0, named=True)
     counted = {"clients": clients.height, "delinquent": int(clients[FLAG].sum())}
