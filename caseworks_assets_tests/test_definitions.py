@@ -111,3 +111,21 @@ def test_instance_limits_the_warehouse_pool_to_one_writer(caseworks_env: Setting
     instance = get_instance()
     assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
     assert WAREHOUSE_POOL
+
+
+@pytest.mark.parametrize(
+    ("key", "deadline_cron", "timezone"),
+    [
+        (["ouchhungry", "daily_delivery"], "0 9 * * *", "America/Sao_Paulo"),
+        (["ouchhungry", "monthly_delivery"], "0 12 1 * *", "America/Sao_Paulo"),
+        (["support", "support_report"], "0 9 5 * *", "America/New_York"),
+    ],
+)
+def test_deliverables_carry_their_deadline_as_a_freshness_policy(
+    caseworks_env: Settings, key: list[str], deadline_cron: str, timezone: str
+) -> None:
+    """The UI flags a late deliverable by the same deadline the alerts use."""
+    specs = {spec.key: spec for spec in _asset_specs(build_definitions(caseworks_env))}
+    policy = specs[dg.AssetKey(key)].freshness_policy
+    assert policy is not None
+    assert (policy.deadline_cron, policy.timezone) == (deadline_cron, timezone)

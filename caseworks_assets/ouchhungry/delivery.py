@@ -11,6 +11,7 @@ configured delivers into the local outbox and the run log says so.
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ import polars as pl
 from caseworks_assets.governance.classification import governance_metadata
 from caseworks_assets.ouchhungry import columns
 from caseworks_assets.ouchhungry.manifest import DeliveryManifest, DeliveryRecord, now_utc
-from caseworks_assets.ouchhungry.partitions import CASE, daily_partitions, monthly_partitions
+from caseworks_assets.ouchhungry.partitions import CASE, TIMEZONE, daily_partitions, monthly_partitions
 from caseworks_assets.quality import markdown_table
 from caseworks_assets.resources import CaseOutputs, LakeResource
 from caseworks_assets.resources.delivery import (
@@ -269,6 +270,10 @@ _RESOURCE_DOC = "Resources: sftp, partner_api, smtp, outbox (the fallback), lake
     kinds={"python"},
     metadata=governance_metadata(columns.DELIVERIES),
     description="Delivers the day's sales to the partner (SFTP, API, notice e-mail). " + _RESOURCE_DOC,
+    # the partner expects the previous day by 09:00 Sao Paulo: the 06:00 schedule plus three hours of slack
+    freshness_policy=dg.FreshnessPolicy.cron(
+        deadline_cron="0 9 * * *", lower_bound_delta=timedelta(hours=3), timezone=TIMEZONE
+    ),
 )
 def daily_delivery(
     context: dg.AssetExecutionContext,
@@ -296,6 +301,10 @@ def daily_delivery(
     kinds={"python"},
     metadata=governance_metadata(columns.DELIVERIES),
     description="Delivers the month's city table and insights to the partner. " + _RESOURCE_DOC,
+    # the previous month is due by 12:00 on the 1st (scheduled at 06:00)
+    freshness_policy=dg.FreshnessPolicy.cron(
+        deadline_cron="0 12 1 * *", lower_bound_delta=timedelta(hours=6), timezone=TIMEZONE
+    ),
 )
 def monthly_delivery(
     context: dg.AssetExecutionContext,

@@ -15,6 +15,8 @@ twice. A month whose predecessor has no snapshot fails and says which month to
 apply first.
 """
 
+from datetime import timedelta
+
 import dagster as dg
 import polars as pl
 from pydantic import Field
@@ -305,6 +307,10 @@ DIMENSION_INS = {
     metadata=column_metadata(REPORT_COLUMNS),
     description="Interactions, phone calls and call minutes per month (US Eastern), contact center and department, "
     "on the final state of the dimensions; missing or deleted dimension values are Unknown.",
+    # a month's delta lands in the first days of the next month; the report is due by the 5th, 09:00 Eastern
+    freshness_policy=dg.FreshnessPolicy.cron(
+        deadline_cron="0 9 5 * *", lower_bound_delta=timedelta(days=5), timezone="America/New_York"
+    ),
 )
 def support_report(
     context: dg.AssetExecutionContext,
