@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import warnings
 from pathlib import Path
 
 from benchmarks.runner import run_benchmark
-from caseworks_assets.registry import registered_cases
 
 
 def main() -> None:
+    warnings.filterwarnings("ignore", message=r".*(currently in (beta|preview)).*")
+    from caseworks_assets.registry import registered_cases
+
     cases = list(registered_cases())
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("case", choices=[*cases, "all"])
