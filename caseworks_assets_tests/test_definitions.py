@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import dagster as dg
 import pytest
 
@@ -67,6 +71,24 @@ def test_prod_definitions_construct_without_credentials_or_network(
     assert resources["spark"].spark_config["spark.master"] == "spark://spark-master:7077"
 
 
+def test_warehouse_assets_show_the_warehouse_of_their_environment(caseworks_env: Settings) -> None:
+    """The UI's kind tag says DuckDB locally; the same code loaded with CASEWORKS_ENV=prod says BigQuery."""
+    probe = (
+        "from caseworks_assets.definitions import defs\n"
+        "print(sorted({k for s in defs.resolve_all_asset_specs() for k in s.kinds} & {'duckdb', 'bigquery'}))"
+    )
+    env = {
+        **os.environ,
+        "CASEWORKS_ENV": "prod",
+        "CASEWORKS_BQ_PROJECT": "caseworks-prod",
+        "CASEWORKS_LAKE_ROOT": "gs://caseworks-lake",
+    }
+    prod = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    assert prod.stdout.strip() == "['bigquery']"
+    local_kinds = {kind for spec in _asset_specs(build_definitions(caseworks_env)) for kind in spec.kinds}
+    assert "duckdb" in local_kinds and "bigquery" not in local_kinds
+
+
 @pytest.mark.parametrize(
     ("variables", "message"),
     [
@@ -93,7 +115,7 @@ def test_warehouse_writers_share_one_pool(caseworks_env: Settings) -> None:
     from caseworks_assets.resources import WAREHOUSE_POOL
 
     graph = build_definitions(caseworks_env).resolve_asset_graph()
-    warehouse_kinds = {"warehouse", "duckdb", "bigquery"}
+    warehouse_kinds = {"duckdb", "bigquery"}
     warehouse_assets = [
         graph.get(key)
         for key in graph.get_all_asset_keys()

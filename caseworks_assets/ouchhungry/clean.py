@@ -20,7 +20,7 @@ from caseworks_assets.quality import (
     quality_metadata,
     reconciliation_check,
 )
-from caseworks_assets.resources import WAREHOUSE_POOL
+from caseworks_assets.resources import WAREHOUSE_KIND, WAREHOUSE_POOL
 
 QUARANTINE_METADATA = {"dagster/column_schema": QUARANTINE_TABLE_SCHEMA, "classification": "restricted"}
 
@@ -34,7 +34,7 @@ def _outputs(name: str, result: QualityResult) -> tuple[dg.Output, dg.Output]:
 
 
 def _outs(name: str, specs: list, io_manager_key: str) -> dict[str, dg.AssetOut]:
-    kinds = {"polars", "warehouse" if io_manager_key == "io_manager" else "parquet"}
+    kinds = {"polars", WAREHOUSE_KIND if io_manager_key == "io_manager" else "parquet"}
     return {
         name: dg.AssetOut(
             key_prefix=[CASE],

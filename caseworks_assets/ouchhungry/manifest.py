@@ -20,7 +20,7 @@ import polars as pl
 from caseworks_assets.governance.classification import governance_metadata
 from caseworks_assets.ouchhungry import columns
 from caseworks_assets.ouchhungry.partitions import CASE
-from caseworks_assets.resources import WAREHOUSE_POOL, LakeResource
+from caseworks_assets.resources import WAREHOUSE_KIND, WAREHOUSE_POOL, LakeResource
 from caseworks_assets.resources.delivery.outbox import safe_name
 
 RECORDS = (CASE, "delivery_records")
@@ -98,7 +98,7 @@ class DeliveryManifest:
     group_name=CASE,
     deps=[dg.AssetKey([CASE, "daily_delivery"]), dg.AssetKey([CASE, "monthly_delivery"])],
     pool=WAREHOUSE_POOL,
-    kinds={"polars", "warehouse"},
+    kinds={"polars", WAREHOUSE_KIND},
     metadata=governance_metadata(columns.DELIVERIES),
     automation_condition=dg.AutomationCondition.eager(),
 )

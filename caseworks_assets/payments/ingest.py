@@ -12,7 +12,7 @@ from caseworks_assets.governance import PrivacyResource, governance_metadata, go
 from caseworks_assets.payments import reader
 from caseworks_assets.payments.columns import RAW_PAYMENT_COLUMNS, RAW_TRANSACTION_COLUMNS
 from caseworks_assets.payments.paths import CASE, RAW_PAYMENTS, RAW_TRANSACTIONS, staged
-from caseworks_assets.resources import WAREHOUSE_POOL, CaseInputs, LakeResource, LakeTable
+from caseworks_assets.resources import WAREHOUSE_KIND, WAREHOUSE_POOL, CaseInputs, LakeResource, LakeTable
 
 
 def _ingest(
@@ -45,7 +45,7 @@ def _ingest(
     key_prefix=[CASE],
     group_name=CASE,
     pool=WAREHOUSE_POOL,
-    kinds={"duckdb", "parquet"},
+    kinds={WAREHOUSE_KIND, "parquet"},
     metadata=governance_metadata(RAW_TRANSACTION_COLUMNS),
     tags=governance_tags(RAW_TRANSACTION_COLUMNS),
 )
@@ -58,7 +58,7 @@ def raw_transactions(context: dg.AssetExecutionContext, inputs: CaseInputs, lake
     key_prefix=[CASE],
     group_name=CASE,
     pool=WAREHOUSE_POOL,
-    kinds={"duckdb", "parquet"},
+    kinds={WAREHOUSE_KIND, "parquet"},
     metadata=governance_metadata(RAW_PAYMENT_COLUMNS),
     tags=governance_tags(RAW_PAYMENT_COLUMNS),
 )

@@ -41,7 +41,7 @@ from caseworks_assets.payments.paths import CASE
 from caseworks_assets.payments.rules import PAYMENT_RECORD_RULES, TRANSACTION_RULES
 from caseworks_assets.payments.stream import BATCH_SUFFIX, parse_batch
 from caseworks_assets.quality import apply_rules, reconciliation_check
-from caseworks_assets.resources import WAREHOUSE_POOL
+from caseworks_assets.resources import WAREHOUSE_KIND, WAREHOUSE_POOL
 from caseworks_assets.settings import Settings
 
 LANDING_ENV = "CASEWORKS_PAYMENTS_LANDING"
@@ -88,7 +88,7 @@ def _out(name: str, columns: list[ColumnSpec], description: str) -> dg.AssetOut:
         description=description,
         metadata={**governance_metadata(columns), "partition_expr": "batch_id"},
         tags=governance_tags(columns),
-        kinds={"duckdb"},
+        kinds={WAREHOUSE_KIND},
     )
 
 

@@ -31,7 +31,7 @@ from caseworks_assets.payments.paths import (
     staged,
 )
 from caseworks_assets.payments.rules import PAYMENT_RULES, TRANSACTION_RULES, TRANSACTION_STATE
-from caseworks_assets.resources import WAREHOUSE_POOL, LakeResource, LakeTable
+from caseworks_assets.resources import WAREHOUSE_KIND, WAREHOUSE_POOL, LakeResource, LakeTable
 
 TRANSACTIONS_KEY = dg.AssetKey([CASE, "transactions"])
 PAYMENTS_KEY = dg.AssetKey([CASE, "payments"])
@@ -46,7 +46,7 @@ def _out(key: dg.AssetKey, columns, description: str) -> dg.AssetOut:
         description=description,
         metadata=governance_metadata(columns),
         tags=governance_tags(columns),
-        kinds={"duckdb", "parquet"},
+        kinds={WAREHOUSE_KIND, "parquet"},
     )
 
 

@@ -29,6 +29,7 @@ from caseworks_assets.resources.files import CaseInputs, CaseOutputs
 from caseworks_assets.resources.lake import LakeIOManager, LakeResource
 from caseworks_assets.resources.lake_tables import DuckDBLakeTableTypeHandler, LakeTable
 from caseworks_assets.resources.warehouse import (
+    WAREHOUSE_KIND,
     WAREHOUSE_POOL,
     BigQueryPolarsIOManager,
     DuckDBPolarsIOManager,
@@ -102,6 +103,7 @@ def build_resources(settings: Settings | None = None) -> dict[str, Any]:
 
 
 __all__ = [
+    "WAREHOUSE_KIND",
     "WAREHOUSE_POOL",
     "CaseInputs",
     "CaseOutputs",

@@ -8,6 +8,7 @@ dataset per case). Both IO managers are single definitions selected by
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import polars as pl
@@ -18,6 +19,9 @@ from dagster_gcp import BigQueryIOManager
 from dagster_gcp_pandas import BigQueryPandasTypeHandler
 
 from caseworks_assets.resources.lake_tables import BigQueryLakeTableTypeHandler
+
+#: The warehouse's kind tag in the UI, following the environment the definitions load in.
+WAREHOUSE_KIND = "bigquery" if os.environ.get("CASEWORKS_ENV", "local").strip() == "prod" else "duckdb"
 
 #: Pool that serializes warehouse writes: DuckDB allows one writer per file, so
 #: a multi-partition backfill must not open it from several processes at once.
@@ -57,4 +61,4 @@ class BigQueryPolarsIOManager(BigQueryIOManager):
         return pl.DataFrame
 
 
-__all__ = ["WAREHOUSE_POOL", "BigQueryPolarsIOManager", "DuckDBPolarsIOManager"]
+__all__ = ["WAREHOUSE_KIND", "WAREHOUSE_POOL", "BigQueryPolarsIOManager", "DuckDBPolarsIOManager"]

@@ -22,7 +22,7 @@ import polars as pl
 from pydantic import Field
 
 from caseworks_assets.quality import validate_frame
-from caseworks_assets.resources import WAREHOUSE_POOL, CaseInputs, CaseOutputs, LakeResource
+from caseworks_assets.resources import WAREHOUSE_KIND, WAREHOUSE_POOL, CaseInputs, CaseOutputs, LakeResource
 from caseworks_assets.support.answers import answer
 from caseworks_assets.support.changes import apply_changes, quarantine_schema, typed_changes, unique_key_result
 from caseworks_assets.support.exports import FORMATS, write_export
@@ -205,7 +205,7 @@ STATE_ASSETS = [_state_asset(spec) for spec in TABLES.values()]
     partitions_def=MONTHS,
     deps=[state_key(table) for table in TABLES],
     pool=WAREHOUSE_POOL,
-    kinds={"polars", "duckdb"},
+    kinds={"polars", WAREHOUSE_KIND},
     metadata={"partition_expr": "month", **column_metadata(QUARANTINE_COLUMNS)},
     check_specs=[
         dg.AssetCheckSpec(
@@ -252,7 +252,7 @@ class FinalStateConfig(dg.Config):
         f"{table}_final": dg.AssetOut(
             key_prefix=PREFIX,
             io_manager_key="io_manager",
-            kinds={"polars", "duckdb"},
+            kinds={"polars", WAREHOUSE_KIND},
             metadata=column_metadata(state_columns(table)),
             description=f"Current {table}: the state after the latest applied month (warehouse support.{table}_final).",
         )
@@ -303,7 +303,7 @@ DIMENSION_INS = {
     group_name=CASE,
     ins={"interactions": _final_in("interactions", REPORT_INPUT_COLUMNS), **DIMENSION_INS},
     pool=WAREHOUSE_POOL,
-    kinds={"polars", "duckdb"},
+    kinds={"polars", WAREHOUSE_KIND},
     metadata=column_metadata(REPORT_COLUMNS),
     description="Interactions, phone calls and call minutes per month (US Eastern), contact center and department, "
     "on the final state of the dimensions; missing or deleted dimension values are Unknown.",

@@ -52,7 +52,7 @@ from caseworks_assets.payments.delinquency.schemas import (
     polars_schema,
 )
 from caseworks_assets.quality import markdown_table, pandera_check, validate_frame
-from caseworks_assets.resources import WAREHOUSE_POOL, CaseOutputs, LakeResource
+from caseworks_assets.resources import WAREHOUSE_KIND, WAREHOUSE_POOL, CaseOutputs, LakeResource
 
 CASE = "payments"
 TRANSACTIONS_KEY = dg.AssetKey([CASE, "transactions"])
@@ -208,7 +208,7 @@ def delinquency_evaluation(
     partitions_def=FLAG_PARTITIONS,
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool=WAREHOUSE_POOL,
-    kinds={"polars", "duckdb", "parquet"},
+    kinds={"polars", WAREHOUSE_KIND, "parquet"},
     description=(
         "One row per client with an obligation due in (D - 6 months, D]: flag per criterion, worst days late, "
         "violations, inadimplente. Partitioned by the flag; exported as Hive-style Parquet under "
@@ -251,7 +251,7 @@ def delinquent_clients(
     group_name=CASE,
     deps=[delinquency_evaluation],
     pool=WAREHOUSE_POOL,
-    kinds={"polars", "duckdb"},
+    kinds={"polars", WAREHOUSE_KIND},
     description="One row per violating transaction (criterion 1 or 2) with all of its payments.",
     **_governed(VIOLATIONS_SCHEMA),
 )
@@ -272,7 +272,7 @@ def delinquency_violations(lake: LakeResource) -> dg.Output[pl.DataFrame]:
     group_name=CASE,
     deps=[delinquency_evaluation],
     pool=WAREHOUSE_POOL,
-    kinds={"polars", "duckdb"},
+    kinds={"polars", WAREHOUSE_KIND},
     description="Delinquency at D in one row: clients evaluated, per criterion, delinquent and their percentage.",
     **_governed(SUMMARY_SCHEMA),
 )
@@ -305,7 +305,7 @@ def delinquency_summary(lake: LakeResource) -> dg.Output[pl.DataFrame]:
     group_name=CASE,
     deps=[TRANSACTIONS_KEY, PAYMENTS_KEY],
     pool=WAREHOUSE_POOL,
-    kinds={"duckdb", "polars"},
+    kinds={WAREHOUSE_KIND, "polars"},
     description=(
         "The delinquency summary recomputed without Spark by the independent DuckDB SQL implementation; "
         "it cross-checks the Spark result and still materializes when the Spark step fails."
