@@ -137,13 +137,14 @@ def raw_record_expr(columns: Sequence[str]) -> pl.Expr:
 
 
 def _quarantine_rows(frame: pl.DataFrame, raw: pl.DataFrame, rule: str, column: str, reason: str) -> pl.DataFrame:
+    """The quarantined rows of ``raw`` (original values, by row id), their raw record encoded only now."""
     ids = frame.select(ROW_ID)
     return raw.join(ids, on=ROW_ID, how="semi").select(
         pl.col(ROW_ID).cast(pl.Int64).alias("row_number"),
         pl.lit(rule).alias("rule"),
         pl.lit(column).alias("column"),
         pl.lit(reason).alias("reason"),
-        pl.col("raw_record"),
+        raw_record_expr([c for c in raw.columns if c != ROW_ID]),
     )
 
 
@@ -178,7 +179,9 @@ def apply_rules(
     """
     columns = list(frame.columns)
     work = frame.with_row_index(ROW_ID, offset=row_number_offset)
-    raw = work.select(ROW_ID, raw_record_expr(columns))
+    # The original values (a zero-copy view); JSON-encoding every row up front would cost
+    # more than all the rules together, so only quarantined rows are encoded.
+    raw = work.select(ROW_ID, *columns)
     quarantined: list[pl.DataFrame] = []
     counts: dict[str, int] = {}
 

@@ -10,6 +10,7 @@ it writes to.
 from __future__ import annotations
 
 import polars as pl
+import pyarrow.parquet as pq
 from dagster import (
     ConfigurableIOManagerFactory,
     ConfigurableResource,
@@ -71,6 +72,19 @@ class LakeResource(ConfigurableResource):
     def read_parquet(self, *parts: str) -> pl.DataFrame:
         with self.path(*parts).open("rb") as handle:
             return pl.read_parquet(handle)
+
+    def scan_parquet(self, *parts: str) -> pl.LazyFrame:
+        """The file as a lazy frame: a local file is scanned (read only as far as the query needs);
+        a remote one is read through the same filesystem layer as :meth:`read_parquet`."""
+        path = self.path(*parts)
+        if path.protocol in ("", "file", "local"):
+            return pl.scan_parquet(path.path)
+        return self.read_parquet(*parts).lazy()
+
+    def row_count(self, *parts: str) -> int:
+        """Rows in a Parquet file, from its footer (no data read, local or remote)."""
+        with self.path(*parts).open("rb") as handle:
+            return pq.ParquetFile(handle).metadata.num_rows
 
     def exists(self, *parts: str) -> bool:
         return self.path(*parts).exists()

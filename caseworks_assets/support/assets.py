@@ -22,7 +22,14 @@ import polars as pl
 from pydantic import Field
 
 from caseworks_assets.quality import validate_frame
-from caseworks_assets.resources import WAREHOUSE_KIND, WAREHOUSE_POOL, CaseInputs, CaseOutputs, LakeResource
+from caseworks_assets.resources import (
+    WAREHOUSE_KIND,
+    WAREHOUSE_POOL,
+    CaseInputs,
+    CaseOutputs,
+    LakeResource,
+    LakeTable,
+)
 from caseworks_assets.support.answers import answer
 from caseworks_assets.support.changes import apply_changes, quarantine_schema, typed_changes, unique_key_result
 from caseworks_assets.support.exports import FORMATS, write_export
@@ -146,7 +153,7 @@ def _state_asset(spec: TableSpec) -> dg.AssetsDefinition:
         month = context.partition_key
         if not lake.exists(*raw_parts(spec.name, month)):
             raise dg.Failure(f"raw_{spec.name} for {month} is missing: materialize it first")
-        raw = lake.read_parquet(*raw_parts(spec.name, month))
+        raw = lake.scan_parquet(*raw_parts(spec.name, month))  # typed chunk by chunk: the text never whole in memory
         before = layout.previous(month)
         if before is None:
             previous = pl.DataFrame(schema=STATE_SCHEMAS[spec.name])
@@ -158,7 +165,6 @@ def _state_asset(spec: TableSpec) -> dg.AssetsDefinition:
                 f"apply the months in order ({', '.join(layout.months)}), starting with {before}"
             )
         changes = typed_changes(spec, raw)
-        del raw  # the month's text rows are not needed once typed; free them before the state is built
         current, stats = apply_changes(previous, changes.rows, spec.key)
         path = lake.write_parquet(current, *snapshot_parts(spec.name, month))
         lake.write_parquet(changes.quarantine, *rejects_parts(spec.name, month))
@@ -275,11 +281,12 @@ def final_state(context: dg.AssetExecutionContext, config: FinalStateConfig, inp
     for table in TABLES:
         if not lake.exists(*snapshot_parts(table, month)):
             raise dg.Failure(f"the state of {table} after {month} does not exist; apply {month} first")
-        frame = lake.read_parquet(*snapshot_parts(table, month))
+        # The snapshot file is loaded into the warehouse engine-side: its rows never pass through Python.
+        rows = lake.row_count(*snapshot_parts(table, month))
         yield dg.Output(
-            frame,
+            LakeTable(str(lake.path(*snapshot_parts(table, month))), rows),
             output_name=f"{table}_final",
-            metadata={"month": month, "dagster/row_count": frame.height},
+            metadata={"month": month, "dagster/row_count": rows},
         )
 
 

@@ -224,61 +224,83 @@ class Changes:
         }
 
 
-def typed_changes(spec: TableSpec, raw: pl.DataFrame) -> Changes:
+def _sum_counts(total: dict[str, int], part: dict[str, int]) -> None:
+    for name, count in part.items():
+        total[name] = total.get(name, 0) + count
+
+
+def typed_changes(spec: TableSpec, raw: pl.DataFrame | pl.LazyFrame, chunk_rows: int = CHUNK_ROWS) -> Changes:
     """Type ``raw`` (text rows with source file and line) into changes; see the module docstring.
 
     The action/id rules and the de-duplication run on narrow frames (id, action,
     line) and the raw record of a quarantined row is taken from ``raw`` by its
-    line at the end, so only the typing rules see every column.
+    line at the end, so only the typing rules see every column, ``chunk_rows``
+    rows at a time. With ``raw`` a lazy scan of the month's raw Parquet, the
+    file's text is therefore never in memory as a whole: only the narrow
+    columns, one chunk and the typed rows are.
     """
-    source_file = raw[SOURCE_FILE][0] if raw.height else ""
-    narrow = raw.select("action", spec.key, SOURCE_LINE)
+    source = raw.lazy()
+    narrow = source.select("action", spec.key, SOURCE_LINE).collect().with_row_index("__index")
+    rows_read = narrow.height
+    source_file = source.select(pl.col(SOURCE_FILE).first()).collect().item() if rows_read else ""
     entry = apply_rules_chunked(narrow, [*ENTRY_RULES, _key_rule(spec)])
     quarantines = [_relined(entry, narrow)]
     counts = dict(entry.counts)
-    # entry.clean keeps the order of raw, so its rows line up with raw filtered to its lines (no join copy).
-    entered = (
-        raw.drop(SOURCE_FILE)
-        .filter(pl.col(SOURCE_LINE).is_in(entry.clean[SOURCE_LINE].implode()))
-        .with_columns(entry.clean["action"], entry.clean[spec.key])
-    )
     del narrow
+    # entry.clean keeps raw's order; ``__index`` (the row in raw) ties its rows to each chunk of raw.
+    entered_index = entry.clean["__index"]
 
     is_delete = pl.col("action") == "delete"
-    deletes = entered.filter(is_delete)
     readers = parsers(spec)
     state_schema = STATE_SCHEMAS[spec.name]
-    upserts_raw = entered.filter(~is_delete)
-    del entered
-    upserts = apply_rules_chunked(
-        upserts_raw,
-        value_rules(spec),
-        prepare=lambda chunk: chunk.with_columns(
-            reader(pl.col(column)).alias(typed_name(column)) for column, reader in readers.items()
-        ),
-        finish=lambda clean: clean.select(
-            *(
-                (_typed(name) if name in readers else pl.col(name)).cast(dtype).alias(name)
-                for name, dtype in state_schema.items()
+    rules = value_rules(spec)
+    delete_parts: list[pl.DataFrame] = []
+    upsert_parts: list[pl.DataFrame] = []
+    upsert_counts: dict[str, int] = {}
+    for offset in range(0, max(rows_read, 1), chunk_rows):
+        chunk = source.slice(offset, chunk_rows).drop(SOURCE_FILE).collect()
+        first, last = entered_index.search_sorted(pl.Series([offset, offset + chunk_rows])).to_list()
+        entered = entry.clean.slice(first, last - first)
+        if entered.height < chunk.height:  # rows that failed the action/id rules stay out
+            chunk = chunk.filter(pl.int_range(offset, offset + pl.len()).is_in(entered["__index"].implode()))
+        chunk = chunk.with_columns(entered["action"], entered[spec.key])
+        # an initial extract is all adds: skip copying the whole chunk through a filter then
+        has_deletes = bool(chunk.select(is_delete.any()).item())
+        delete_parts.append(
+            (chunk.filter(is_delete) if has_deletes else chunk.clear()).select(
+                pl.col(spec.key),
+                *(pl.lit(None, dtype=dtype).alias(name) for name, dtype in state_schema.items() if name != spec.key),
+                pl.col("action"),
+                pl.col(SOURCE_LINE),
+            )
+        )
+        upserts_raw = chunk.filter(~is_delete) if has_deletes else chunk
+        del chunk
+        upserts = apply_rules(
+            upserts_raw.with_columns(
+                reader(pl.col(column)).alias(typed_name(column)) for column, reader in readers.items()
             ),
-            pl.col("action"),
-            pl.col(SOURCE_LINE),
-        ),
-    )
-    quarantines.append(_relined(upserts, upserts_raw))
-    counts |= upserts.counts
-    del upserts_raw
+            rules,
+            row_number_offset=0,
+        )
+        quarantines.append(_relined(upserts, upserts_raw))
+        _sum_counts(upsert_counts, upserts.counts)
+        upsert_parts.append(
+            upserts.clean.select(
+                *(
+                    (_typed(name) if name in readers else pl.col(name)).cast(dtype).alias(name)
+                    for name, dtype in state_schema.items()
+                ),
+                pl.col("action"),
+                pl.col(SOURCE_LINE),
+            )
+        )
+        del upserts, upserts_raw
+    counts |= upsert_counts
+    del entry, entered_index
 
-    typed_deletes = deletes.select(
-        pl.col(spec.key),
-        *(pl.lit(None, dtype=dtype).alias(name) for name, dtype in state_schema.items() if name != spec.key),
-        pl.col("action"),
-        pl.col(SOURCE_LINE),
-    )
-    typed_upserts = upserts.clean
-    del upserts
-    combined = pl.concat([typed_deletes, typed_upserts])
-    del typed_deletes, typed_upserts
+    combined = pl.concat([pl.concat(delete_parts), pl.concat(upsert_parts)])
+    del delete_parts, upsert_parts
     # Only ids that occur more than once in the file can be superseded: de-duplicate just those rows.
     repeated = combined.select(spec.key, "action", SOURCE_LINE).filter(pl.col(spec.key).is_duplicated())
     latest = apply_rules(
@@ -289,20 +311,28 @@ def typed_changes(spec: TableSpec, raw: pl.DataFrame) -> Changes:
     counts |= latest.counts
     # An id added and then updated in the same file is, for the state, an add.
     added = repeated.filter(pl.col("action") == "add")[spec.key]
-    rows = combined.filter(~pl.col(SOURCE_LINE).is_in(superseded["row_number"].implode())).with_columns(
-        pl.when((pl.col("action") == "update") & pl.col(spec.key).is_in(added.implode()))
-        .then(pl.lit("add"))
-        .otherwise(pl.col("action"))
-        .alias("action")
+    if superseded.height:
+        combined = combined.filter(~pl.col(SOURCE_LINE).is_in(superseded["row_number"].implode()))
+    rows = (
+        combined.with_columns(
+            pl.when((pl.col("action") == "update") & pl.col(spec.key).is_in(added.implode()))
+            .then(pl.lit("add"))
+            .otherwise(pl.col("action"))
+            .alias("action")
+        )
+        if added.len()
+        else combined
     )
     del combined
 
     quarantine = pl.concat(quarantines) if quarantines else empty_quarantine()
-    raw_records = raw.join(
-        quarantine.select(pl.col("row_number").alias(SOURCE_LINE)), on=SOURCE_LINE, how="semi"
-    ).select(
-        pl.col(SOURCE_LINE).alias("row_number"),
-        pl.struct([pl.col(c) for c in spec.delta_columns]).struct.json_encode().alias("raw_record"),
+    raw_records = (
+        source.filter(pl.col(SOURCE_LINE).is_in(quarantine["row_number"].implode()))
+        .select(
+            pl.col(SOURCE_LINE).alias("row_number"),
+            pl.struct([pl.col(c) for c in spec.delta_columns]).struct.json_encode().alias("raw_record"),
+        )
+        .collect(engine="streaming")
     )
     quarantine = (
         quarantine.drop("raw_record")
@@ -318,21 +348,29 @@ def typed_changes(spec: TableSpec, raw: pl.DataFrame) -> Changes:
             "raw_record",
         )
     )
-    return Changes(rows=rows, quarantine=quarantine, rows_read=raw.height, counts=counts)
+    return Changes(rows=rows, quarantine=quarantine, rows_read=rows_read, counts=counts)
 
 
 def apply_changes(previous: pl.DataFrame, changes: pl.DataFrame, key: str) -> tuple[pl.DataFrame, dict[str, int]]:
     """The state after ``changes``: upsert add/update rows by ``key``, drop deleted ids; plus what happened."""
-    known = previous.select(key)
     action = pl.col("action")
     upserts = changes.filter(action != "delete")
+    # One semi join of every change against the previous ids (millions of them), counted per action.
+    per_action = dict(changes.group_by("action").len().iter_rows())
+    known = dict(
+        changes.select(key, "action")
+        .join(previous.select(key), on=key, how="semi")
+        .group_by("action")
+        .len()
+        .iter_rows()
+    )
     stats = {
-        "adds": changes.filter(action == "add").height,
-        "updates": changes.filter(action == "update").height,
-        "deletes": changes.filter(action == "delete").height,
-        "unknown_deletes": changes.filter(action == "delete").join(known, on=key, how="anti").height,
-        "unknown_updates": changes.filter(action == "update").join(known, on=key, how="anti").height,
-        "adds_of_existing_ids": changes.filter(action == "add").join(known, on=key, how="semi").height,
+        "adds": per_action.get("add", 0),
+        "updates": per_action.get("update", 0),
+        "deletes": per_action.get("delete", 0),
+        "unknown_deletes": per_action.get("delete", 0) - known.get("delete", 0),
+        "unknown_updates": per_action.get("update", 0) - known.get("update", 0),
+        "adds_of_existing_ids": known.get("add", 0),
     }
     state = pl.concat(
         [
