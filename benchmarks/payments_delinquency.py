@@ -22,8 +22,6 @@ import dagster as dg
 from dagster_pyspark import LazyPySparkResource
 
 from caseworks_assets.payments.delinquency.assets import (
-    CLEAN_PAYMENTS,
-    CLEAN_TRANSACTIONS,
     EVALUATION_NAME,
     LAKE_CLIENTS,
     LAKE_SUMMARY,
@@ -42,6 +40,7 @@ from caseworks_assets.payments.delinquency.schemas import (
     conform,
 )
 from caseworks_assets.payments.delinquency.synthetic import generate_clean_inputs
+from caseworks_assets.payments.paths import CLEAN_PAYMENTS, CLEAN_TRANSACTIONS
 from caseworks_assets.resources import LakeResource
 
 #: The generated transactions span 2024; late payments run into 2025, so the data's own default D

@@ -51,16 +51,13 @@ from caseworks_assets.payments.delinquency.schemas import (
     conform,
     polars_schema,
 )
+from caseworks_assets.payments.paths import CASE, CLEAN_PAYMENTS, CLEAN_TRANSACTIONS, QUARANTINE_TRANSACTIONS
 from caseworks_assets.quality import markdown_table, pandera_check, validate_frame
 from caseworks_assets.resources import WAREHOUSE_KIND, WAREHOUSE_POOL, CaseOutputs, LakeResource
 
-CASE = "payments"
 TRANSACTIONS_KEY = dg.AssetKey([CASE, "transactions"])
 PAYMENTS_KEY = dg.AssetKey([CASE, "payments"])
 
-CLEAN_TRANSACTIONS = (CASE, "clean", "transactions.parquet")
-CLEAN_PAYMENTS = (CASE, "clean", "payments.parquet")
-QUARANTINE_TRANSACTIONS = (CASE, "quarantine", "transactions.parquet")  # written by ingestion
 LAKE_CLIENTS = (CASE, "delinquency", "clients")
 LAKE_VIOLATIONS = (CASE, "delinquency", "violations")
 LAKE_SUMMARY = (CASE, "delinquency", "summary.parquet")
