@@ -22,6 +22,7 @@ from upath import UPath
 
 from caseworks_assets.governance.encryption import KeyRing
 from caseworks_assets.resources.lake_tables import iter_parquet
+from caseworks_assets.resources.staging import staged_path
 
 BATCH_ROWS = 65_536
 
@@ -45,9 +46,8 @@ def _stale(frame: pl.DataFrame, columns: Sequence[str], ring: KeyRing) -> int:
 def rotate_parquet(path: UPath, columns: Sequence[str], ring: KeyRing) -> RotationResult:
     """Rewrite ``path`` with ``columns`` re-sealed under the active key (streaming, atomic rename)."""
     path = UPath(path)
-    staging = path.with_name(f".{path.name}.rotating")
     rows = rotated = 0
-    with path.open("rb") as source, staging.open("wb") as sink:
+    with staged_path(path, suffix=".rotating") as staging, path.open("rb") as source, staging.open("wb") as sink:
         reader = pq.ParquetFile(source)
         writer = pq.ParquetWriter(sink, reader.schema_arrow)
         for batch in iter_parquet(source, BATCH_ROWS):
@@ -58,7 +58,6 @@ def rotate_parquet(path: UPath, columns: Sequence[str], ring: KeyRing) -> Rotati
             writer.write_table(frame.to_arrow().cast(reader.schema_arrow))
             rows += frame.height
         writer.close()
-    staging.rename(path)
     return RotationResult(str(path), rows, rotated)
 
 

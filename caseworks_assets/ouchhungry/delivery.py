@@ -33,6 +33,7 @@ from caseworks_assets.resources.delivery import (
     SMTPDeliveryError,
     SMTPResource,
 )
+from caseworks_assets.resources.staging import staged_path
 
 DATA_CHANNELS = ("sftp", "api")
 ENV_HINT = {
@@ -54,12 +55,10 @@ class DeliveryFile:
 
 def write_delivery_file(frame: pl.DataFrame, folder: Path, dataset: str, label: str) -> DeliveryFile:
     """The frame as a CSV named ``ouchhungry_<dataset>_<label>.csv``; identical data gives identical bytes."""
-    folder.mkdir(parents=True, exist_ok=True)
     name = f"{CASE}_{dataset}_{label}.csv"
     path = folder / name
-    staging = folder / f".{name}.tmp"
-    frame.write_csv(staging)
-    staging.replace(path)
+    with staged_path(path) as staging:
+        frame.write_csv(staging)
     content = path.read_bytes()
     return DeliveryFile(dataset, name, path, hashlib.sha256(content).hexdigest(), len(content), frame.height)
 

@@ -22,6 +22,7 @@ from caseworks_assets.ouchhungry import columns
 from caseworks_assets.ouchhungry.partitions import CASE
 from caseworks_assets.resources import WAREHOUSE_KIND, WAREHOUSE_POOL, LakeResource
 from caseworks_assets.resources.delivery.outbox import safe_name
+from caseworks_assets.resources.staging import staged_path
 
 RECORDS = (CASE, "delivery_records")
 DELIVERED = ("delivered", "outbox")
@@ -76,10 +77,8 @@ class DeliveryManifest:
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
             name = safe_name(f"failed__{record.channel}__{record.file_name}__{stamp}") + ".json"
         path = self.lake.path(*self._parts(record.kind, record.partition, name))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        staging = path.with_name(f".{path.name}.tmp")
-        staging.write_text(json.dumps(asdict(record), ensure_ascii=False))
-        staging.rename(path)
+        with staged_path(path) as staging:
+            staging.write_text(json.dumps(asdict(record), ensure_ascii=False))
 
     def is_delivered(self, kind: str, partition: str) -> bool:
         """True when the partner notice of ``partition`` went out (sent only after every data channel)."""

@@ -8,6 +8,7 @@ from typing import BinaryIO
 
 from caseworks_assets.governance import EncryptedData, register_encrypted
 from caseworks_assets.resources import LakeResource
+from caseworks_assets.resources.staging import staged_writer
 
 CASE = "payments"
 RAW_TRANSACTIONS = (CASE, "raw", "transactions.parquet")
@@ -36,13 +37,5 @@ register_encrypted(EncryptedData(CASE, ENCRYPTED_FILES, ENCRYPTED_TABLES))
 @contextmanager
 def staged(lake: LakeResource, *parts: str) -> Iterator[BinaryIO]:
     """Open a lake file for writing under a temporary name; rename it into place only on success."""
-    target = lake.path(*parts)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name(f".{target.name}.tmp")
-    try:
-        with staging.open("wb") as handle:
-            yield handle
-    except BaseException:
-        staging.unlink(missing_ok=True)
-        raise
-    staging.rename(target)
+    with staged_writer(lake.path(*parts)) as handle:
+        yield handle

@@ -30,6 +30,7 @@ from caseworks_assets.payments.paths import CASE, CLEAN_PAYMENTS, CLEAN_TRANSACT
 from caseworks_assets.payments.tables import PAYMENTS_KEY, TRANSACTIONS_KEY
 from caseworks_assets.resources import CaseOutputs, LakeResource
 from caseworks_assets.resources.lake_tables import iter_parquet
+from caseworks_assets.resources.staging import staged_path
 
 EXTRACTS: dict[str, tuple[tuple[str, ...], list[ColumnSpec]]] = {
     "transactions": (CLEAN_TRANSACTIONS, TRANSACTION_COLUMNS),
@@ -43,26 +44,24 @@ def role_dir(outputs: CaseOutputs, role: Role) -> Path:
 
 def write_extract(source, columns: Sequence[ColumnSpec], role: Role, pseudonymize, target: Path) -> int:
     """Project every batch of the clean Parquet ``source`` for ``role`` into ``target``; returns rows."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name(f".{target.name}.tmp")
     rows = 0
     writer = None
-    try:
-        parquet = pq.ParquetFile(source)
-        for batch in iter_parquet(source, BATCH_ROWS):
-            frame = pl.from_arrow(batch)
-            assert isinstance(frame, pl.DataFrame)
-            table = project(frame, columns, role, pseudonymize).to_arrow(compat_level=pl.CompatLevel.oldest())
-            writer = writer or pq.ParquetWriter(staging, table.schema, compression="zstd")
-            writer.write_table(table)
-            rows += table.num_rows
-        if writer is None:  # no rows: still publish the (empty) extract with its schema
-            empty = project(pl.from_arrow(parquet.schema_arrow.empty_table()), columns, role, pseudonymize)
-            empty.write_parquet(staging)
-    finally:
-        if writer is not None:
-            writer.close()
-    staging.replace(target)
+    with staged_path(target) as staging:
+        try:
+            parquet = pq.ParquetFile(source)
+            for batch in iter_parquet(source, BATCH_ROWS):
+                frame = pl.from_arrow(batch)
+                assert isinstance(frame, pl.DataFrame)
+                table = project(frame, columns, role, pseudonymize).to_arrow(compat_level=pl.CompatLevel.oldest())
+                writer = writer or pq.ParquetWriter(staging, table.schema, compression="zstd")
+                writer.write_table(table)
+                rows += table.num_rows
+            if writer is None:  # no rows: still publish the (empty) extract with its schema
+                empty = project(pl.from_arrow(parquet.schema_arrow.empty_table()), columns, role, pseudonymize)
+                empty.write_parquet(staging)
+        finally:
+            if writer is not None:
+                writer.close()
     return rows
 
 

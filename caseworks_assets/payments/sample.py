@@ -12,6 +12,8 @@ from pathlib import Path
 
 import duckdb
 
+from caseworks_assets.resources.staging import staged_path
+
 DEMO_TRANSACTIONS = 2_000
 FIRST_DAY = "2024-01-01"
 DAYS = 365
@@ -146,7 +148,5 @@ def write_sample(out_dir: Path, rows: int | None = None, seed: int = 42) -> None
         con.execute("SET preserve_insertion_order = true")
         con.execute("SET enable_progress_bar = false")
         for name, select in (("transactions", TRANSACTIONS_SELECT), ("payments", _payments_select(seed))):
-            target = out_dir / f"{name}.json"
-            staging = out_dir / f".{name}.json.tmp"
-            con.execute(f"COPY ({cte} {select}) TO '{staging}' (FORMAT json, ARRAY true)")
-            staging.replace(target)
+            with staged_path(out_dir / f"{name}.json") as staging:
+                con.execute(f"COPY ({cte} {select}) TO '{staging}' (FORMAT json, ARRAY true)")

@@ -23,6 +23,7 @@ import polars as pl
 
 from caseworks_assets.payments import reader
 from caseworks_assets.payments.columns import PAYMENT_FIELDS, TRANSACTION_FIELDS
+from caseworks_assets.resources.staging import staged_path
 
 BATCH_PREFIX = "batch-"
 BATCH_SUFFIX = ".ndjson"
@@ -76,9 +77,8 @@ def replay(
 
         def flush() -> None:
             target = landing / batch_name(len(written) + 1)
-            staging = landing / f".{target.name}.tmp"
-            staging.write_text("\n".join(pending) + "\n")
-            staging.rename(target)
+            with staged_path(target) as staging:
+                staging.write_text("\n".join(pending) + "\n")
             written.append(target)
             pending.clear()
             if on_batch is not None:

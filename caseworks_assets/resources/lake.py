@@ -22,6 +22,8 @@ from dagster import (
 )
 from upath import UPath
 
+from caseworks_assets.resources.staging import staged_writer
+
 
 def table_schema_of(frame: pl.DataFrame) -> TableSchema:
     """The frame's columns as Dagster table-schema metadata."""
@@ -62,11 +64,8 @@ class LakeResource(ConfigurableResource):
     def write_parquet(self, frame: pl.DataFrame, *parts: str) -> UPath:
         """Write ``frame`` atomically enough for one writer: to a temporary name, then rename."""
         target = self.path(*parts)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = target.with_name(f".{target.name}.tmp")
-        with staging.open("wb") as handle:
+        with staged_writer(target) as handle:
             frame.write_parquet(handle)
-        staging.rename(target)
         return target
 
     def read_parquet(self, *parts: str) -> pl.DataFrame:

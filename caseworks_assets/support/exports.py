@@ -10,6 +10,7 @@ from pathlib import Path
 
 import polars as pl
 
+from caseworks_assets.resources.staging import staged_path
 from caseworks_assets.support.report import as_eastern
 
 FORMATS = ("csv", "json", "parquet")
@@ -32,15 +33,13 @@ def write_export(frame: pl.DataFrame, folder: Path, name: str, fmt: str) -> Path
     """Write ``frame`` as ``<folder>/<name>.<fmt>`` (atomically: temporary name, then rename)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}")
-    folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{name}.{fmt}"
-    staging = folder / f".{name}.{fmt}.tmp"
     frame = as_eastern(frame)
-    if fmt == "parquet":
-        frame.write_parquet(staging)
-    elif fmt == "csv":
-        as_text_timestamps(frame).write_csv(staging)
-    else:
-        as_text_timestamps(frame).write_json(staging)
-    staging.replace(target)
+    with staged_path(target) as staging:
+        if fmt == "parquet":
+            frame.write_parquet(staging)
+        elif fmt == "csv":
+            as_text_timestamps(frame).write_csv(staging)
+        else:
+            as_text_timestamps(frame).write_json(staging)
     return target

@@ -16,6 +16,8 @@ from typing import Any
 
 from dagster import ConfigurableResource
 
+from caseworks_assets.resources.staging import staged_path
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=-]+")
 
 
@@ -37,16 +39,14 @@ class OutboxResource(ConfigurableResource):
     def put_file(self, channel: str, source: Path, name: str | None = None) -> Path:
         """Copy ``source`` into the channel's folder (to a temporary name, then rename)."""
         target = self.folder(channel) / safe_name(name or source.name)
-        staging = target.with_name(f".{target.name}.part")
-        shutil.copyfile(source, staging)
-        staging.replace(target)
+        with staged_path(target, suffix=".part") as staging:
+            shutil.copyfile(source, staging)
         return target
 
     def put_json(self, channel: str, name: str, payload: Any) -> Path:
         target = self.folder(channel) / safe_name(name)
-        staging = target.with_name(f".{target.name}.part")
-        staging.write_text(json.dumps(payload, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
-        staging.replace(target)
+        with staged_path(target, suffix=".part") as staging:
+            staging.write_text(json.dumps(payload, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
         return target
 
     def put_email(self, to: list[str], subject: str, body: str, attachments: list[Path] | None = None) -> Path:
