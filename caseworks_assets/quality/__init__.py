@@ -18,6 +18,7 @@ from caseworks_assets.quality.checks import (
     pandera_column_schema,
     quality_metadata,
     reconciliation_check,
+    reconciliation_result,
     validate_frame,
 )
 from caseworks_assets.quality.rules import (
@@ -82,5 +83,6 @@ __all__ = [
     "parse_number",
     "quality_metadata",
     "reconciliation_check",
+    "reconciliation_result",
     "validate_frame",
 ]

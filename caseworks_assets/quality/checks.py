@@ -291,19 +291,41 @@ def reconciliation_check(
                 metadata={"missing_keys": ", ".join(missing)},
             )
         read, loaded, quarantined = (counters[k] for k in (read_key, loaded_key, quarantined_key))
-        difference = read - (loaded + quarantined)
-        passed = difference == 0
-        verdict = "=" if passed else "!="
-        return dg.AssetCheckResult(
-            passed=passed,
-            metadata={read_key: read, loaded_key: loaded, quarantined_key: quarantined, "difference": difference},
-            description=(
-                f"{read_key} {read:g} {verdict} {loaded_key} {loaded:g} + {quarantined_key} {quarantined:g}"
-                + ("" if passed else f" ({abs(difference):g} row(s) {'lost' if difference > 0 else 'invented'})")
-            ),
+        return reconciliation_result(
+            read, loaded, quarantined, read_key=read_key, loaded_key=loaded_key, quarantined_key=quarantined_key
         )
 
     return _reconciliation
+
+
+def reconciliation_result(
+    read: float,
+    loaded: float,
+    quarantined: float,
+    *,
+    read_key: str = "rows_read",
+    loaded_key: str = "rows_loaded",
+    quarantined_key: str = "rows_quarantined",
+    **result_args: Any,
+) -> dg.AssetCheckResult:
+    """ "Nothing lost" as a check result: passes when ``read == loaded + quarantined``.
+
+    What :func:`reconciliation_check` returns; an asset that declares the check
+    in its own ``check_specs`` can return it from the same step with the counts
+    it just computed (``result_args`` such as ``asset_key``/``check_name``).
+    """
+    difference = read - (loaded + quarantined)
+    passed = difference == 0
+    verdict = "=" if passed else "!="
+    return dg.AssetCheckResult(
+        passed=passed,
+        metadata={read_key: read, loaded_key: loaded, quarantined_key: quarantined, "difference": difference},
+        description=(
+            f"{read_key} {read:g} {verdict} {loaded_key} {loaded:g} + {quarantined_key} {quarantined:g}"
+            + ("" if passed else f" ({abs(difference):g} row(s) {'lost' if difference > 0 else 'invented'})")
+        ),
+        **result_args,
+    )
 
 
 # --------------------------------------------------------------------------- metadata

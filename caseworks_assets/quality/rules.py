@@ -157,13 +157,16 @@ def _count_repaired(work: pl.DataFrame, column: str) -> int:
     types, the text forms are compared.
     """
     value = pl.col("__value")
-    passing = work.filter(~pl.col("__failed") & value.is_not_null())
-    target = passing.schema["__value"]
+    passing = ~pl.col("__failed") & value.is_not_null()
+    target = work.schema["__value"]
+
+    def count(changed: pl.Expr) -> int:  # counted in one pass, without copying the passing rows
+        return int(work.select((passing & changed).sum()).item())
+
     try:
-        as_value = pl.col(column).cast(target, strict=False)
-        return passing.filter(as_value.ne_missing(value)).height
+        return count(pl.col(column).cast(target, strict=False).ne_missing(value))
     except (pl.exceptions.InvalidOperationError, pl.exceptions.ComputeError, pl.exceptions.SchemaError):
-        return passing.filter(pl.col(column).cast(pl.String).ne_missing(value.cast(pl.String))).height
+        return count(pl.col(column).cast(pl.String).ne_missing(value.cast(pl.String)))
 
 
 def apply_rules(
@@ -212,10 +215,11 @@ def apply_rules(
                 pl.when(pl.col("__failed")).then(None).otherwise(pl.col("__value")).alias(rule.column)
             )
         else:
-            bad = work.filter(pl.col("__failed"))
-            if bad.height:
+            if n_failed:  # most rules reject nothing: then no copy of the frame through a filter
+                bad = work.filter(pl.col("__failed"))
                 quarantined.append(_quarantine_rows(bad, raw, rule.name, rule.column, rule.describe()))
-            work = work.filter(~pl.col("__failed")).with_columns(pl.col("__value").alias(rule.column))
+                work = work.filter(~pl.col("__failed"))
+            work = work.with_columns(pl.col("__value").alias(rule.column))
         work = work.drop("__value", "__failed")
 
     if dedupe is not None:

@@ -16,7 +16,6 @@ import dagster as dg
 
 from caseworks_assets.registry import Case, InputError, register_case
 from caseworks_assets.support.assets import ALL_ASSETS, MONTHS, OUTPUT_ASSETS, PARTITIONED_ASSETS
-from caseworks_assets.support.checks import CHECKS
 from caseworks_assets.support.jobs import support_job, support_months_job, support_months_sensor, support_outputs_job
 from caseworks_assets.support.layout import CASE, discover, month_arg, month_key, validate_inputs
 from caseworks_assets.support.sample import write_sample
@@ -26,7 +25,6 @@ if TYPE_CHECKING:
 
 defs = dg.Definitions(
     assets=ALL_ASSETS,
-    asset_checks=CHECKS,
     jobs=[support_job, support_months_job, support_outputs_job],
     sensors=[support_months_sensor],
 )

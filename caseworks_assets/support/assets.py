@@ -1,6 +1,7 @@
 """The support case's assets: raw months, state per month, final tables, report, answers and exports.
 
-Per month (partitions of ``support_months``, keys ``YYYY-MM``)::
+Per month (partitions of ``support_months``, keys ``YYYY-MM``), all in the
+one step of the ``support_month`` multi-asset::
 
     raw_<table>  ->  <table>_state  ->  quarantine
     (text rows)      (previous month's state + this month's changes, in the lake)
@@ -16,12 +17,14 @@ apply first.
 """
 
 from datetime import timedelta
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
 from pydantic import Field
+from upath import UPath
 
-from caseworks_assets.quality import validate_frame
+from caseworks_assets.quality import reconciliation_result, validate_frame
 from caseworks_assets.resources import (
     WAREHOUSE_KIND,
     WAREHOUSE_POOL,
@@ -32,7 +35,16 @@ from caseworks_assets.resources import (
 )
 from caseworks_assets.support.answers import answer
 from caseworks_assets.support.changes import apply_changes, quarantine_schema, typed_changes, unique_key_result
+from caseworks_assets.support.checks import (
+    FINAL_SCHEMA_CHECKS,
+    REPORT_CHECKS,
+    final_schema,
+    report_reconciles,
+    report_schema,
+    unknown_dimension_values,
+)
 from caseworks_assets.support.exports import FORMATS, write_export
+from caseworks_assets.support.keys import PREFIX, QUARANTINE_KEY, REPORT_KEY, final_key, raw_key, state_key
 from caseworks_assets.support.layout import CASE, TABLES, Layout, TableSpec, discover, read_raw
 from caseworks_assets.support.report import build_report, labelled_interactions, reconciliation, unknown_counts
 from caseworks_assets.support.schemas import (
@@ -45,7 +57,6 @@ from caseworks_assets.support.schemas import (
     state_columns,
 )
 
-PREFIX = [CASE]
 MONTHS = dg.DynamicPartitionsDefinition(name="support_months")
 
 
@@ -64,22 +75,6 @@ def rejects_parts(table: str, month: str) -> tuple[str, ...]:
     return (CASE, f"{table}_rejects", f"{month}.parquet")
 
 
-def raw_key(table: str) -> dg.AssetKey:
-    return dg.AssetKey([CASE, f"raw_{table}"])
-
-
-def state_key(table: str) -> dg.AssetKey:
-    return dg.AssetKey([CASE, f"{table}_state"])
-
-
-def final_key(table: str) -> dg.AssetKey:
-    return dg.AssetKey([CASE, f"{table}_final"])
-
-
-REPORT_KEY = dg.AssetKey([CASE, "support_report"])
-QUARANTINE_KEY = dg.AssetKey([CASE, "quarantine"])
-
-
 def latest_applied_month(layout: Layout, lake: LakeResource) -> str | None:
     """The latest month (in application order) whose state snapshot exists for every table."""
     for month in reversed(layout.months):
@@ -88,143 +83,205 @@ def latest_applied_month(layout: Layout, lake: LakeResource) -> str | None:
     return None
 
 
-def _raw_asset(spec: TableSpec) -> dg.AssetsDefinition:
-    @dg.asset(
-        name=f"raw_{spec.name}",
-        key_prefix=PREFIX,
+#: Snapshots and raw months are rewritten every month and read back locally: snappy writes them about twice
+#: as fast as zstd (the lake's default) for files about a third larger.
+LAKE_COMPRESSION = "snappy"
+
+
+def _check_key(result: dg.AssetCheckResult) -> dg.AssetCheckKey:
+    return dg.AssetCheckKey(result.asset_key, result.check_name)
+
+
+def _raw_spec(spec: TableSpec) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        raw_key(spec.name),
         group_name=CASE,
-        partitions_def=MONTHS,
         kinds={"polars", "parquet"},
         metadata=column_metadata(raw_columns(spec.name)),
         description=f"The month's {spec.name} rows as read (text): initial/{spec.name}.csv for the first month, "
         f"delta/{spec.name}_delta_<YYYYMM>.csv after; empty when the table has no delta that month.",
     )
-    def raw(context: dg.AssetExecutionContext, inputs: CaseInputs, lake: LakeResource) -> dg.MaterializeResult:
-        layout = discover(inputs.dir_for(CASE))
-        month = context.partition_key
-        layout.previous(month)  # fails clearly when the folder has no input for this month
-        path = layout.file_for(spec.name, month)
-        frame = read_raw(spec, path, initial=month == layout.initial_month)
-        # Written by hand rather than returned: an in-process run keeps every returned value in memory.
-        stored = lake.write_parquet(frame, *raw_parts(spec.name, month))
-        return dg.MaterializeResult(
-            metadata={
-                "source_file": str(path) if path else "none (no delta this month)",
-                "path": str(stored),
-                "dagster/row_count": frame.height,
-            }
-        )
-
-    return raw
 
 
-def _state_asset(spec: TableSpec) -> dg.AssetsDefinition:
-    @dg.asset(
-        name=f"{spec.name}_state",
-        key_prefix=PREFIX,
+def _state_spec(spec: TableSpec) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        state_key(spec.name),
         group_name=CASE,
-        partitions_def=MONTHS,
         deps=[raw_key(spec.name)],
         kinds={"polars", "parquet"},
         metadata=column_metadata(state_columns(spec.name)),
-        check_specs=[
-            dg.AssetCheckSpec(
-                "valid_actions",
-                asset=state_key(spec.name),
-                description="Every change row's action is add, update or delete (any case/spaces).",
-            ),
-            dg.AssetCheckSpec(
-                f"unique_{spec.key}",
-                asset=state_key(spec.name),
-                blocking=True,
-                description=f"Each {spec.key} appears once in the state: deltas are upserts by id.",
-            ),
-            dg.AssetCheckSpec(
-                "known_ids",
-                asset=state_key(spec.name),
-                description="Updates and deletes name ids the previous state holds.",
-            ),
-        ],
         description=f"Current {spec.name} after the month: the previous month's snapshot with this month's "
         f"changes applied by {spec.key} (lake: support/{spec.name}_state/<month>.parquet).",
     )
-    def state(context: dg.AssetExecutionContext, inputs: CaseInputs, lake: LakeResource):
-        layout = discover(inputs.dir_for(CASE))
-        month = context.partition_key
-        if not lake.exists(*raw_parts(spec.name, month)):
-            raise dg.Failure(f"raw_{spec.name} for {month} is missing: materialize it first")
-        raw = lake.scan_parquet(*raw_parts(spec.name, month))  # typed chunk by chunk: the text never whole in memory
-        before = layout.previous(month)
-        if before is None:
-            previous = pl.DataFrame(schema=STATE_SCHEMAS[spec.name])
-        elif lake.exists(*snapshot_parts(spec.name, before)):
-            previous = lake.read_parquet(*snapshot_parts(spec.name, before))
-        else:
-            raise dg.Failure(
-                f"{spec.name} for {month} builds on the state after {before}, which has not been applied: "
-                f"apply the months in order ({', '.join(layout.months)}), starting with {before}"
-            )
-        changes = typed_changes(spec, raw)
-        current, stats = apply_changes(previous, changes.rows, spec.key)
-        path = lake.write_parquet(current, *snapshot_parts(spec.name, month))
-        lake.write_parquet(changes.quarantine, *rejects_parts(spec.name, month))
-        bad_actions = changes.counts.get("bad_action", 0)
-        unknown = stats["unknown_deletes"] + stats["unknown_updates"]
-        return dg.MaterializeResult(
-            metadata={
-                **changes.metadata(),
-                **stats,
-                "builds_on": before or "nothing (initial extract)",
-                "path": str(path),
-                "dagster/row_count": current.height,
-            },
-            check_results=[
-                unique_key_result(current, spec.key),
-                dg.AssetCheckResult(
-                    check_name="valid_actions",
-                    passed=bad_actions == 0,
-                    severity=dg.AssetCheckSeverity.WARN,
-                    metadata={"bad_actions": bad_actions},
-                    description=f"{bad_actions} row(s) with an action other than add/update/delete quarantined",
-                ),
-                dg.AssetCheckResult(
-                    check_name="known_ids",
-                    passed=unknown == 0,
-                    severity=dg.AssetCheckSeverity.WARN,
-                    metadata={k: stats[k] for k in ("unknown_deletes", "unknown_updates", "adds_of_existing_ids")},
-                    description=f"{stats['unknown_deletes']} delete(s) and {stats['unknown_updates']} update(s) "
-                    "of ids not in the previous state (deletes ignored, updates inserted)",
-                ),
-            ],
-        )
-
-    return state
 
 
-RAW_ASSETS = [_raw_asset(spec) for spec in TABLES.values()]
-STATE_ASSETS = [_state_asset(spec) for spec in TABLES.values()]
+def _state_check_specs(spec: TableSpec) -> list[dg.AssetCheckSpec]:
+    key = state_key(spec.name)
+    return [
+        dg.AssetCheckSpec(
+            "reconciliation",
+            asset=key,
+            blocking=True,
+            description="Nothing lost: rows_read = rows_loaded + rows_quarantined for the month's file, "
+            "counted as the month is applied.",
+        ),
+        dg.AssetCheckSpec(
+            "valid_actions",
+            asset=key,
+            description="Every change row's action is add, update or delete (any case/spaces).",
+        ),
+        dg.AssetCheckSpec(
+            f"unique_{spec.key}",
+            asset=key,
+            blocking=True,
+            description=f"Each {spec.key} appears once in the state: deltas are upserts by id.",
+        ),
+        dg.AssetCheckSpec("known_ids", asset=key, description="Updates and deletes name ids the previous state holds."),
+    ]
 
 
-@dg.asset(
-    key_prefix=PREFIX,
+QUARANTINE_SPEC = dg.AssetSpec(
+    QUARANTINE_KEY,
     group_name=CASE,
-    partitions_def=MONTHS,
     deps=[state_key(table) for table in TABLES],
-    pool=WAREHOUSE_POOL,
     kinds={"polars", WAREHOUSE_KIND},
     metadata={"partition_expr": "month", **column_metadata(QUARANTINE_COLUMNS)},
-    check_specs=[
-        dg.AssetCheckSpec(
-            "quarantine_schema",
-            asset=QUARANTINE_KEY,
-            description="Quarantine rows match the Pandera schema (checked before the write, since "
-            "an empty month writes no table to read back).",
-        ),
-    ],
     description="Rows of the month's files that were not applied, with the rule, file, line and raw record.",
+).with_io_manager_key("io_manager")  # stored in the warehouse; the other month assets write the lake themselves
+QUARANTINE_CHECK = dg.AssetCheckSpec(
+    "quarantine_schema",
+    asset=QUARANTINE_KEY,
+    description="Quarantine rows match the Pandera schema (checked before the write, since "
+    "an empty month writes no table to read back).",
 )
-def quarantine(context: dg.AssetExecutionContext, lake: LakeResource):
-    month = context.partition_key
+
+#: The state each table's latest snapshot holds, kept by the process that wrote it: the CLI applies the
+#: months one after another in one process, and the next month then skips reading 2M rows back. Keyed by
+#: the file's path, inode, size and modification time, so a snapshot rewritten since (a staged write
+#: renames a new file into place) is read from the lake. Remote lakes are always read.
+_WRITTEN_STATES: dict[str, tuple[tuple[str, int, int, int], pl.DataFrame]] = {}
+
+
+def _local_identity(path: UPath) -> tuple[str, int, int, int] | None:
+    local = Path(path.path)
+    if path.protocol not in ("", "file", "local") or not local.exists():
+        return None
+    stat = local.stat()
+    return str(local), stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def _remember_state(table: str, path: UPath, frame: pl.DataFrame) -> None:
+    identity = _local_identity(path)
+    if identity is None:
+        _WRITTEN_STATES.pop(table, None)
+    else:
+        _WRITTEN_STATES[table] = (identity, frame)
+
+
+def forget_written_states() -> None:
+    """Drop the kept states (they are only useful to the next month of the same run of the CLI)."""
+    _WRITTEN_STATES.clear()
+
+
+def _previous_state(
+    spec: TableSpec, lake: LakeResource, layout: Layout, month: str, before: str | None
+) -> pl.DataFrame:
+    if before is None:
+        return pl.DataFrame(schema=STATE_SCHEMAS[spec.name])
+    if not lake.exists(*snapshot_parts(spec.name, before)):
+        raise dg.Failure(
+            f"{spec.name} for {month} builds on the state after {before}, which has not been applied: "
+            f"apply the months in order ({', '.join(layout.months)}), starting with {before}"
+        )
+    previous = _state_after(spec.name, before, lake)
+    _WRITTEN_STATES.pop(spec.name, None)
+    return previous
+
+
+def _state_after(table: str, month: str, lake: LakeResource) -> pl.DataFrame:
+    """The state of ``table`` after ``month``: the frame this process wrote, or the snapshot file."""
+    path = lake.path(*snapshot_parts(table, month))
+    kept = _WRITTEN_STATES.get(table)
+    if kept is not None and kept[0] == _local_identity(path):
+        return kept[1]
+    return lake.read_parquet(*snapshot_parts(table, month))
+
+
+def _read_raw(spec: TableSpec, layout: Layout, month: str, lake: LakeResource) -> dg.MaterializeResult:
+    """``raw_<table>``: the month's file as text rows in the lake."""
+    path = layout.file_for(spec.name, month)
+    frame = read_raw(spec, path, initial=month == layout.initial_month)
+    stored = lake.write_parquet(frame, *raw_parts(spec.name, month), compression=LAKE_COMPRESSION)
+    return dg.MaterializeResult(
+        asset_key=raw_key(spec.name),
+        metadata={
+            "source_file": str(path) if path else "none (no delta this month)",
+            "path": str(stored),
+            "dagster/row_count": frame.height,
+        },
+    )
+
+
+def _apply_month(
+    spec: TableSpec, layout: Layout, month: str, lake: LakeResource
+) -> tuple[dg.MaterializeResult, list[dg.AssetCheckResult]]:
+    """``<table>_state``: the previous state with the month's typed changes applied, and its checks."""
+    if not lake.exists(*raw_parts(spec.name, month)):
+        raise dg.Failure(f"raw_{spec.name} for {month} is missing: materialize it first")
+    raw = lake.scan_parquet(*raw_parts(spec.name, month))  # typed chunk by chunk: the text never whole in memory
+    before = layout.previous(month)
+    previous = _previous_state(spec, lake, layout, month, before)
+    changes = typed_changes(spec, raw)
+    current, stats = apply_changes(previous, changes.rows, spec.key)
+    del previous
+    path = lake.write_parquet(current, *snapshot_parts(spec.name, month), compression=LAKE_COMPRESSION)
+    lake.write_parquet(changes.quarantine, *rejects_parts(spec.name, month))
+    bad_actions = changes.counts.get("bad_action", 0)
+    unknown = stats["unknown_deletes"] + stats["unknown_updates"]
+    key = state_key(spec.name)
+    checks = [
+        reconciliation_result(
+            changes.rows_read,
+            changes.rows.height,
+            changes.quarantine.height,
+            asset_key=key,
+            check_name="reconciliation",
+        ),
+        unique_key_result(current, spec.key, asset_key=key),
+        dg.AssetCheckResult(
+            asset_key=key,
+            check_name="valid_actions",
+            passed=bad_actions == 0,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"bad_actions": bad_actions},
+            description=f"{bad_actions} row(s) with an action other than add/update/delete quarantined",
+        ),
+        dg.AssetCheckResult(
+            asset_key=key,
+            check_name="known_ids",
+            passed=unknown == 0,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={k: stats[k] for k in ("unknown_deletes", "unknown_updates", "adds_of_existing_ids")},
+            description=f"{stats['unknown_deletes']} delete(s) and {stats['unknown_updates']} update(s) "
+            "of ids not in the previous state (deletes ignored, updates inserted)",
+        ),
+    ]
+    _remember_state(spec.name, path, current)
+    materialization = dg.MaterializeResult(
+        asset_key=key,
+        metadata={
+            **changes.metadata(),
+            **stats,
+            "builds_on": before or "nothing (initial extract)",
+            "path": str(path),
+            "dagster/row_count": current.height,
+        },
+    )
+    return materialization, checks
+
+
+def _quarantine(month: str, lake: LakeResource) -> tuple[dg.Output, dg.AssetCheckResult]:
+    """``quarantine``: the month's rejected rows of every table, for the warehouse."""
     frames = [
         lake.read_parquet(*rejects_parts(table, month))
         if lake.exists(*rejects_parts(table, month))
@@ -233,17 +290,71 @@ def quarantine(context: dg.AssetExecutionContext, lake: LakeResource):
     ]
     rows = pl.concat([f.cast(quarantine_schema()) for f in frames]).select(pl.lit(month).alias("month"), pl.all())
     by_rule = rows.group_by("table", "rule").len().sort("table", "rule")
-    yield dg.Output(
+    output = dg.Output(
         rows,
+        output_name=QUARANTINE_KEY.to_python_identifier(),
         metadata={
             "dagster/row_count": rows.height,
             "by_rule": dg.MetadataValue.json({f"{t}/{r}": n for t, r, n in by_rule.iter_rows()}),
         },
     )
     check = validate_frame(rows, QUARANTINE_SCHEMA)
-    yield dg.AssetCheckResult(
-        check_name="quarantine_schema", passed=check.passed, metadata=check.metadata, description=check.description
+    result = dg.AssetCheckResult(
+        asset_key=QUARANTINE_KEY,
+        check_name=QUARANTINE_CHECK.name,
+        passed=check.passed,
+        metadata=check.metadata,
+        description=check.description,
     )
+    return output, result
+
+
+@dg.multi_asset(
+    name="support_month",
+    specs=[
+        *(_raw_spec(spec) for spec in TABLES.values()),
+        *(_state_spec(spec) for spec in TABLES.values()),
+        QUARANTINE_SPEC,
+    ],
+    check_specs=[*(check for spec in TABLES.values() for check in _state_check_specs(spec)), QUARANTINE_CHECK],
+    partitions_def=MONTHS,
+    can_subset=True,
+    pool=WAREHOUSE_POOL,
+    description="Apply one month in one step: read each table's file, build its state on the previous "
+    "month's, then gather the rows that were not applied into the quarantine.",
+)
+def support_month(context: dg.AssetExecutionContext, inputs: CaseInputs, lake: LakeResource):
+    """Every asset of a month in one step: a month is small work for Dagster and big work for polars.
+
+    Nine assets in nine steps (plus a check step per table) cost more in
+    orchestration events than the three small tables cost to process; one step
+    keeps each asset, partition and check as the UI shows them. A subset of the
+    month's assets can still be selected (``can_subset``). A failed blocking
+    check stops the month before the quarantine is written, as a check step would.
+    """
+    layout = discover(inputs.dir_for(CASE))
+    month = context.partition_key
+    layout.previous(month)  # fails clearly when the folder has no input for this month
+    selected = context.selected_asset_keys
+    selected_checks = context.selected_asset_check_keys
+    for spec in TABLES.values():
+        if raw_key(spec.name) in selected:
+            yield _read_raw(spec, layout, month, lake)
+        if state_key(spec.name) in selected:
+            materialization, checks = _apply_month(spec, layout, month, lake)
+            yield materialization
+            chosen = [check for check in checks if _check_key(check) in selected_checks]
+            yield from chosen
+            failed = [c.check_name for c in chosen if not c.passed and c.severity == dg.AssetCheckSeverity.ERROR]
+            if failed:
+                raise dg.Failure(
+                    f"{spec.name} for {month}: blocking check(s) {', '.join(failed)} failed; nothing after it applied"
+                )
+    if QUARANTINE_KEY in selected:
+        output, check = _quarantine(month, lake)
+        yield output
+        if _check_key(check) in selected_checks:
+            yield check
 
 
 class FinalStateConfig(dg.Config):
@@ -268,6 +379,7 @@ class FinalStateConfig(dg.Config):
     deps=[state_key(table) for table in TABLES],
     group_name=CASE,
     pool=WAREHOUSE_POOL,
+    check_specs=list(FINAL_SCHEMA_CHECKS.values()),
 )
 def final_state(context: dg.AssetExecutionContext, config: FinalStateConfig, inputs: CaseInputs, lake: LakeResource):
     """Publish one month's snapshots of all four tables together, so the finals always agree on a month."""
@@ -281,13 +393,17 @@ def final_state(context: dg.AssetExecutionContext, config: FinalStateConfig, inp
     for table in TABLES:
         if not lake.exists(*snapshot_parts(table, month)):
             raise dg.Failure(f"the state of {table} after {month} does not exist; apply {month} first")
-        # The snapshot file is loaded into the warehouse engine-side: its rows never pass through Python.
+    for table in TABLES:
+        # The snapshot file is loaded into the warehouse engine-side: its rows never pass through Python
+        # for the load; the schema check reads them here (from memory when this process just wrote them).
         rows = lake.row_count(*snapshot_parts(table, month))
         yield dg.Output(
             LakeTable(str(lake.path(*snapshot_parts(table, month))), rows),
             output_name=f"{table}_final",
             metadata={"month": month, "dagster/row_count": rows},
         )
+        yield final_schema(table, _state_after(table, month, lake))
+    forget_written_states()
 
 
 REPORT_INPUT_COLUMNS = ["interaction_start", "channel", "contact_center_id", "category_id", "call_duration_minutes"]
@@ -312,6 +428,7 @@ DIMENSION_INS = {
     pool=WAREHOUSE_POOL,
     kinds={"polars", WAREHOUSE_KIND},
     metadata=column_metadata(REPORT_COLUMNS),
+    check_specs=REPORT_CHECKS,
     description="Interactions, phone calls and call minutes per month (US Eastern), contact center and department, "
     "on the final state of the dimensions; missing or deleted dimension values are Unknown.",
     # a month's delta lands in the first days of the next month; the report is due by the 5th, 09:00 Eastern
@@ -319,17 +436,16 @@ DIMENSION_INS = {
         deadline_cron="0 9 5 * *", lower_bound_delta=timedelta(days=5), timezone="America/New_York"
     ),
 )
-def support_report(
-    context: dg.AssetExecutionContext,
-    interactions: pl.DataFrame,
-    contact_centers: pl.DataFrame,
-    service_categories: pl.DataFrame,
-) -> pl.DataFrame:
+def support_report(interactions: pl.DataFrame, contact_centers: pl.DataFrame, service_categories: pl.DataFrame):
     report = build_report(interactions, contact_centers, service_categories)
-    context.add_output_metadata(
-        {"dagster/row_count": report.height, **reconciliation(report, interactions), **unknown_counts(report)}
+    yield dg.Output(
+        report,
+        metadata={"dagster/row_count": report.height, **reconciliation(report, interactions), **unknown_counts(report)},
     )
-    return report
+    # the checks read the frames this step holds: no second load of interactions_final from the warehouse
+    yield report_schema(report)
+    yield report_reconciles(report, interactions)
+    yield unknown_dimension_values(report)
 
 
 @dg.asset(
@@ -407,6 +523,6 @@ def support_exports(
     return dg.MaterializeResult(metadata={"format": config.fmt, **paths})
 
 
-PARTITIONED_ASSETS = [*RAW_ASSETS, *STATE_ASSETS, quarantine]
+PARTITIONED_ASSETS = [support_month]
 OUTPUT_ASSETS = [final_state, support_report, support_answers, support_exports]
 ALL_ASSETS = [*PARTITIONED_ASSETS, *OUTPUT_ASSETS]

@@ -29,19 +29,37 @@ from caseworks_assets.support.layout import ACTIONS, EASTERN, SOURCE_FILE, SOURC
 from caseworks_assets.support.schemas import STATE_SCHEMAS
 
 UTC_FORMAT = "%Y-%m-%dT%H:%M:%S%.fZ"
+#: The form the sources write (whole seconds): polars parses it on a fast path, four times quicker than UTC_FORMAT.
+UTC_WHOLE_SECONDS = "%Y-%m-%dT%H:%M:%SZ"
+UTC = pl.Datetime("us", "UTC")
+
+
+def _parse_utc_series(text: pl.Series) -> pl.Series:
+    """Every value through the fast whole-seconds parser; only the values it leaves null through UTC_FORMAT.
+
+    Same result as parsing everything with UTC_FORMAT (after stripping spaces):
+    the fast format accepts a subset of what UTC_FORMAT accepts, with the same
+    value, and what it does not read (fractions, trailing spaces, garbage) is
+    parsed again by the general one, a few rows instead of millions.
+    """
+    parsed = text.str.to_datetime(UTC_WHOLE_SECONDS, time_unit="us", time_zone="UTC", strict=False)
+    retry = parsed.is_null() & text.is_not_null()
+    if retry.any():
+        again = text.filter(retry).str.strip_chars()
+        parsed = parsed.scatter(
+            retry.arg_true(), again.str.to_datetime(UTC_FORMAT, time_unit="us", time_zone="UTC", strict=False)
+        )
+    return parsed
 
 
 def parse_utc(expr: pl.Expr) -> pl.Expr:
     """A UTC text timestamp (``2025-03-09T06:30:00Z``, fractions allowed) as a UTC instant, or null if unreadable.
 
     One strict format, straight to polars' parser: this runs on every timestamp
-    of every row, and the sources write exactly this ISO form.
+    of every row, and the sources write exactly this ISO form (see
+    :func:`_parse_utc_series` for the fast path that makes that cheap).
     """
-    return (
-        expr.cast(pl.String)
-        .str.strip_chars()
-        .str.to_datetime(UTC_FORMAT, time_unit="us", time_zone="UTC", strict=False)
-    )
+    return expr.cast(pl.String).map_batches(_parse_utc_series, return_dtype=UTC, is_elementwise=True)
 
 
 def to_eastern(expr: pl.Expr) -> pl.Expr:
@@ -301,8 +319,10 @@ def typed_changes(spec: TableSpec, raw: pl.DataFrame | pl.LazyFrame, chunk_rows:
 
     combined = pl.concat([pl.concat(delete_parts), pl.concat(upsert_parts)])
     del delete_parts, upsert_parts
-    # Only ids that occur more than once in the file can be superseded: de-duplicate just those rows.
-    repeated = combined.select(spec.key, "action", SOURCE_LINE).filter(pl.col(spec.key).is_duplicated())
+    # Only ids that occur more than once in the file can be superseded: de-duplicate just those rows
+    # (ruling out repeats first is much cheaper than marking duplicates, and most files have none).
+    ids = combined.select(spec.key, "action", SOURCE_LINE)
+    repeated = ids.filter(pl.col(spec.key).is_duplicated()) if may_repeat(ids[spec.key]) else ids.clear()
     latest = apply_rules(
         repeated, dedupe=Dedupe(keys=[spec.key], order_by=SOURCE_LINE, name="superseded"), row_number_offset=0
     )
@@ -355,15 +375,12 @@ def apply_changes(previous: pl.DataFrame, changes: pl.DataFrame, key: str) -> tu
     """The state after ``changes``: upsert add/update rows by ``key``, drop deleted ids; plus what happened."""
     action = pl.col("action")
     upserts = changes.filter(action != "delete")
-    # One semi join of every change against the previous ids (millions of them), counted per action.
+    # One probe of the previous ids (millions) against the changed ids (a month's worth): the mask
+    # drops the changed rows and its hits are the changed ids the state already holds, counted per action.
+    changed = previous.select(pl.col(key).is_in(changes[key].implode()).alias("changed"))["changed"]
+    known_ids = previous.select(key).filter(changed)
     per_action = dict(changes.group_by("action").len().iter_rows())
-    known = dict(
-        changes.select(key, "action")
-        .join(previous.select(key), on=key, how="semi")
-        .group_by("action")
-        .len()
-        .iter_rows()
-    )
+    known = dict(changes.select(key, "action").join(known_ids, on=key, how="semi").group_by("action").len().iter_rows())
     stats = {
         "adds": per_action.get("add", 0),
         "updates": per_action.get("update", 0),
@@ -372,12 +389,7 @@ def apply_changes(previous: pl.DataFrame, changes: pl.DataFrame, key: str) -> tu
         "unknown_updates": per_action.get("update", 0) - known.get("update", 0),
         "adds_of_existing_ids": known.get("add", 0),
     }
-    state = pl.concat(
-        [
-            previous.join(changes.select(key), on=key, how="anti"),
-            upserts.select(previous.columns),
-        ]
-    )
+    state = pl.concat([previous.filter(~changed), upserts.select(previous.columns)])
     stats |= {"rows_before": previous.height, "rows_after": state.height}
     return state, stats
 
@@ -395,16 +407,27 @@ def quarantine_schema() -> dict[str, pl.DataType]:
     }
 
 
-def unique_key_result(frame: pl.DataFrame, key: str) -> dg.AssetCheckResult:
-    """``unique_<key>``: each id once in the state (deltas are upserts by id); evaluated inside ``<table>_state``."""
+def may_repeat(values: pl.Series) -> bool:
+    """False when every value is distinct, True when some value may repeat (the caller then looks exactly).
+
+    Counting distinct 64-bit hashes is five times cheaper than counting
+    distinct strings on millions of ids, and exact in the direction that
+    matters: equal values have equal hashes, so a repeat is never missed; a
+    hash collision only sends the caller to its exact (slower) path.
+    """
+    return values.hash().n_unique() < values.len()
+
+
+def unique_key_result(frame: pl.DataFrame, key: str, asset_key: dg.AssetKey | None = None) -> dg.AssetCheckResult:
+    """``unique_<key>``: each id once in the state (deltas are upserts by id), evaluated as the state is built."""
     ids = frame[key]
-    duplicated = ids.n_unique() != ids.len()  # cheap on millions of ids; the detail only when needed
-    duplicates = (
+    duplicates = (  # the exact detail only when the cheap test cannot rule duplicates out
         frame.group_by(key).len().filter(pl.col("len") > 1).sort(key)
-        if duplicated
+        if may_repeat(ids)
         else pl.DataFrame(schema={key: ids.dtype, "len": pl.UInt32})
     )
     return dg.AssetCheckResult(
+        asset_key=asset_key,
         check_name=f"unique_{key}",
         passed=duplicates.is_empty(),
         metadata={

@@ -30,15 +30,22 @@ def _known(column: str) -> pl.Expr:
 def labelled_interactions(
     interactions: pl.DataFrame, contact_centers: pl.DataFrame, service_categories: pl.DataFrame
 ) -> pl.DataFrame:
-    """Interactions with their report month and final contact center name and department."""
+    """Interactions with their report month and final contact center name and department.
+
+    Names are cleaned on the (small) dimension tables before the joins, not on
+    every interaction after them; an interaction whose id matches no dimension
+    row gets ``Unknown`` like one whose name is blank.
+    """
+    centers = contact_centers.select("contact_center_id", _known("contact_center_name"))
+    departments = service_categories.select("category_id", _known("department"))
     return (
         as_eastern(interactions)
-        .join(contact_centers.select("contact_center_id", "contact_center_name"), on="contact_center_id", how="left")
-        .join(service_categories.select("category_id", "department"), on="category_id", how="left")
+        .join(centers, on="contact_center_id", how="left")
+        .join(departments, on="category_id", how="left")
         .with_columns(
             pl.col("interaction_start").dt.strftime("%Y-%m").alias("month"),
-            _known("contact_center_name"),
-            _known("department"),
+            pl.col("contact_center_name").fill_null(UNKNOWN),
+            pl.col("department").fill_null(UNKNOWN),
             (pl.col("channel") == "phone").fill_null(False).alias("is_call"),
         )
     )

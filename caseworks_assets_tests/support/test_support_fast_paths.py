@@ -1,0 +1,67 @@
+"""The shortcuts taken for speed give the same answers as the plain way, and never hide a problem."""
+
+from __future__ import annotations
+
+import dagster as dg
+import polars as pl
+import pytest
+from support_testkit import make_run, make_settings
+
+from caseworks_assets.runner import CaseRunFailed
+from caseworks_assets.support.assets import PARTITIONED_ASSETS
+from caseworks_assets.support.changes import UTC_FORMAT, may_repeat, parse_utc
+from caseworks_assets.support.keys import QUARANTINE_KEY, state_key
+from caseworks_assets.support.sample import write_sample
+
+MONTH_KEYS = [key for asset in PARTITIONED_ASSETS for key in asset.keys]
+
+
+def test_fast_timestamp_parse_reads_exactly_what_the_general_format_reads():
+    texts = [
+        "2025-03-09T06:30:00Z",
+        " 2025-03-09T06:30:00Z ",
+        "2025-03-09T06:30:00.5Z",
+        "2025-03-09T06:30:00.123456Z",
+        "2024-02-29T23:59:59Z",
+        "2025-02-29T00:00:00Z",
+        "2025-03-09 06:30:00",
+        "2025-03-09T06:30Z",
+        "2025-03-09T06:30:00+01:00",
+        "2025-03-09",
+        "garbage",
+        "",
+        None,
+    ]
+    frame = pl.DataFrame({"text": texts}, schema={"text": pl.String})
+    general = (
+        pl.col("text").str.strip_chars().str.to_datetime(UTC_FORMAT, time_unit="us", time_zone="UTC", strict=False)
+    )
+    result = frame.select(fast=parse_utc(pl.col("text")), general=general)
+    assert result["fast"].to_list() == result["general"].to_list()
+    assert result["fast"].is_not_null().sum() == 5  # the first five: whole seconds, padded, fractions, a leap day
+
+
+def test_may_repeat_never_misses_a_repeat():
+    assert not may_repeat(pl.Series(["I1", "I2", "I3"]))
+    assert may_repeat(pl.Series(["I1", "I2", "I1"]))
+    assert may_repeat(pl.Series(["I1", None, None]))
+
+
+def test_a_rewritten_snapshot_is_read_again_and_a_failed_blocking_check_stops_the_month(tmp_path):
+    """The state kept in memory for the next month is not used once its file changed, and a duplicate id
+    found by ``unique_interaction_id`` (blocking) stops the month before the quarantine is written."""
+    write_sample(make_settings(tmp_path).data_dir / "support")
+    case_run = make_run(tmp_path, dg.DagsterInstance.ephemeral())
+    case_run.instance.add_dynamic_partitions("support_months", ["2024-12", "2025-01", "2025-02", "2025-03"])
+    case_run.execute("support_job", partition_key="2024-12", asset_selection=MONTH_KEYS)
+    snapshot = make_settings(tmp_path).out_dir / "lake" / "support" / "interactions_state" / "2024-12.parquet"
+    state = pl.read_parquet(snapshot)
+    pl.concat([state, state.head(1)]).write_parquet(snapshot)  # a duplicated id, written behind the run's back
+
+    with pytest.raises(CaseRunFailed, match="unique_interaction_id"):
+        case_run.execute("support_job", partition_key="2025-01", asset_selection=MONTH_KEYS)
+    january = case_run.results[-1]
+    failed = [(e.asset_key, e.check_name) for e in january.get_asset_check_evaluations() if not e.passed]
+    assert (state_key("interactions"), "unique_interaction_id") in failed
+    materialized = {e.asset_key for e in january.get_asset_materialization_events()}
+    assert state_key("interactions") in materialized and QUARANTINE_KEY not in materialized
