@@ -3,13 +3,17 @@
 Each step runs in its own process so its peak resident set size is its own
 (``os.wait4`` reports the child's ``ru_maxrss``). A case may ship a module
 ``benchmarks/<case>.py`` with ``baseline(data_dir, out_dir) -> dict``: the bare
-equivalent of its work, timed in the same run so the ratio is meaningful on
-whatever machine runs it.
+equivalent of its work, timed in the same run (in a process of its own, like
+the case) so the ratio is meaningful on whatever machine runs it, and
+``RUN_ARGS``, extra ``caseworks run`` arguments that narrow the measured run to
+the work the baseline stands for. The per-step seconds come from the run's
+Dagster event log.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import subprocess
 import sys
@@ -46,13 +50,36 @@ def measure(command: list[str], env: dict[str, str]) -> StepMeasure:
     return StepMeasure(wall_s=round(wall, 3), peak_rss_mib=round(usage.ru_maxrss / 1024, 1), exit_code=exit_code)
 
 
-def _baseline(case: str, data_dir: Path, out_dir: Path) -> dict[str, Any] | None:
+def _case_module(case: str) -> Any:
     try:
-        module = importlib.import_module(f"benchmarks.{case}")
+        return importlib.import_module(f"benchmarks.{case}")
     except ModuleNotFoundError:
         return None
-    baseline = getattr(module, "baseline", None)
-    return baseline(data_dir, out_dir) if baseline else None
+
+
+def step_seconds(dagster_home: Path) -> dict[str, float]:
+    """Seconds per step over every run in the instance at ``dagster_home``, slowest first.
+
+    Read from the event log the UI shows, so the breakdown is the product's
+    own record of the run, not a second stopwatch.
+    """
+    import dagster as dg
+    from dagster._core.instance.ref import InstanceRef
+
+    totals: dict[str, float] = {}
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(dagster_home))) as instance:
+        for run in instance.get_runs():
+            started: dict[str, float] = {}
+            for entry in instance.all_logs(run.run_id):
+                event = entry.dagster_event
+                if event is None or entry.step_key is None:
+                    continue
+                if event.event_type == dg.DagsterEventType.STEP_START:
+                    started[entry.step_key] = entry.timestamp
+                elif event.event_type in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
+                    elapsed = entry.timestamp - started.pop(entry.step_key, entry.timestamp)
+                    totals[entry.step_key] = totals.get(entry.step_key, 0.0) + elapsed
+    return {key: round(seconds, 3) for key, seconds in sorted(totals.items(), key=lambda item: -item[1])}
 
 
 def run_benchmark(case: str, rows: int, work_dir: Path | None = None) -> dict[str, Any]:
@@ -62,19 +89,53 @@ def run_benchmark(case: str, rows: int, work_dir: Path | None = None) -> dict[st
     env = {**os.environ, "DAGSTER_HOME": str(work / "dagster_home"), "CASEWORKS_ENV": "local"}
     Path(env["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
     cli = [sys.executable, "-m", "caseworks_assets.cli"]
+    module = _case_module(case)
+    # a case may narrow the measured run to the work its baseline is the bare equivalent of
+    run_args = list(getattr(module, "RUN_ARGS", []))
     sample = measure([*cli, "sample", case, "--out", str(data_dir), "--rows", str(rows)], env)
-    run = measure([*cli, "run", case, "--data-dir", str(data_dir), "--out-dir", str(out_dir)], env)
+    run = measure([*cli, "run", case, "--data-dir", str(data_dir), "--out-dir", str(out_dir), *run_args], env)
+    steps = step_seconds(Path(env["DAGSTER_HOME"]))
     result: dict[str, Any] = {
         "case": case,
         "rows": rows,
+        "run_args": run_args,
         "wall_s": run.wall_s,
         "rows_per_s": round(rows / run.wall_s, 1) if run.wall_s else None,
         "peak_rss_mib": run.peak_rss_mib,
         "sample": asdict(sample),
+        "steps_s": round(sum(steps.values()), 3),
+        "steps": steps,
     }
-    baseline = _baseline(case, data_dir, work / "baseline")
-    if baseline is not None:
-        result["baseline"] = baseline
-        if baseline.get("wall_s"):
-            result["ratio_to_baseline"] = round(run.wall_s / baseline["wall_s"], 2)
+    if getattr(module, "baseline", None) is not None:
+        report = work / "baseline.json"
+        baseline_cmd = [
+            sys.executable,
+            "-m",
+            "benchmarks.runner",
+            case,
+            str(data_dir),
+            str(work / "baseline"),
+            str(report),
+        ]
+        process = measure(baseline_cmd, env)
+        measured = json.loads(report.read_text())
+        # A bare program pays for starting Python and importing its engine too (the case's run does);
+        # the baseline's own process also imports caseworks for the input layout, which is not counted.
+        engine = getattr(module, "ENGINE", "polars")
+        startup = measure([sys.executable, "-c", f"import {engine}"], env).wall_s
+        bare = measured["wall_s"] + startup
+        result["baseline"] = {**measured, "startup_s": startup, "bare_program_s": round(bare, 3)}
+        result["baseline"]["peak_rss_mib"] = process.peak_rss_mib
+        result["ratio_to_baseline"] = round(run.wall_s / bare, 2)
+        result["steps_ratio_to_baseline"] = round(result["steps_s"] / measured["wall_s"], 2)
     return result
+
+
+def _baseline_main(case: str, data_dir: str, out_dir: str, report: str) -> None:
+    """Child-process entry: run ``benchmarks.<case>.baseline`` and write its result as JSON."""
+    measured = _case_module(case).baseline(Path(data_dir), Path(out_dir))
+    Path(report).write_text(json.dumps(measured))
+
+
+if __name__ == "__main__":
+    _baseline_main(*sys.argv[1:5])

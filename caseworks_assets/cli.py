@@ -56,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out-dir", type=Path, help="where the warehouse, lake and exports go")
     run.add_argument("--format", choices=FORMATS, default="parquet", dest="fmt")
     run.add_argument("--months", type=_months, help="YYYYMM,... deltas to apply (support)")
+    run.add_argument(
+        "--select",
+        help="only these assets, in Dagster's selection syntax (e.g. 'key:\"payments/raw_*\"'); "
+        "their upstream assets must already be materialized",
+    )
     run.add_argument("--as-of", type=_as_of, help="evaluation date YYYY-MM-DD (payments)")
 
     sample = commands.add_parser("sample", help="write synthetic inputs in a case's input layout")
@@ -94,7 +99,7 @@ def _configure(out_dir: Path | None, data_dir: Path | None = None, case: str | N
     return Settings.from_env()
 
 
-def _run_case(name: str, settings: Settings, fmt: str = "parquet", months=None, as_of=None) -> str:
+def _run_case(name: str, settings: Settings, fmt: str = "parquet", months=None, as_of=None, select=None) -> str:
     from caseworks_assets.definitions import build_definitions
     from caseworks_assets.instance import get_instance
     from caseworks_assets.runner import CaseRun
@@ -111,6 +116,7 @@ def _run_case(name: str, settings: Settings, fmt: str = "parquet", months=None, 
         fmt=fmt,
         months=months,
         as_of=as_of,
+        selection=select,
     )
     case.run(run)
     return case.summarize(run)
@@ -156,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _demo(args)
         elif args.command == "run":
             settings = _configure(args.out_dir, args.data_dir, args.case)
-            print(_run_case(args.case, settings, args.fmt, args.months, args.as_of))
+            print(_run_case(args.case, settings, args.fmt, args.months, args.as_of, args.select))
         elif args.command == "sample":
             registered_cases()[args.case].write_sample(args.out, args.rows, args.seed)
             print(f"wrote {args.case} sample to {args.out}")

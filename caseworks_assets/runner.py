@@ -15,6 +15,8 @@ from typing import Any
 
 import dagster as dg
 
+from caseworks_assets.registry import InputError
+
 #: Console log level of CLI runs; every event is in the instance (the UI) whatever this is.
 LOG_LEVEL_ENV = "CASEWORKS_LOG_LEVEL"
 
@@ -60,7 +62,27 @@ class CaseRun:
     months: Sequence[str] | None = None
     as_of: date | None = None
     echo: Callable[[str], None] = print
+    selection: str | None = None
     results: list[dg.ExecuteInProcessResult] = field(default_factory=list)
+
+    def selected(self, job: dg.JobDefinition, keys: Sequence[dg.AssetKey] | None) -> Sequence[dg.AssetKey] | None:
+        """``keys`` (or the whole job) narrowed to :attr:`selection`, if one was given.
+
+        Raises :class:`InputError` for selection text Dagster cannot parse or
+        that names nothing the case materializes.
+        """
+        if not self.selection:
+            return keys
+        graph = self.defs.resolve_asset_graph()
+        try:
+            chosen = dg.AssetSelection.from_string(self.selection).resolve(graph)
+        except Exception as error:  # Dagster raises several types for bad selection text
+            raise InputError(f"--select {self.selection!r}: {error}") from error
+        candidates = set(keys) if keys is not None else set(job.asset_layer.executable_asset_keys)
+        narrowed = sorted(candidates & chosen)
+        if not narrowed:
+            raise InputError(f"--select {self.selection!r} names no asset of this {self.case} run")
+        return narrowed
 
     def execute(
         self,
@@ -77,7 +99,7 @@ class CaseRun:
             run_config={**console_logging(), **(run_config or {})},
             instance=self.instance,
             partition_key=partition_key,
-            asset_selection=asset_selection,
+            asset_selection=self.selected(job, asset_selection),
             tags={"caseworks/case": self.case, "caseworks/source": "cli", **(tags or {})},
             raise_on_error=False,
         )

@@ -51,3 +51,29 @@ def test_malformed_arguments_exit_2(argv: list[str], capsys: pytest.CaptureFixtu
         main(argv)
     assert exit_info.value.code == EXIT_USAGE
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_select_materializes_only_the_chosen_assets(
+    caseworks_env: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import dagster as dg
+    import duckdb
+
+    from caseworks_assets.instance import get_instance
+
+    data = tmp_path / "payments-in"
+    assert main(["sample", "payments", "--out", str(data), "--rows", "200"]) == 0
+    out = tmp_path / "out"
+    assert (
+        main(["run", "payments", "--data-dir", str(data), "--out-dir", str(out), "--select", 'key:"payments/raw_*"'])
+        == 0
+    )
+    with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
+        tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+    assert tables == {"raw_transactions", "raw_payments"}
+    assert get_instance().get_latest_materialization_event(dg.AssetKey(["payments", "transactions"])) is None
+
+    for selection, says in [('key:"nothing/here"', "names no asset"), ('key:"payments/raw_*" or or', "--select")]:
+        code = main(["run", "payments", "--data-dir", str(data), "--out-dir", str(out), "--select", selection])
+        err = capsys.readouterr().err
+        assert code == EXIT_USAGE and says in err and len(err.strip().splitlines()) == 1

@@ -21,5 +21,5 @@ def rotate_keys(settings: Settings, echo: Callable[[str], None] = print) -> list
         echo("warehouse tables: only the local DuckDB warehouse is rotated in place; BigQuery tables are not")
     results = rotate_all(ring, settings.lake_root, warehouse)
     for result in results:
-        echo(f"{result.target}: {result.rotated} of {result.rows} value(s) re-sealed with key {ring.active_id!r}")
+        echo(f"{result.target}: {result.rotated} of {result.rows} re-sealed with key {ring.active_id!r}")
     return results

@@ -1,8 +1,10 @@
 """Key rotation: re-seal every stored restricted value with the active key.
 
-Works on the two places restricted values live: Parquet files (lake, local or
-``gs://``; streamed batch by batch and replaced atomically) and tables of the
-local DuckDB warehouse (an ``UPDATE`` through a vectorized UDF). Values already
+Works on the two places restricted values live: lake Parquet files whose
+columns are sealed with Parquet modular encryption (local or ``gs://``;
+re-encrypted batch by batch and replaced atomically) and tables of the local
+DuckDB warehouse holding per-value ciphertext (an ``UPDATE`` through a
+vectorized UDF). Warehouse views over lake files leave the sealed columns out. Values already
 under the active key are left as they are, so a rotation can be re-run safely
 after an interruption. Once it reports zero stale values, old keys can be
 removed from ``CASEWORKS_ENCRYPTION_KEYS``.
@@ -14,13 +16,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import duckdb
-import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 from duckdb import sqltypes
 from upath import UPath
 
-from caseworks_assets.governance.encryption import KeyRing
+from caseworks_assets.governance.encryption import KeyRing, KeyRingError
+from caseworks_assets.governance.lake_encryption import (
+    KEY_ID_METADATA,
+    decryption_properties,
+    sealed_with,
+    sealed_writer,
+)
 from caseworks_assets.resources.lake_tables import iter_parquet
 from caseworks_assets.resources.staging import staged_path
 
@@ -34,31 +41,27 @@ class RotationResult:
     rotated: int
 
 
-def _stale(frame: pl.DataFrame, columns: Sequence[str], ring: KeyRing) -> int:
-    prefix = f"{ring.active_id}:"
-    return int(
-        frame.select(
-            pl.sum_horizontal([(pl.col(c).is_not_null() & ~pl.col(c).str.starts_with(prefix)).sum() for c in columns])
-        ).item()
-    )
-
-
 def rotate_parquet(path: UPath, columns: Sequence[str], ring: KeyRing) -> RotationResult:
-    """Rewrite ``path`` with ``columns`` re-sealed under the active key (streaming, atomic rename)."""
+    """Re-encrypt a lake file's sealed ``columns`` under the active key (streaming, atomic rename).
+
+    A file already sealed with the active key is left alone, so an
+    interrupted rotation can simply be run again.
+    """
     path = UPath(path)
-    rows = rotated = 0
+    with path.open("rb") as source:
+        current = sealed_with(source)
+        rows = pq.ParquetFile(source).metadata.num_rows
+    if current is None:
+        raise KeyRingError(f"{path} has no sealed columns (no {KEY_ID_METADATA.decode()!r} in its metadata)")
+    if current == ring.active_id:
+        return RotationResult(str(path), rows, 0)
+    decryption = decryption_properties(ring)
     with staged_path(path, suffix=".rotating") as staging, path.open("rb") as source, staging.open("wb") as sink:
-        reader = pq.ParquetFile(source)
-        writer = pq.ParquetWriter(sink, reader.schema_arrow)
-        for batch in iter_parquet(source, BATCH_ROWS):
-            frame = pl.from_arrow(batch)
-            assert isinstance(frame, pl.DataFrame)
-            rotated += _stale(frame, columns, ring)
-            frame = frame.with_columns([ring.rotate(frame[c]) for c in columns])
-            writer.write_table(frame.to_arrow().cast(reader.schema_arrow))
-            rows += frame.height
-        writer.close()
-    return RotationResult(str(path), rows, rotated)
+        schema = pq.ParquetFile(source, decryption_properties=decryption).schema_arrow
+        with sealed_writer(sink, schema, ring, columns) as writer:
+            for table in iter_parquet(source, BATCH_ROWS, decryption=decryption):
+                writer.write_table(table)
+    return RotationResult(str(path), rows, rows)
 
 
 def rotate_duckdb_table(database: str, table: str, columns: Sequence[str], ring: KeyRing) -> RotationResult:
@@ -80,10 +83,16 @@ def rotate_duckdb_table(database: str, table: str, columns: Sequence[str], ring:
 
 
 def duckdb_table_exists(database: str, table: str) -> bool:
+    """Whether ``table`` is a base table of the DuckDB file.
+
+    A view over a lake file holds no values of its own: rotating the file
+    rotates what the view shows.
+    """
     schema, _, name = table.rpartition(".")
     with duckdb.connect(database, read_only=True) as con:
         found = con.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            "select count(*) from information_schema.tables "
+            "where table_schema = ? and table_name = ? and table_type = 'BASE TABLE'",
             [schema or "main", name],
         ).fetchone()
     return bool(found and found[0])

@@ -16,11 +16,13 @@ from typing import BinaryIO
 import polars as pl
 import pyarrow.parquet as pq
 
-from caseworks_assets.governance import ColumnSpec, key_id_of
+from caseworks_assets.governance import ColumnSpec, KeyRing
+from caseworks_assets.governance.lake_encryption import decryption_properties, sealed_writer
 from caseworks_assets.payments.columns import QUARANTINE_COLUMNS, RESTRICTED_COLUMN
 from caseworks_assets.payments.rules import json_number, received_as_string
 from caseworks_assets.quality import QualityResult, Rule, apply_rules
 from caseworks_assets.resources.lake_tables import iter_parquet
+from caseworks_assets.resources.overlap import WriteBehind, prefetched
 
 BATCH_ROWS = 200_000
 POLARS_TYPES = {
@@ -89,10 +91,17 @@ class CleanStats:
 class _Sink:
     """A Parquet writer opened on first use with a fixed schema."""
 
-    def __init__(self, handle: BinaryIO, schema: dict[str, pl.DataType]) -> None:
+    def __init__(
+        self, handle: BinaryIO, schema: dict[str, pl.DataType], ring: KeyRing | None = None, sealed: Sequence[str] = ()
+    ) -> None:
         self.schema = schema
         self.arrow_schema = pl.DataFrame(schema=schema).to_arrow(compat_level=pl.CompatLevel.oldest()).schema
-        self.writer = pq.ParquetWriter(handle, self.arrow_schema, compression="zstd")
+        if sealed:
+            assert ring is not None, "sealed columns need a key ring"
+            self.writer = sealed_writer(handle, self.arrow_schema, ring, sealed)
+            self.arrow_schema = self.writer.schema
+        else:
+            self.writer = pq.ParquetWriter(handle, self.arrow_schema, compression="zstd")
 
     def write(self, frame: pl.DataFrame) -> None:
         if frame.height:
@@ -114,44 +123,57 @@ def clean_parquet(
     restricted_sink: BinaryIO | None = None,
     restricted_columns: Sequence[ColumnSpec] = (),
     enrich: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+    ring: KeyRing | None = None,
     batch_rows: int = BATCH_ROWS,
 ) -> CleanStats:
     """Apply ``rules`` to every batch of the raw Parquet ``raw``; write clean, quarantine (and restricted) rows.
 
-    The restricted column never enters the rule engine (so quarantine holds no
-    ciphertext); for loaded rows it is written to ``restricted_sink`` with its key id.
+    The restricted column never enters the rule engine (so quarantine never
+    holds a restricted value); with ``ring``, the raw file's encrypted column is
+    opened batch by batch in memory and, for loaded rows, written to
+    ``restricted_sink`` encrypted again under the ring's active key.
     ``enrich`` adds columns the rules read (e.g. the state of a payment's transaction)
-    without changing the number or order of rows.
+    without changing the number or order of rows. The next batch is read and the
+    previous one written while one batch goes through the rules, each stage at
+    most a few batches ahead, so memory stays bounded by the batch size.
     """
     stats = CleanStats()
     clean_out = _Sink(clean_sink, polars_schema(columns))
     quarantine_out = _Sink(quarantine_sink, polars_schema(QUARANTINE_COLUMNS))
-    restricted_out = _Sink(restricted_sink, polars_schema(restricted_columns)) if restricted_sink else None
+    restricted_out = (
+        _Sink(restricted_sink, polars_schema(restricted_columns), ring, [RESTRICTED_COLUMN])
+        if restricted_sink
+        else None
+    )
+    decryption = decryption_properties(ring) if ring is not None else None
     offset = 1
     try:
-        for batch in iter_parquet(raw, batch_rows):
-            frame = pl.from_arrow(batch)
-            assert isinstance(frame, pl.DataFrame)
-            sealed = frame.select("source_file", "source_line", RESTRICTED_COLUMN) if restricted_out else None
-            frame = frame.drop(RESTRICTED_COLUMN, strict=False)
-            if enrich is not None:
-                frame = enrich(frame)
-            amount = pl.col(amount_column)
-            stats.strings_repaired += int(
-                frame.select((received_as_string(amount) & json_number(amount).is_not_null()).sum()).item()
-            )
-            result = apply_rules(frame, rules, row_number_offset=offset)
-            offset += frame.height
-            clean = typed(result.clean, columns)
-            quarantine = quarantine_frame(result)
-            stats.add(frame, clean, quarantine, result)
-            clean_out.write(clean)
-            quarantine_out.write(quarantine)
-            if restricted_out is not None and sealed is not None:
-                kept = clean.select("payment_id", "source_file", "source_line").join(
-                    sealed, on=["source_file", "source_line"], how="left"
+        # the next batch is read and the previous one written while this one goes through the rules
+        with WriteBehind(depth=6) as writes:  # up to two batches of each sink's writes
+            for batch in prefetched(iter_parquet(raw, batch_rows, decryption=decryption)):
+                frame = pl.from_arrow(batch)
+                assert isinstance(frame, pl.DataFrame)
+                sealed = frame.select("source_file", "source_line", RESTRICTED_COLUMN) if restricted_out else None
+                frame = frame.drop(RESTRICTED_COLUMN, strict=False)
+                if enrich is not None:
+                    frame = enrich(frame)
+                amount = pl.col(amount_column)
+                stats.strings_repaired += int(
+                    frame.select((received_as_string(amount) & json_number(amount).is_not_null()).sum()).item()
                 )
-                restricted_out.write(kept.with_columns(key_id_of(pl.col(RESTRICTED_COLUMN)).alias("key_id")))
+                result = apply_rules(frame, rules, row_number_offset=offset)
+                offset += frame.height
+                clean = typed(result.clean, columns)
+                quarantine = quarantine_frame(result)
+                stats.add(frame, clean, quarantine, result)
+                writes.submit(clean_out.write, clean)
+                writes.submit(quarantine_out.write, quarantine)
+                if restricted_out is not None and sealed is not None:
+                    kept = clean.select("payment_id", "source_file", "source_line").join(
+                        sealed, on=["source_file", "source_line"], how="left"
+                    )
+                    restricted = kept.with_columns(pl.lit(ring.active_id if ring else None).alias("key_id"))
+                    writes.submit(restricted_out.write, restricted)
     finally:
         clean_out.close()
         quarantine_out.close()

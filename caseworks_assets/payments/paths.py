@@ -19,15 +19,14 @@ CLEAN_PAYMENTS_RESTRICTED = (CASE, "clean", "payments_restricted.parquet")
 QUARANTINE_TRANSACTIONS = (CASE, "quarantine", "transactions.parquet")
 QUARANTINE_PAYMENTS = (CASE, "quarantine", "payments.parquet")
 
-#: Every lake file holding ciphertext, and its encrypted columns (for key rotation).
+#: Every lake file with encrypted columns (Parquet modular encryption), and those columns (for key rotation).
 ENCRYPTED_FILES: dict[tuple[str, ...], tuple[str, ...]] = {
     RAW_PAYMENTS: ("restricted_metadata",),
     CLEAN_PAYMENTS_RESTRICTED: ("restricted_metadata",),
 }
-#: Every warehouse table holding ciphertext, and its encrypted columns.
+#: Every warehouse table holding per-value ciphertext, and its encrypted columns. (The warehouse views
+#: of the files above leave their encrypted column out.)
 ENCRYPTED_TABLES: dict[str, tuple[str, ...]] = {
-    "payments.raw_payments": ("restricted_metadata",),
-    "payments.payments_restricted": ("restricted_metadata",),
     "payments.stream_payments_restricted": ("restricted_metadata",),
 }
 

@@ -1,10 +1,12 @@
 """Streaming JSON ingestion: JSON arrays or NDJSON, one file or many, bounded memory.
 
-DuckDB parses each file out of core (``read_json`` with every record kept as
-one JSON value, so a wrong type never fails the load) and hands the fields over
-in Arrow batches; each batch gets its source file and position, has its
-restricted metadata sealed, and is appended to a Parquet file. No file is ever
-held in Python whole, and plaintext restricted values never touch disk.
+DuckDB parses each file out of core and hands the fields over in Arrow
+batches with their source file and position already attached (see
+:func:`typed_projection_sql`, and :func:`robust_projection_sql` for files
+holding records that are not objects), and each batch is appended to a
+Parquet file whose restricted column the writer encrypts (Parquet modular
+encryption, :mod:`~caseworks_assets.governance.lake_encryption`). No file is
+ever held in Python whole, and plaintext restricted values never touch disk.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from caseworks_assets.governance import KeyRing
+from caseworks_assets.governance.lake_encryption import sealed_writer
 from caseworks_assets.payments.columns import (
     JSON_LITERAL_FIELDS,
     PAYMENT_FIELDS,
@@ -28,6 +31,7 @@ from caseworks_assets.payments.columns import (
     TRANSACTION_FIELDS,
 )
 from caseworks_assets.registry import InputError
+from caseworks_assets.resources.overlap import prefetched
 
 KINDS: dict[str, dict[str, str]] = {"transactions": TRANSACTION_FIELDS, "payments": PAYMENT_FIELDS}
 SUFFIXES = (".json", ".ndjson", ".jsonl")
@@ -56,6 +60,16 @@ def _paths(fields: dict[str, str]) -> str:
     return "[" + ", ".join(sql_string(p) for p in fields.values()) + "]"
 
 
+def _restricted_plain_sql() -> str:
+    """The restricted fields, extracted once into the list ``_r``, as one JSON object (NULL if all are null)."""
+    pairs = ", ".join(f"{sql_string(k)}, _r[{i + 1}]" for i, k in enumerate(RESTRICTED_FIELDS))
+    all_null = " AND ".join(f"_r[{i + 1}] IS NULL" for i in range(len(RESTRICTED_FIELDS)))
+    return f"CASE WHEN {all_null} THEN NULL ELSE json_object({pairs})::VARCHAR END AS _restricted_plain"
+
+
+RESTRICTED_PLAIN_SQL = _restricted_plain_sql()
+
+
 def projection_sql(
     fields: dict[str, str], source: str, restricted: bool, record: str = "record", keep: Sequence[str] = ()
 ) -> str:
@@ -80,9 +94,7 @@ def projection_sql(
         inner.append(f"json_extract({record}, {_paths(literal_fields)}) AS _j")
     if restricted:
         inner.append(f"json_extract_string({record}, {_paths(RESTRICTED_FIELDS)}) AS _r")
-        pairs = ", ".join(f"{sql_string(k)}, _r[{i + 1}]" for i, k in enumerate(RESTRICTED_FIELDS))
-        all_null = " AND ".join(f"_r[{i + 1}] IS NULL" for i in range(len(RESTRICTED_FIELDS)))
-        select.append(f"CASE WHEN {all_null} THEN NULL ELSE json_object({pairs})::VARCHAR END AS _restricted_plain")
+        select.append(RESTRICTED_PLAIN_SQL)
     return f"SELECT {', '.join(select)} FROM (SELECT {', '.join(inner)} FROM {source})"
 
 
@@ -94,12 +106,71 @@ def raw_schema(fields: dict[str, str], restricted: bool) -> pa.Schema:
     return pa.schema(columns)
 
 
+def _split(path: str) -> tuple[str, str | None]:
+    """``$.a`` -> (``a``, None); ``$.a.b`` -> (``a``, ``$.b``): the top-level key and the path inside it."""
+    top, _, rest = path.removeprefix("$.").partition(".")
+    return top, f"$.{rest}" if rest else None
+
+
+def typed_projection_sql(fields: dict[str, str], path: Path, source_file: str, restricted: bool) -> str:
+    """The fast raw projection of one file: ``read_json`` with every top-level key typed up front.
+
+    Top-level text fields are read as VARCHAR (a number arrives as its text),
+    amount-like fields and nested objects as JSON, so no value can fail a cast
+    and the result equals :func:`projection_sql`'s. The parse happens once, in
+    DuckDB's typed reader, instead of per field on a JSON text per record.
+    Positions come from ``row_number() OVER ()``, which follows the file with
+    insertion order preserved. A record that is not a JSON object makes DuckDB
+    raise; the caller then falls back to the record-by-record projection.
+    """
+    wanted = {**fields, **(RESTRICTED_FIELDS if restricted else {})}
+    types: dict[str, str] = {}
+    for name, field_path in wanted.items():
+        top, inner = _split(field_path)
+        json_typed = inner is not None or name in JSON_LITERAL_FIELDS
+        types[top] = "JSON" if json_typed or types.get(top) == "JSON" else "VARCHAR"
+
+    def value(name: str) -> str:
+        top, inner = _split(wanted[name])
+        top = f'"{top}"'
+        if inner is None:
+            return f"nullif({top}::VARCHAR, 'null')" if name in JSON_LITERAL_FIELDS else top
+        if name in JSON_LITERAL_FIELDS:
+            return f"nullif(json_extract({top}, {sql_string(inner)})::VARCHAR, 'null')"
+        return f"json_extract_string({top}, {sql_string(inner)})"
+
+    select = [f"{sql_string(source_file)} AS source_file", "row_number() OVER () AS source_line"]
+    select += [f"{value(name)} AS {name}" for name in fields]
+    columns = "{" + ", ".join(f"{sql_string(top)}: {sql_string(kind)}" for top, kind in types.items()) + "}"
+    source = f"read_json({sql_string(str(path))}, columns={columns})"
+    if not restricted:
+        return f"SELECT {', '.join(select)} FROM {source}"
+    # one extraction of the restricted fields into a list, then one JSON object built from it
+    tops = {_split(p)[0] for p in RESTRICTED_FIELDS.values()}
+    assert len(tops) == 1, "restricted fields are expected under one top-level object"
+    inner_paths = "[" + ", ".join(sql_string(_split(p)[1] or "$") for p in RESTRICTED_FIELDS.values()) + "]"
+    select.append(f'json_extract_string("{tops.pop()}", {inner_paths}) AS _r')
+    return f"SELECT * EXCLUDE (_r), {RESTRICTED_PLAIN_SQL} FROM (SELECT {', '.join(select)} FROM {source})"
+
+
+def robust_projection_sql(fields: dict[str, str], path: Path, source_file: str, restricted: bool) -> str:
+    """The fallback raw projection: every record read as one JSON value, whatever it is (slower, never fails)."""
+    source = f"read_json({sql_string(str(path))}, format='auto', records=false, columns={{'record': 'JSON'}})"
+    positioned = f"(SELECT row_number() OVER () AS source_line, record FROM {source})"
+    projected = projection_sql(fields, positioned, restricted, keep=("source_line",))
+    return f"SELECT {sql_string(source_file)} AS source_file, * FROM ({projected})"
+
+
 def connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
     con.execute("SET enable_progress_bar = false")
     con.execute("SET preserve_insertion_order = true")  # positions follow the file
     return con
+
+
+class NotAnObject(InputError):
+    """A file holds a record that is not a JSON object: the typed projection cannot read it."""
 
 
 @dataclass
@@ -113,35 +184,31 @@ class IngestStats:
         return sum(self.per_file.values())
 
 
-def to_raw_batch(
-    batch: pa.RecordBatch, schema: pa.Schema, source_file: str, first_line: int, ring: KeyRing | None
-) -> pa.RecordBatch:
-    """Add source file/position and seal the restricted JSON; the plaintext column is dropped here."""
-    n = batch.num_rows
-    columns: dict[str, pa.Array] = {
-        "source_file": pa.array([source_file] * n, pa.string()),
-        "source_line": pa.array(range(first_line, first_line + n), pa.int64()),
-    }
-    for name in schema.names[2:]:
-        if name == RESTRICTED_COLUMN:
-            plain = batch.column("_restricted_plain").to_pylist()
-            assert ring is not None, "restricted fields need a key ring"
-            columns[name] = pa.array(ring.encrypt_values(plain), pa.string())
-        else:
-            columns[name] = batch.column(name).cast(pa.string())
-    return pa.RecordBatch.from_pydict(columns, schema=schema)
+def to_raw_table(batch: pa.RecordBatch, schema: pa.Schema) -> pa.Table:
+    """A projected batch in the raw schema (the restricted JSON, still plain here, is encrypted by the writer)."""
+    table = pa.Table.from_batches([batch])
+    if "_restricted_plain" in table.column_names:
+        table = table.rename_columns([RESTRICTED_COLUMN if n == "_restricted_plain" else n for n in table.column_names])
+    return table.cast(schema)
 
 
 def read_json_file(
-    con: duckdb.DuckDBPyConnection, path: Path, fields: dict[str, str], restricted: bool, batch_rows: int = BATCH_ROWS
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    source_file: str,
+    fields: dict[str, str],
+    restricted: bool,
+    batch_rows: int = BATCH_ROWS,
+    robust: bool = False,
 ) -> Iterator[pa.RecordBatch]:
-    """Arrow batches of the raw fields of one JSON array / NDJSON file, in file order."""
-    source = f"read_json({sql_string(str(path))}, format='auto', records=false, columns={{'record': 'JSON'}})"
+    """Arrow batches of the raw fields (with source file and position) of one JSON array / NDJSON file, in order."""
+    projection = robust_projection_sql if robust else typed_projection_sql
     try:
-        reader = con.execute(projection_sql(fields, source, restricted)).to_arrow_reader(batch_rows)
-        yield from reader
+        yield from con.execute(projection(fields, path, source_file, restricted)).to_arrow_reader(batch_rows)
     except (duckdb.InvalidInputException, duckdb.ConversionException, duckdb.IOException) as error:
         message = str(error).replace(str(path.parent) + "/", "").strip()
+        if not robust and "Expected OBJECT" in message:
+            raise NotAnObject(f"{path.name}: a record is not a JSON object ({message.splitlines()[0]})") from error
         line = first_bad_ndjson_line(path)
         where = f"line {line}: " if line else ""
         raise MalformedInput(f"{path.name}: {where}malformed JSON input ({message})") from error
@@ -170,22 +237,32 @@ def ingest(
     sink: BinaryIO,
     ring: KeyRing | None = None,
     batch_rows: int = BATCH_ROWS,
+    robust: bool = False,
 ) -> IngestStats:
-    """Stream every record of ``files`` into one raw Parquet written to ``sink``."""
+    """Stream every record of ``files`` into one raw Parquet written to ``sink``.
+
+    Raises :class:`NotAnObject` when the typed projection meets a record that
+    is not an object; call again with ``robust=True`` on a fresh sink then.
+    """
     fields = KINDS[kind]
     restricted = kind == "payments"
     schema = raw_schema(fields, restricted)
     stats = IngestStats()
+    if restricted:
+        assert ring is not None, "restricted fields need a key ring"
+        writer = sealed_writer(sink, schema, ring, [RESTRICTED_COLUMN])  # the column is encrypted as it is written
+    else:
+        writer = pq.ParquetWriter(sink, schema, compression="zstd")
     con = connect()
-    writer = pq.ParquetWriter(sink, schema, compression="zstd")
     try:
         for path in files:
             name = path.relative_to(base_dir).as_posix() if path.is_relative_to(base_dir) else path.name
-            line = 1
-            for batch in read_json_file(con, path, fields, restricted, batch_rows):
-                writer.write_batch(to_raw_batch(batch, schema, name, line, ring))
-                line += batch.num_rows
-            stats.per_file[name] = line - 1
+            rows = 0
+            # DuckDB parses the next batch while this one is sealed and written
+            for batch in prefetched(read_json_file(con, path, name, fields, restricted, batch_rows, robust)):
+                writer.write_table(to_raw_table(batch, schema))
+                rows += batch.num_rows
+            stats.per_file[name] = rows
     finally:
         writer.close()
         con.close()

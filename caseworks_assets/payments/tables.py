@@ -7,6 +7,8 @@ due dates always present, statuses from the known sets, and every payment
 belonging to a cleaned transaction.
 """
 
+from collections.abc import Callable
+
 import dagster as dg
 import polars as pl
 
@@ -16,6 +18,7 @@ from caseworks_assets.payments.columns import (
     PAYMENT_COLUMNS,
     PAYMENT_RESTRICTED_COLUMNS,
     QUARANTINE_COLUMNS,
+    RESTRICTED_COLUMN,
     TRANSACTION_COLUMNS,
 )
 from caseworks_assets.payments.ingest import raw_payments, raw_transactions
@@ -50,10 +53,16 @@ def _out(key: dg.AssetKey, columns, description: str) -> dg.AssetOut:
     )
 
 
-def _table(lake: LakeResource, parts: tuple[str, ...], output_name: str, extra: dict | None = None) -> dg.Output:
-    """The lake file just written, loaded into the warehouse engine-side (no rows through Python)."""
+def _table(
+    lake: LakeResource,
+    parts: tuple[str, ...],
+    output_name: str,
+    extra: dict | None = None,
+    sealed: tuple[str, ...] = (),
+) -> dg.Output:
+    """The lake file just written, published in the warehouse engine-side (no rows through Python)."""
     metadata = {"lake_path": str(lake.path(*parts)), **(extra or {})}
-    return dg.Output(LakeTable(str(lake.path(*parts))), output_name=output_name, metadata=metadata)
+    return dg.Output(LakeTable(str(lake.path(*parts)), sealed=sealed), output_name=output_name, metadata=metadata)
 
 
 def _quality_metadata(stats: clean.CleanStats) -> dict[str, object]:
@@ -95,30 +104,41 @@ def clean_transactions(context: dg.AssetExecutionContext, lake: LakeResource):
 
 
 def transaction_states(lake: LakeResource) -> pl.DataFrame:
-    """One row per received transaction id: ``clean`` if it was loaded, else ``quarantined`` (DuckDB, memory-capped)."""
+    """One row per received transaction id, sorted by id: ``clean`` if it was loaded, else ``quarantined``.
+
+    Computed by DuckDB (memory-capped) and sorted there, so each batch of
+    payments can look its transactions up by binary search.
+    """
     raw, loaded = (reader.sql_string(str(lake.path(*parts))) for parts in (RAW_TRANSACTIONS, CLEAN_TRANSACTIONS))
     with reader.connect() as con:
         return con.execute(
             f"""SELECT r.transaction_id,
                        CASE WHEN c.transaction_id IS NULL THEN 'quarantined' ELSE 'clean' END AS {TRANSACTION_STATE}
                 FROM (SELECT DISTINCT transaction_id FROM read_parquet({raw}) WHERE transaction_id IS NOT NULL) r
-                LEFT JOIN (SELECT DISTINCT transaction_id FROM read_parquet({loaded})) c USING (transaction_id)"""
+                LEFT JOIN (SELECT DISTINCT transaction_id FROM read_parquet({loaded})) c USING (transaction_id)
+                ORDER BY r.transaction_id"""
         ).pl()
 
 
-def state_joiner(states: pl.DataFrame):
-    """Adds ``transaction_state`` to a batch of payments, keeping its rows and their order.
+def state_joiner(states: pl.DataFrame) -> Callable[[pl.DataFrame], pl.DataFrame]:
+    """Adds ``transaction_state`` (``unknown`` when never received) to a batch of payments, in place of a join.
 
-    The many known transactions are first narrowed to the batch's ids (a hash set of
-    the small side), so each join touches a batch-sized table, not every transaction.
+    The known transactions, sorted once by id, are binary-searched for each
+    batch's ids: no hash table of millions of ids is rebuilt per batch, and
+    the batch keeps its rows and their order.
     """
+    known = states if states["transaction_id"].is_sorted() else states.sort("transaction_id")
+    ids, state = known["transaction_id"], known[TRANSACTION_STATE]
+    last = max(ids.len() - 1, 0)
 
     def join(batch: pl.DataFrame) -> pl.DataFrame:
-        relevant = states.filter(
-            pl.col("transaction_id").is_in(batch["transaction_id"].drop_nulls().unique().implode())
-        )
-        return batch.join(relevant, on="transaction_id", how="left", maintain_order="left").with_columns(
-            pl.col(TRANSACTION_STATE).fill_null("unknown")
+        wanted = batch["transaction_id"]
+        if ids.is_empty():
+            return batch.with_columns(pl.lit("unknown").alias(TRANSACTION_STATE))
+        at = ids.search_sorted(wanted, side="left").clip(0, last)
+        found = (ids.gather(at) == wanted).fill_null(False)
+        return batch.with_columns(
+            pl.when(found).then(state.gather(at)).otherwise(pl.lit("unknown")).alias(TRANSACTION_STATE)
         )
 
     return join
@@ -130,7 +150,8 @@ def state_joiner(states: pl.DataFrame):
         "payments_restricted": _out(
             PAYMENTS_RESTRICTED_KEY,
             PAYMENT_RESTRICTED_COLUMNS,
-            "Restricted metadata of cleaned payments, encrypted at rest (admin only, with the key ring).",
+            "Restricted metadata of cleaned payments: in the lake file, encrypted with Parquet modular "
+            "encryption (admin only, with the key ring); the warehouse table lists payment, position and key id.",
         ),
         "payments_quarantine": _out(
             PAYMENTS_QUARANTINE_KEY, QUARANTINE_COLUMNS, "Payments rejected by a rule, with the raw record."
@@ -146,7 +167,7 @@ def clean_payments(context: dg.AssetExecutionContext, lake: LakeResource, privac
     A payment whose transaction was never received is ``transaction_unknown``;
     one whose transaction is itself in quarantine is ``transaction_quarantined``.
     """
-    privacy.keyring()  # the restricted table is only written with a valid ring configured
+    ring = privacy.keyring()  # opens the raw file's restricted column and seals the restricted table
     with_state = state_joiner(transaction_states(lake))
 
     with (
@@ -164,9 +185,12 @@ def clean_payments(context: dg.AssetExecutionContext, lake: LakeResource, privac
             amount_column="amount_paid",
             restricted_sink=restricted_sink,
             restricted_columns=PAYMENT_RESTRICTED_COLUMNS,
+            ring=ring,
             enrich=with_state,
         )
     context.log.info(f"payments: {stats.rows_loaded} loaded, {stats.rows_quarantined} quarantined")
     yield _table(lake, CLEAN_PAYMENTS, "payments", _quality_metadata(stats))
-    yield _table(lake, CLEAN_PAYMENTS_RESTRICTED, "payments_restricted")
+    yield _table(
+        lake, CLEAN_PAYMENTS_RESTRICTED, "payments_restricted", {"key_id": ring.active_id}, (RESTRICTED_COLUMN,)
+    )
     yield _table(lake, QUARANTINE_PAYMENTS, "payments_quarantine", {"rows_quarantined": stats.rows_quarantined})

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dagster import EnvVar
-from dagster._core.storage.db_io_manager import DbTypeHandler
+from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler
 from dagster_duckdb_polars import DuckDBPolarsTypeHandler
 from dagster_pyspark import LazyPySparkResource
 
@@ -27,14 +27,12 @@ from caseworks_assets.governance.keys import privacy_resource
 from caseworks_assets.resources.delivery import OutboxResource, PartnerAPIResource, SFTPResource, SMTPResource
 from caseworks_assets.resources.files import CaseInputs, CaseOutputs
 from caseworks_assets.resources.lake import LakeIOManager, LakeResource
-from caseworks_assets.resources.lake_tables import DuckDBLakeTableTypeHandler, LakeTable
-from caseworks_assets.resources.warehouse import (
-    WAREHOUSE_KIND,
-    WAREHOUSE_POOL,
-    BigQueryPolarsIOManager,
-    DuckDBPolarsIOManager,
-)
+from caseworks_assets.resources.lake_tables import DuckDBLakeTableTypeHandler, LakeTable, LakeViewDuckDbClient
+from caseworks_assets.resources.warehouse import WAREHOUSE_KIND, WAREHOUSE_POOL, DuckDBPolarsIOManager
 from caseworks_assets.settings import Settings, case_data_env
+
+if TYPE_CHECKING:
+    from caseworks_assets.resources.bigquery import BigQueryPolarsIOManager
 
 
 class LocalWarehouseIOManager(DuckDBPolarsIOManager):
@@ -45,15 +43,24 @@ class LocalWarehouseIOManager(DuckDBPolarsIOManager):
         """Polars frames, plus :class:`LakeTable` (a lake Parquet file loaded engine-side)."""
         return [DuckDBPolarsTypeHandler(), DuckDBLakeTableTypeHandler()]
 
-    def create_io_manager(self, context):
+    def create_io_manager(self, context) -> DbIOManager:
         Path(self.database).parent.mkdir(parents=True, exist_ok=True)
-        return super().create_io_manager(context)
+        return DbIOManager(
+            db_client=LakeViewDuckDbClient(),
+            database=self.database,
+            schema=self.schema_,
+            type_handlers=self.type_handlers(),
+            default_load_type=self.default_load_type(),
+            io_manager_name="DuckDBIOManager",
+        )
 
 
 def warehouse_io_manager(settings: Settings) -> DuckDBPolarsIOManager | BigQueryPolarsIOManager:
     """The warehouse IO manager for the environment in ``settings``."""
     if settings.env == "local":
         return LocalWarehouseIOManager(database=str(settings.warehouse_path))
+    from caseworks_assets.resources.bigquery import BigQueryPolarsIOManager  # imported only where BigQuery is used
+
     return BigQueryPolarsIOManager(
         project=settings.bigquery_project,
         location=settings.bigquery_location,

@@ -1,57 +1,95 @@
-"""Warehouse loads straight from lake Parquet, without the rows passing through Python.
+"""Warehouse tables straight from lake Parquet, without the rows passing through Python.
 
 An asset that has already streamed its output to the lake returns a
 :class:`LakeTable` (the file's path) instead of a DataFrame. The warehouse IO
-managers load it engine-side: DuckDB with ``CREATE TABLE ... AS SELECT * FROM
-read_parquet(path)`` (streamed, memory-capped), BigQuery with a Parquet load job
-from the ``gs://`` URI. Millions of rows then cost the Python process nothing,
-and an empty file still creates its (empty, typed) table. Downstream assets
-read these tables like any other (as polars frames through the same IO manager).
+managers publish it engine-side: locally, DuckDB makes the table a view over
+the lake file (``CREATE VIEW ... AS SELECT * FROM read_parquet(path)``), so
+millions of rows cost neither a copy nor a second compression pass, and the
+table can never disagree with the lake; in prod, BigQuery loads the ``gs://``
+file with a Parquet load job. An empty file still gives an (empty, typed)
+table. Downstream assets read these tables like any other (as polars frames
+through the same IO manager), and SQL users query them like any table.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from dagster import InputContext, OutputContext
 from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice
+from dagster_duckdb.io_manager import DuckDbClient
 
 DUCKDB_LOAD_MEMORY_LIMIT = "512MB"
 
 
 @dataclass(frozen=True)
 class LakeTable:
-    """A Parquet file (local path or ``gs://`` URI) to load as the asset's warehouse table."""
+    """A Parquet file (local path or ``gs://`` URI) to publish as the asset's warehouse table."""
 
     path: str
     rows: int | None = None
+    #: Columns encrypted in the file (Parquet modular encryption): they stay in the lake only, and the
+    #: warehouse table holds the other columns (no engine could read them without the key ring anyway).
+    sealed: tuple[str, ...] = ()
+
+    def select_sql(self, location: str | None = None) -> str:
+        """``SELECT`` of the file's readable columns, for DuckDB."""
+        columns = f"* EXCLUDE ({', '.join(self.sealed)})" if self.sealed else "*"
+        return f"select {columns} from read_parquet({_sql_string(location or self.path)})"
 
 
 def _sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def _relation_type(connection, schema: str, table: str) -> str | None:
+    """``BASE TABLE``, ``VIEW`` or None for ``schema.table`` in a DuckDB connection."""
+    found = connection.execute(
+        "select table_type from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
+    ).fetchone()
+    return found[0] if found else None
+
+
+class LakeViewDuckDbClient(DuckDbClient):
+    """Dagster's DuckDB client, aware that a table may be a view over a lake file.
+
+    Clearing a view's "slice" means dropping the view (there is nothing to
+    delete from), so an asset can move between a view and a table freely.
+    """
+
+    @staticmethod
+    def delete_table_slice(context: OutputContext, table_slice: TableSlice, connection) -> None:
+        if _relation_type(connection, table_slice.schema, table_slice.table) == "VIEW":
+            connection.execute(f"drop view {table_slice.schema}.{table_slice.table}")
+            return
+        DuckDbClient.delete_table_slice(context, table_slice, connection)
+
+
 class DuckDBLakeTableTypeHandler(DbTypeHandler[LakeTable]):
-    """Loads a :class:`LakeTable` into DuckDB engine-side."""
+    """Publishes a :class:`LakeTable` in DuckDB: a view over the file, or appended rows for a partition."""
 
     def handle_output(self, context: OutputContext, table_slice: TableSlice, obj: LakeTable, connection):
         target = f"{table_slice.schema}.{table_slice.table}"
-        source = f"read_parquet({_sql_string(obj.path)})"
-        connection.execute(f"SET memory_limit = '{DUCKDB_LOAD_MEMORY_LIMIT}'")
-        connection.execute("SET preserve_insertion_order = true")
-        if table_slice.partition_dimensions:
-            exists = connection.execute(
-                "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-                [table_slice.schema, table_slice.table],
-            ).fetchone()[0]
-            verb = f"insert into {target} select * from" if exists else f"create table {target} as select * from"
-            connection.execute(f"{verb} {source}")
-        else:  # the slice was emptied by the IO manager; replace it so schema changes follow the file
-            connection.execute(f"create or replace table {target} as select * from {source}")
-        rows = connection.execute(f"select count(*) from {source}").fetchone()[0]
+        location = obj.path if "://" in obj.path else str(Path(obj.path).resolve())  # a view outlives the cwd
+        select = obj.select_sql(location)
+        if table_slice.partition_dimensions:  # partitions share one table: their rows are copied in
+            connection.execute(f"SET memory_limit = '{DUCKDB_LOAD_MEMORY_LIMIT}'")
+            exists = _relation_type(connection, table_slice.schema, table_slice.table)
+            connection.execute(f"insert into {target} {select}" if exists else f"create table {target} as {select}")
+        else:  # the IO manager dropped any previous view or emptied the table; a view follows the file's schema
+            if _relation_type(connection, table_slice.schema, table_slice.table) == "BASE TABLE":
+                connection.execute(f"drop table {target}")
+            connection.execute(f"create view {target} as {select}")
+        rows = obj.rows
+        if rows is None:
+            rows = connection.execute(f"select count(*) from read_parquet({_sql_string(location)})").fetchone()[0]
         return {"dagster/row_count": rows, "warehouse_table": target}
 
     def load_input(self, context: InputContext, table_slice: TableSlice, connection) -> LakeTable:
@@ -71,14 +109,16 @@ class BigQueryLakeTableTypeHandler(DbTypeHandler[LakeTable]):
         if not obj.path.startswith("gs://"):
             raise ValueError(f"BigQuery loads Parquet from gs:// only, not {obj.path!r}")
         target = f"{table_slice.database}.{table_slice.schema}.{table_slice.table}"
-        job = connection.load_table_from_uri(
-            obj.path,
-            target,
-            job_config=bigquery.LoadJobConfig(
-                source_format=bigquery.SourceFormat.PARQUET,
-                write_disposition=bigquery.WriteDisposition.WRITE_APPEND,  # the IO manager emptied the slice
-            ),
+        config = bigquery.LoadJobConfig(
+            source_format=bigquery.SourceFormat.PARQUET,
+            write_disposition=bigquery.WriteDisposition.WRITE_APPEND,  # the IO manager emptied the slice
         )
+        if obj.sealed:  # BigQuery cannot skip encrypted columns: load a copy of the readable ones
+            with readable_copy(obj) as copy:
+                job = connection.load_table_from_file(copy, target, job_config=config)
+                job.result()
+        else:
+            job = connection.load_table_from_uri(obj.path, target, job_config=config)
         job.result()
         return {"dagster/row_count": job.output_rows, "warehouse_table": target}
 
@@ -90,13 +130,29 @@ class BigQueryLakeTableTypeHandler(DbTypeHandler[LakeTable]):
         return [LakeTable]
 
 
-def iter_parquet(source, batch_rows: int, columns: Sequence[str] | None = None) -> Iterator[pa.Table]:
+@contextmanager
+def readable_copy(table: LakeTable) -> Iterator[BinaryIO]:
+    """A temporary Parquet file with ``table``'s columns except the sealed ones, copied row group by row group."""
+    from upath import UPath
+
+    with tempfile.TemporaryFile() as copy, UPath(table.path).open("rb") as source:
+        parquet = pq.ParquetFile(source, pre_buffer=False)
+        columns = [name for name in parquet.schema_arrow.names if name not in table.sealed]
+        with pq.ParquetWriter(copy, pa.schema([parquet.schema_arrow.field(c) for c in columns])) as out:
+            for group in range(parquet.metadata.num_row_groups):
+                out.write_table(parquet.read_row_group(group, columns=columns))
+        copy.seek(0)
+        yield copy
+
+
+def iter_parquet(source, batch_rows: int, columns: Sequence[str] | None = None, decryption=None) -> Iterator[pa.Table]:
     """A Parquet file as Arrow tables of at most ``batch_rows`` rows, read row group by row group.
 
     Unlike ``ParquetFile.iter_batches`` (whose read-ahead kept hundreds of MB per
     column alive on multi-GB files), memory here stays at one row group.
+    ``decryption`` (Arrow ``FileDecryptionProperties``) opens encrypted columns.
     """
-    parquet = pq.ParquetFile(source, pre_buffer=False)
+    parquet = pq.ParquetFile(source, pre_buffer=False, decryption_properties=decryption)
     for index in range(parquet.metadata.num_row_groups):
         group = parquet.read_row_group(index, columns=list(columns) if columns is not None else None)
         for offset in range(0, group.num_rows, batch_rows):

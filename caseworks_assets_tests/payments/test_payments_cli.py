@@ -7,27 +7,23 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
-import polars as pl
 import pytest
 
 from caseworks_assets.cli import main
 from caseworks_assets.governance import KeyRing, KeyRingError
+from caseworks_assets.governance.lake_encryption import read_sealed, sealed_with
 from caseworks_assets.payments.case import summarize
 from caseworks_assets.payments.checks import CHECKS
 from caseworks_assets.payments.definitions import ASSETS
 
 
-def _sealed_values(out: Path) -> dict[str, list[str]]:
+def _opened(out: Path, ring: KeyRing) -> dict[str, list[str]]:
+    """The restricted JSON of the raw and the restricted lake files, opened with ``ring``."""
     lake = out / "lake" / "payments"
-    found = {
-        "raw": pl.read_parquet(lake / "raw" / "payments.parquet")["restricted_metadata"].to_list(),
-        "clean": pl.read_parquet(lake / "clean" / "payments_restricted.parquet")["restricted_metadata"].to_list(),
+    return {
+        name: read_sealed(str(lake / part), ring).column("restricted_metadata").to_pylist()
+        for name, part in (("raw", "raw/payments.parquet"), ("clean", "clean/payments_restricted.parquet"))
     }
-    with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
-        for table in ("raw_payments", "payments_restricted"):
-            query = f"select restricted_metadata from payments.{table} order by source_line"
-            found[table] = [r[0] for r in con.execute(query).fetchall()]
-    return found
 
 
 def test_run_then_rotate_keys(payments_setup, keys, monkeypatch, capsys):
@@ -40,21 +36,20 @@ def test_run_then_rotate_keys(payments_setup, keys, monkeypatch, capsys):
     assert "transactions: 3 loaded, 6 quarantined" in summary
     assert "payments: 3 loaded, 5 quarantined" in summary
     k1 = keys["CASEWORKS_ENCRYPTION_KEYS"]
-    before = _sealed_values(out)
-    plain = {name: KeyRing.parse(k1).decrypt_values(values) for name, values in before.items()}
+    plain = _opened(out, KeyRing.parse(k1))
     assert json.loads(plain["raw"][0])["ip_address"] == "203.0.113.7"
 
     k2 = KeyRing.generate_spec("k2")
     monkeypatch.setenv("CASEWORKS_ENCRYPTION_KEYS", f"{k2},{k1}")
     assert main(["rotate-keys", "--out-dir", str(out)]) == 0
     report = capsys.readouterr().out
-    assert "8 of 8 value(s) re-sealed with key 'k2'" in report  # raw payments, lake and warehouse
-    after = _sealed_values(out)
-    for name, values in after.items():
-        assert all(v.startswith("k2:") for v in values), name
-        assert KeyRing.parse(k2).decrypt_values(values) == plain[name], name
-        with pytest.raises(KeyRingError):
-            KeyRing.parse(k1).decrypt_values(values)
+    assert "payments.parquet: 8 of 8 re-sealed with key 'k2'" in report  # the raw file: every row
+    assert "payments_restricted.parquet: 3 of 3 re-sealed with key 'k2'" in report
+    for part in ("raw/payments.parquet", "clean/payments_restricted.parquet"):
+        assert sealed_with(str(out / "lake" / "payments" / part)) == "k2"
+    assert _opened(out, KeyRing.parse(k2)) == plain  # exact with the new key alone
+    with pytest.raises(KeyRingError):
+        _opened(out, KeyRing.parse(k1))
     assert main(["rotate-keys", "--out-dir", str(out)]) == 0
     assert "0 of 8" in capsys.readouterr().out
 

@@ -8,10 +8,12 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import polars as pl
+import pyarrow.parquet as pq
 import pytest
 from conftest import EXPECTED_PAY_QUARANTINE, EXPECTED_TX_QUARANTINE, SECRETS
 
-from caseworks_assets.governance import DecryptionError, KeyRing, KeyRingError, pseudonym
+from caseworks_assets.governance import KeyRing, KeyRingError, pseudonym
+from caseworks_assets.governance.lake_encryption import KEY_ID_METADATA, read_sealed, sealed_with
 from caseworks_assets.payments.checks import CHECKS
 from caseworks_assets.payments.definitions import ASSETS
 from caseworks_assets.payments.reader import MalformedInput
@@ -103,18 +105,33 @@ def _files(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file()]
 
 
+def _readable_text(path: Path) -> str:
+    """Every value of a Parquet file that can be read without a key, as CSV text."""
+    parquet = pq.ParquetFile(path)
+    sealed = parquet.schema_arrow.metadata and KEY_ID_METADATA in parquet.schema_arrow.metadata
+    columns = [c for c in parquet.schema_arrow.names if not (sealed and c == "restricted_metadata")]
+    return pl.read_parquet(path, columns=columns).write_csv()
+
+
 def test_no_restricted_value_in_plain_anywhere_at_rest(pipeline):
     settings, _ = pipeline
     outputs = _files(settings.out_dir)
     assert outputs
+    sealed_files = 0
     for path in outputs:
         if path.suffix == ".parquet":
-            text = pl.read_parquet(path).write_csv()
+            text = _readable_text(path)
+            if sealed_with(str(path)):
+                sealed_files += 1
+                with pytest.raises(pl.exceptions.ComputeError, match="encrypted"):
+                    pl.read_parquet(path)  # the sealed column does not open without the key ring
         elif path.name == "warehouse.duckdb":
             continue
         else:
             text = path.read_bytes().decode("utf-8", "replace")
         assert not [s for s in SECRETS if s in text], path
+        assert not [s for s in SECRETS if s.encode() in path.read_bytes()], path
+    assert sealed_files == 2  # raw payments and the restricted table
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         for (table,) in con.execute(
             "select table_name from information_schema.tables where table_schema='payments'"
@@ -143,20 +160,26 @@ def test_role_outputs_follow_the_policy(pipeline, keys):
 
 def test_restricted_values_are_unreadable_without_the_key_and_exact_with_it(pipeline, keys):
     settings, _ = pipeline
-    sealed = pl.read_parquet(Path(settings.lake_root) / "payments" / "clean" / "payments_restricted.parquet")
-    first = sealed.filter(pl.col("payment_id") == "P1")["restricted_metadata"].to_list()
-    assert first[0].startswith("k1:") and sealed["key_id"].unique().to_list() == ["k1"]
+    path = str(Path(settings.lake_root) / "payments" / "clean" / "payments_restricted.parquet")
+    assert sealed_with(path) == "k1"
     ring = KeyRing.parse(keys["CASEWORKS_ENCRYPTION_KEYS"])
-    assert json.loads(ring.decrypt_values(first)[0]) == {
+    opened = pl.from_arrow(read_sealed(path, ring))
+    assert opened["key_id"].unique().to_list() == ["k1"]
+    assert sorted(opened["payment_id"].to_list()) == ["P1", "P2", "P8"]  # the loaded payments, nothing else
+    first = opened.filter(pl.col("payment_id") == "P1")["restricted_metadata"].item()
+    assert json.loads(first) == {
         "reference_number": "REF-SECRET-1",
         "ip_address": "203.0.113.7",
         "user_agent": "Agent/1.0 secret-ua",
     }
     with pytest.raises(KeyRingError):
-        KeyRing.parse(KeyRing.generate_spec("k2")).decrypt_values(first)
+        read_sealed(path, KeyRing.parse(KeyRing.generate_spec("k2")))
     impostor = KeyRing.parse("k1:" + KeyRing.generate_spec("x").split(":", 1)[1])
-    with pytest.raises(DecryptionError):
-        impostor.decrypt_values(first)
+    with pytest.raises(KeyRingError, match="does not open"):
+        read_sealed(path, impostor)
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:  # the warehouse view: no ciphertext
+        columns = [r[0] for r in con.execute("describe payments.payments_restricted").fetchall()]
+    assert "restricted_metadata" not in columns and {"payment_id", "key_id"} <= set(columns)
 
 
 def test_malformed_file_fails_with_its_name_and_line(payments_setup):

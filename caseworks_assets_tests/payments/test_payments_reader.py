@@ -1,0 +1,100 @@
+"""The raw reader: the fast typed projection equals the record-by-record one, and non-objects fall back."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+from conftest import PAYMENTS_ARRAY, TRANSACTIONS_ARRAY
+
+from caseworks_assets.governance import KeyRing
+from caseworks_assets.governance.lake_encryption import read_sealed
+from caseworks_assets.payments import reader
+from caseworks_assets.payments.columns import RESTRICTED_COLUMN
+from caseworks_assets.payments.ingest import raw_transactions
+
+#: Every field in the wrong JSON type at least once: numbers as text, objects and lists as ids, null metadata.
+MIXED_TYPES = [
+    *TRANSACTIONS_ARRAY,
+    {"transaction_id": 17, "amount": [1, 2], "status": 1.5, "metadata": "not an object"},
+    {"transaction_id": {"nested": True}, "amount": None, "metadata": {"installments": "3", "channel": 9}},
+    {},
+]
+
+
+def _ingest(path: Path, kind: str, robust: bool, ring: KeyRing | None = None) -> pl.DataFrame:
+    sink = io.BytesIO()
+    reader.ingest([path], path.parent, kind, sink, ring, robust=robust)
+    sink.seek(0)
+    if ring is None:
+        return pl.read_parquet(sink)
+    opened = pl.from_arrow(read_sealed(sink, ring))
+    assert isinstance(opened, pl.DataFrame)
+    return opened
+
+
+@pytest.mark.parametrize("suffix", [".json", ".ndjson"])
+def test_typed_projection_equals_the_record_by_record_one(tmp_path: Path, suffix: str):
+    path = tmp_path / f"transactions{suffix}"
+    if suffix == ".json":
+        path.write_text(json.dumps(MIXED_TYPES, indent=1))
+    else:
+        path.write_text("\n".join(json.dumps(r) for r in MIXED_TYPES) + "\n")
+    fast, robust = _ingest(path, "transactions", robust=False), _ingest(path, "transactions", robust=True)
+    assert fast.equals(robust)
+    assert fast["source_line"].to_list() == list(range(1, len(MIXED_TYPES) + 1))
+    assert fast.filter(pl.col("source_line") == 8).row(0, named=True) | {"source_file": None} == {
+        "source_file": None,
+        "source_line": 8,
+        "transaction_id": "17",
+        "customer_id": None,
+        "amount": "[1,2]",
+        "currency": None,
+        "transaction_date": None,
+        "due_date": None,
+        "payment_terms": None,
+        "status": "1.5",
+        "product_category": None,
+        "sales_rep": None,
+        "channel": None,
+        "discount_applied": None,
+        "installments": None,
+    }
+    assert fast.filter(pl.col("source_line") == 2)["amount"].item() == '"250.50"'  # a string stays quoted
+
+
+def test_restricted_fields_are_read_alike_on_both_paths(tmp_path: Path):
+    ring = KeyRing.parse(KeyRing.generate_spec("k1"))
+    path = tmp_path / "payments.json"
+    path.write_text(json.dumps(PAYMENTS_ARRAY))
+    fast, robust = (_ingest(path, "payments", robust=r, ring=ring) for r in (False, True))
+    assert fast.equals(robust)
+    assert fast[RESTRICTED_COLUMN].null_count() == 0
+    first = json.loads(fast[RESTRICTED_COLUMN][0])
+    assert first == {
+        "reference_number": "REF-SECRET-1",
+        "ip_address": "203.0.113.7",
+        "user_agent": "Agent/1.0 secret-ua",
+    }
+
+
+def test_a_record_that_is_not_an_object_is_kept_at_its_position(payments_setup):
+    settings, data_dir, resources = payments_setup
+    records = [TRANSACTIONS_ARRAY[0], 7, "text", [1, 2], TRANSACTIONS_ARRAY[1]]
+    (data_dir / "transactions.json").write_text(json.dumps(records))
+    with pytest.raises(reader.NotAnObject, match=r"transactions\.json"):
+        _ingest(data_dir / "transactions.json", "transactions", robust=False)
+
+    result = dg.materialize([raw_transactions], resources=resources, instance=dg.DagsterInstance.ephemeral())
+    assert result.success
+    raw = pl.read_parquet(settings.lake_root + "/payments/raw/transactions.parquet")
+    from_array = raw.filter(pl.col("source_file") == "transactions.json").sort("source_line")
+    assert from_array["source_line"].to_list() == [1, 2, 3, 4, 5]
+    assert from_array["transaction_id"].to_list() == ["T1", None, None, None, "T2"]
+    assert raw.height == len(records) + 2  # plus transactions_extra.ndjson's two records
+    files = result.asset_materializations_for_node("payments__raw_transactions")[0].metadata["files"]
+    assert files.data == {"transactions.json": 5, "transactions_extra.ndjson": 2}  # type: ignore[union-attr]
