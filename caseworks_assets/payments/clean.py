@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from caseworks_assets.governance import ColumnSpec, KeyRing
 from caseworks_assets.governance.lake_encryption import decryption_properties, sealed_writer
 from caseworks_assets.payments.columns import QUARANTINE_COLUMNS, RESTRICTED_COLUMN
-from caseworks_assets.payments.rules import json_number, received_as_string
+from caseworks_assets.payments.rules import amount_number_rule
 from caseworks_assets.quality import QualityResult, Rule, apply_rules
 from caseworks_assets.resources.lake_tables import iter_parquet
 from caseworks_assets.resources.overlap import WriteBehind, prefetched
@@ -157,11 +157,9 @@ def clean_parquet(
                 frame = frame.drop(RESTRICTED_COLUMN, strict=False)
                 if enrich is not None:
                     frame = enrich(frame)
-                amount = pl.col(amount_column)
-                stats.strings_repaired += int(
-                    frame.select((received_as_string(amount) & json_number(amount).is_not_null()).sum()).item()
-                )
                 result = apply_rules(frame, rules, row_number_offset=offset)
+                # the amount rule's repairs are exactly the amounts that arrived as numeric strings
+                stats.strings_repaired += result.counts.get(f"{amount_number_rule(amount_column)}:repaired", 0)
                 offset += frame.height
                 clean = typed(result.clean, columns)
                 quarantine = quarantine_frame(result)

@@ -38,11 +38,6 @@ def json_number(expr: pl.Expr) -> pl.Expr:
     return expr.map_batches(convert, return_dtype=pl.Float64)
 
 
-def received_as_string(expr: pl.Expr) -> pl.Expr:
-    """True where the JSON literal was a string (the source sent ``"12.50"`` instead of ``12.5``)."""
-    return expr.str.starts_with('"')
-
-
 def positive(expr: pl.Expr) -> pl.Expr:
     return expr > 0
 
@@ -67,9 +62,20 @@ _date = parse_date(DATE_FORMATS)
 _AMOUNT_REASON = "{col} missing or not a number"
 
 
+def amount_number_rule(column: str) -> str:
+    """Name of the rule that reads ``column``'s JSON literal as a number (its repairs: numeric strings)."""
+    return f"{column}_number"
+
+
 def _amount_rules(column: str) -> list[Rule]:
     return [
-        Rule(f"{column}_number", column, repair=json_number, required=True, reason=_AMOUNT_REASON.format(col=column)),
+        Rule(
+            amount_number_rule(column),
+            column,
+            repair=json_number,
+            required=True,
+            reason=_AMOUNT_REASON.format(col=column),
+        ),
         Rule(f"{column}_positive", column, valid=positive, reason=f"{column} must be > 0"),
     ]
 

@@ -23,6 +23,7 @@ import polars as pl
 ExprFn = Callable[[pl.Expr], pl.Expr]
 
 ROW_ID = "__row"
+RULE = "__rule"  # which rule quarantined the row, while the rules run
 QUARANTINE_SCHEMA = {
     "row_number": pl.Int64,
     "rule": pl.String,
@@ -136,20 +137,43 @@ def raw_record_expr(columns: Sequence[str]) -> pl.Expr:
     return pl.struct([pl.col(c) for c in columns]).struct.json_encode().alias("raw_record")
 
 
-def _quarantine_rows(frame: pl.DataFrame, raw: pl.DataFrame, rule: str, column: str, reason: str) -> pl.DataFrame:
-    """The quarantined rows of ``raw`` (original values, by row id), their raw record encoded only now."""
-    ids = frame.select(ROW_ID)
-    return raw.join(ids, on=ROW_ID, how="semi").select(
-        pl.col(ROW_ID).cast(pl.Int64).alias("row_number"),
-        pl.lit(rule).alias("rule"),
-        pl.lit(column).alias("column"),
-        pl.lit(reason).alias("reason"),
-        raw_record_expr([c for c in raw.columns if c != ROW_ID]),
+def _quarantine_rows(frame: pl.DataFrame, raw: pl.DataFrame, rules: Sequence[Rule]) -> pl.DataFrame:
+    """The rows of ``raw`` (original values, by row id) that ``frame`` marks, with the rule each broke.
+
+    ``frame``'s RULE holds the position in ``rules`` of the rule that
+    quarantined the row. The raw record is JSON-encoded only now, for these
+    rows alone.
+    """
+    described = pl.DataFrame(
+        {
+            RULE: range(len(rules)),
+            "rule": [r.name for r in rules],
+            "column": [r.column for r in rules],
+            "reason": [r.describe() for r in rules],
+        },
+        schema={RULE: pl.Int32, "rule": pl.String, "column": pl.String, "reason": pl.String},
+    )
+    return (
+        raw.join(frame.select(ROW_ID, RULE), on=ROW_ID, how="inner")
+        .join(described, on=RULE, how="left")
+        .select(
+            pl.col(ROW_ID).cast(pl.Int64).alias("row_number"),
+            "rule",
+            "column",
+            "reason",
+            raw_record_expr([c for c in raw.columns if c != ROW_ID]),
+        )
     )
 
 
+def _dropped_rows(frame: pl.DataFrame, raw: pl.DataFrame, rule: str, column: str, reason: str) -> pl.DataFrame:
+    """The rows of ``raw`` whose ids ``frame`` holds, quarantined under one ``rule``."""
+    marked = frame.select(ROW_ID).with_columns(pl.lit(0, dtype=pl.Int32).alias(RULE))
+    return _quarantine_rows(marked, raw, [Rule(rule, column, reason=reason)])
+
+
 def _count_repaired(work: pl.DataFrame, column: str) -> int:
-    """Rows whose value the repair really changed (filled nulls included), among rows that pass.
+    """Rows whose value the repair really changed (filled nulls included), among live rows that pass.
 
     The original is compared in the repaired value's type, so ``"3"`` -> ``3.0`` or
     ``"2024-01-05"`` -> ``date(2024, 1, 5)`` are conversions, not repairs, while
@@ -157,7 +181,7 @@ def _count_repaired(work: pl.DataFrame, column: str) -> int:
     types, the text forms are compared.
     """
     value = pl.col("__value")
-    passing = ~pl.col("__failed") & value.is_not_null()
+    passing = pl.col(RULE).is_null() & ~pl.col("__failed") & value.is_not_null()
     target = work.schema["__value"]
 
     def count(changed: pl.Expr) -> int:  # counted in one pass, without copying the passing rows
@@ -181,18 +205,22 @@ def apply_rules(
     row, or a file's line number) so quarantined rows point back at their origin.
     """
     columns = list(frame.columns)
-    work = frame.with_row_index(ROW_ID, offset=row_number_offset)
-    # The original values (a zero-copy view); JSON-encoding every row up front would cost
-    # more than all the rules together, so only quarantined rows are encoded.
-    raw = work.select(ROW_ID, *columns)
-    quarantined: list[pl.DataFrame] = []
-    counts: dict[str, int] = {}
-
     for rule in rules:
         if rule.column not in columns:
             raise ValueError(
                 f"rule {rule.name!r} reads column {rule.column!r}, which the frame does not have: {columns}"
             )
+    # The original values (a zero-copy view); JSON-encoding every row up front would cost
+    # more than all the rules together, so only quarantined rows are encoded.
+    raw = frame.with_row_index(ROW_ID, offset=row_number_offset)
+    # Rows are never filtered between rules (a copy of every column each time): a row a rule
+    # quarantines is marked with the rule's name in RULE and later rules leave it alone.
+    work = raw.with_columns(pl.lit(None, dtype=pl.Int32).alias(RULE))
+    live = pl.col(RULE).is_null()
+    rejecting: list[Rule] = []
+    counts: dict[str, int] = {}
+
+    for rule in rules:
         original = pl.col(rule.column)
         # the repaired value is materialized first, so ``valid`` reads a column instead of
         # re-evaluating (and polars re-optimizing) the whole repair expression inside it
@@ -205,22 +233,25 @@ def apply_rules(
             checks.append(value.is_not_null() & ~rule.valid(value).fill_null(False))
         if rule.required:
             checks.append(value.is_null())
-        work = work.with_columns(pl.any_horizontal(checks).alias("__failed"))
+        work = work.with_columns((live & pl.any_horizontal(checks)).alias("__failed"))
         n_failed = int(work["__failed"].sum())
         if rule.repair is not None:
             counts[f"{rule.name}:repaired"] = _count_repaired(work, rule.column)
         counts[rule.name] = n_failed
+        failed = pl.col("__failed")
         if rule.action is Action.SET_NULL:
-            work = work.with_columns(
-                pl.when(pl.col("__failed")).then(None).otherwise(pl.col("__value")).alias(rule.column)
-            )
+            work = work.with_columns(pl.when(failed).then(None).otherwise(value).alias(rule.column))
         else:
-            if n_failed:  # most rules reject nothing: then no copy of the frame through a filter
-                bad = work.filter(pl.col("__failed"))
-                quarantined.append(_quarantine_rows(bad, raw, rule.name, rule.column, rule.describe()))
-                work = work.filter(~pl.col("__failed"))
-            work = work.with_columns(pl.col("__value").alias(rule.column))
+            updates = [value.alias(rule.column)]
+            if n_failed:
+                marker = pl.lit(len(rejecting), dtype=pl.Int32)
+                rejecting.append(rule)
+                updates.append(pl.when(failed).then(marker).otherwise(pl.col(RULE)).alias(RULE))
+            work = work.with_columns(updates)
         work = work.drop("__value", "__failed")
+
+    quarantined = [_quarantine_rows(work.filter(~live), raw, rejecting)] if rejecting else []
+    work = work.filter(live).drop(RULE) if rejecting else work.drop(RULE)
 
     if dedupe is not None:
         keys = list(dedupe.keys) or columns
@@ -234,7 +265,7 @@ def apply_rules(
         counts[dedupe.name] = dropped.height
         if dropped.height:
             reason = "duplicate of a kept row" + (f" by key {', '.join(keys)}" if dedupe.keys else "")
-            quarantined.append(_quarantine_rows(dropped, raw, dedupe.name, ",".join(keys), reason))
+            quarantined.append(_dropped_rows(dropped, raw, dedupe.name, ",".join(keys), reason))
         work = work.join(kept, on=ROW_ID, how="semi")
 
     quarantine = pl.concat(quarantined) if quarantined else empty_quarantine()

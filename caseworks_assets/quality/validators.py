@@ -420,12 +420,22 @@ def parse_date(formats: Sequence[str], *, iso: bool = True) -> ExprFn:
     if not chosen:
         raise ValueError("parse_date needs at least one format")
 
-    def build(expr: pl.Expr) -> pl.Expr:
+    def parse(expr: pl.Expr) -> pl.Expr:
         text = _text(expr)
         text = pl.when(text.str.len_chars() <= 64).then(text)
         return pl.coalesce(
             [_wall_clock(text, fmt).dt.date() if _has_time(fmt) else _strptime(text, pl.Date, fmt) for fmt in chosen]
         )
+
+    def parse_distinct(values: pl.Series) -> pl.Series:
+        # A date column repeats few values (a year is 365 of them), so each distinct
+        # value goes through the formats once and the rows are mapped to its result.
+        distinct = values.unique()
+        parsed = pl.DataFrame({"v": distinct}).select(parse(pl.col("v"))).to_series()
+        return values.replace_strict(distinct, parsed, default=None, return_dtype=pl.Date)
+
+    def build(expr: pl.Expr) -> pl.Expr:
+        return expr.map_batches(parse_distinct, return_dtype=pl.Date)
 
     return build
 
