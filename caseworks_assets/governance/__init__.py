@@ -3,8 +3,11 @@
 Any case publishes governed data the same way: declare its columns as
 :class:`ColumnSpec` (classification, identifier, encrypted), put
 :func:`governance_metadata` on the asset, derive role outputs with
-:func:`project`, seal restricted values with the :class:`KeyRing` of the
-:class:`PrivacyResource`, and list encrypted columns for ``caseworks rotate-keys``.
+:func:`project`, encrypt restricted values with the :class:`KeyRing` of the
+:class:`PrivacyResource` (lake files: Parquet modular encryption,
+:mod:`.lake_encryption`; warehouse rows: one sealed value at a time,
+:mod:`.encryption`), and list encrypted files and tables for
+``caseworks rotate-keys``.
 """
 
 from caseworks_assets.governance.classification import (

@@ -68,7 +68,8 @@ _RAW_DESCRIPTIONS = {
 RESTRICTED_SPEC = ColumnSpec(
     RESTRICTED_COLUMN,
     "String",
-    "reference_number, ip_address and user_agent as one JSON object, encrypted",
+    "reference_number, ip_address and user_agent as one JSON object; encrypted: in lake files by Parquet "
+    "modular encryption (not in the warehouse view), in the stream's warehouse table value by value",
     RESTRICTED,
     encrypted=True,
 )
