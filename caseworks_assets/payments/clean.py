@@ -9,19 +9,19 @@ batch size, not the input size, and per-rule counts add up across batches.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from caseworks_assets.governance import ColumnSpec, KeyRing
-from caseworks_assets.governance.lake_encryption import decryption_properties, sealed_writer
+from caseworks_assets.governance.lake_encryption import sealed_writer
 from caseworks_assets.payments.columns import QUARANTINE_COLUMNS, RESTRICTED_COLUMN
 from caseworks_assets.payments.rules import amount_number_rule
 from caseworks_assets.quality import QualityResult, Rule, apply_rules
-from caseworks_assets.resources.lake_tables import iter_parquet
 from caseworks_assets.resources.overlap import WriteBehind, prefetched
 
 BATCH_ROWS = 200_000
@@ -43,12 +43,14 @@ def typed(frame: pl.DataFrame, columns: Sequence[ColumnSpec]) -> pl.DataFrame:
     return frame.select([pl.col(name).cast(dtype) for name, dtype in polars_schema(columns).items()])
 
 
-def quarantine_frame(result: QualityResult) -> pl.DataFrame:
-    """The toolkit's quarantine plus the record's source file and position, for lookups."""
-    return result.quarantine.with_columns(
-        pl.col("raw_record").str.json_path_match("$.source_file").alias("source_file"),
-        pl.col("raw_record").str.json_path_match("$.source_line").cast(pl.Int64).alias("source_line"),
-    )
+def quarantine_frame(result: QualityResult, frame: pl.DataFrame, offset: int = 1) -> pl.DataFrame:
+    """The toolkit's quarantine plus each record's source file and position, for lookups.
+
+    ``frame`` is what the rules ran on and ``offset`` the row number its first
+    row got, so a quarantined row's position is taken from its row there.
+    """
+    at = result.quarantine["row_number"] - offset
+    return result.quarantine.hstack(frame.select(pl.col("source_file", "source_line").gather(at)))
 
 
 @dataclass
@@ -112,30 +114,33 @@ class _Sink:
         self.writer.close()
 
 
-def clean_parquet(
-    raw: BinaryIO,
+def clean_batches(
+    batches: Iterator[pa.Table],
     rules: Sequence[Rule],
     columns: Sequence[ColumnSpec],
     clean_sink: BinaryIO,
     quarantine_sink: BinaryIO,
     *,
     amount_column: str,
+    raw_out: pq.ParquetWriter | None = None,
     restricted_sink: BinaryIO | None = None,
     restricted_columns: Sequence[ColumnSpec] = (),
     enrich: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
     ring: KeyRing | None = None,
-    batch_rows: int = BATCH_ROWS,
 ) -> CleanStats:
-    """Apply ``rules`` to every batch of the raw Parquet ``raw``; write clean, quarantine (and restricted) rows.
+    """Apply ``rules`` to every raw batch; write clean, quarantine (and restricted) rows, and the raw batch itself.
 
-    The restricted column never enters the rule engine (so quarantine never
-    holds a restricted value); with ``ring``, the raw file's encrypted column is
-    opened batch by batch in memory and, for loaded rows, written to
-    ``restricted_sink`` encrypted again under the ring's active key.
-    ``enrich`` adds columns the rules read (e.g. the state of a payment's transaction)
-    without changing the number or order of rows. The next batch is read and the
-    previous one written while one batch goes through the rules, each stage at
-    most a few batches ahead, so memory stays bounded by the batch size.
+    ``batches`` are raw rows in file order (see
+    :func:`~caseworks_assets.payments.reader.raw_batches`); each is appended
+    as received to ``raw_out`` and goes through the rules once, so the input
+    is parsed a single time for both layers. The restricted column never
+    enters the rule engine (so quarantine never holds a restricted value); for
+    loaded rows it is written to ``restricted_sink``, which encrypts it under
+    ``ring``'s active key. ``enrich`` adds columns the rules read (e.g. the
+    state of a payment's transaction) without changing the number or order of
+    rows. The next batch is parsed and the previous one written while one
+    batch goes through the rules, each stage at most a few batches ahead, so
+    memory stays bounded by the batch size.
     """
     stats = CleanStats()
     clean_out = _Sink(clean_sink, polars_schema(columns))
@@ -145,12 +150,12 @@ def clean_parquet(
         if restricted_sink
         else None
     )
-    decryption = decryption_properties(ring) if ring is not None else None
     offset = 1
     try:
-        # the next batch is read and the previous one written while this one goes through the rules
-        with WriteBehind(depth=6) as writes:  # up to two batches of each sink's writes
-            for batch in prefetched(iter_parquet(raw, batch_rows, decryption=decryption)):
+        with WriteBehind(depth=8) as writes:  # up to two batches of each sink's writes
+            for batch in prefetched(batches):
+                if raw_out is not None:
+                    writes.submit(raw_out.write_table, batch)
                 frame = pl.from_arrow(batch)
                 assert isinstance(frame, pl.DataFrame)
                 sealed = frame.select("source_file", "source_line", RESTRICTED_COLUMN) if restricted_out else None
@@ -160,9 +165,9 @@ def clean_parquet(
                 result = apply_rules(frame, rules, row_number_offset=offset)
                 # the amount rule's repairs are exactly the amounts that arrived as numeric strings
                 stats.strings_repaired += result.counts.get(f"{amount_number_rule(amount_column)}:repaired", 0)
-                offset += frame.height
                 clean = typed(result.clean, columns)
-                quarantine = quarantine_frame(result)
+                quarantine = quarantine_frame(result, frame, offset)
+                offset += frame.height
                 stats.add(frame, clean, quarantine, result)
                 writes.submit(clean_out.write, clean)
                 writes.submit(quarantine_out.write, quarantine)

@@ -13,7 +13,6 @@ import importlib.util
 import dagster as dg
 
 from caseworks_assets.payments.checks import CHECKS as TABLE_CHECKS
-from caseworks_assets.payments.ingest import raw_payments, raw_transactions
 from caseworks_assets.payments.paths import CASE
 from caseworks_assets.payments.roles import ROLE_EXTRACTS
 from caseworks_assets.payments.stream_assets import (
@@ -23,9 +22,9 @@ from caseworks_assets.payments.stream_assets import (
     payments_stream_job,
     payments_stream_sensor,
 )
-from caseworks_assets.payments.tables import clean_payments, clean_transactions
+from caseworks_assets.payments.tables import ingest_payments, ingest_transactions
 
-ASSETS: list = [raw_transactions, raw_payments, clean_transactions, clean_payments, *ROLE_EXTRACTS]
+ASSETS: list = [ingest_transactions, ingest_payments, *ROLE_EXTRACTS]
 CHECKS: list = [*TABLE_CHECKS]
 
 #: The batch pipeline: every asset of the group except the stream's batch partitions.

@@ -35,7 +35,7 @@ from caseworks_assets.resources.overlap import prefetched
 
 KINDS: dict[str, dict[str, str]] = {"transactions": TRANSACTION_FIELDS, "payments": PAYMENT_FIELDS}
 SUFFIXES = (".json", ".ndjson", ".jsonl")
-BATCH_ROWS = 100_000
+BATCH_ROWS = 200_000
 DUCKDB_MEMORY_LIMIT = "512MB"
 
 
@@ -230,6 +230,45 @@ def first_bad_ndjson_line(path: Path) -> int | None:
     return None
 
 
+def raw_batches(
+    files: Sequence[Path],
+    base_dir: Path,
+    kind: str,
+    stats: IngestStats,
+    batch_rows: int = BATCH_ROWS,
+    robust: bool = False,
+) -> Iterator[pa.Table]:
+    """Every record of ``files`` in the raw schema, batch by batch in file order; counts go to ``stats``.
+
+    The restricted JSON of payments is still plain here: whoever writes a
+    batch to disk encrypts it (:func:`raw_writer`). Raises
+    :class:`NotAnObject` when the typed projection meets a record that is not
+    an object; start again with ``robust=True`` then.
+    """
+    fields = KINDS[kind]
+    schema = raw_schema(fields, kind == "payments")
+    con = connect()
+    try:
+        for path in files:
+            name = path.relative_to(base_dir).as_posix() if path.is_relative_to(base_dir) else path.name
+            stats.per_file[name] = 0
+            for batch in read_json_file(con, path, name, fields, kind == "payments", batch_rows, robust):
+                stats.per_file[name] += batch.num_rows
+                yield to_raw_table(batch, schema)
+    finally:
+        con.close()
+
+
+def raw_writer(sink: BinaryIO, kind: str, ring: KeyRing | None = None) -> pq.ParquetWriter:
+    """The raw Parquet writer of ``kind``; for payments it encrypts the restricted column as it writes."""
+    restricted = kind == "payments"
+    schema = raw_schema(KINDS[kind], restricted)
+    if not restricted:
+        return pq.ParquetWriter(sink, schema, compression="zstd")
+    assert ring is not None, "restricted fields need a key ring"
+    return sealed_writer(sink, schema, ring, [RESTRICTED_COLUMN])
+
+
 def ingest(
     files: Sequence[Path],
     base_dir: Path,
@@ -239,31 +278,10 @@ def ingest(
     batch_rows: int = BATCH_ROWS,
     robust: bool = False,
 ) -> IngestStats:
-    """Stream every record of ``files`` into one raw Parquet written to ``sink``.
-
-    Raises :class:`NotAnObject` when the typed projection meets a record that
-    is not an object; call again with ``robust=True`` on a fresh sink then.
-    """
-    fields = KINDS[kind]
-    restricted = kind == "payments"
-    schema = raw_schema(fields, restricted)
+    """Stream every record of ``files`` into one raw Parquet written to ``sink`` (nothing else)."""
     stats = IngestStats()
-    if restricted:
-        assert ring is not None, "restricted fields need a key ring"
-        writer = sealed_writer(sink, schema, ring, [RESTRICTED_COLUMN])  # the column is encrypted as it is written
-    else:
-        writer = pq.ParquetWriter(sink, schema, compression="zstd")
-    con = connect()
-    try:
-        for path in files:
-            name = path.relative_to(base_dir).as_posix() if path.is_relative_to(base_dir) else path.name
-            rows = 0
-            # DuckDB parses the next batch while this one is sealed and written
-            for batch in prefetched(read_json_file(con, path, name, fields, restricted, batch_rows, robust)):
-                writer.write_table(to_raw_table(batch, schema))
-                rows += batch.num_rows
-            stats.per_file[name] = rows
-    finally:
-        writer.close()
-        con.close()
+    with raw_writer(sink, kind, ring) as writer:
+        # DuckDB parses the next batch while this one is written
+        for table in prefetched(raw_batches(files, base_dir, kind, stats, batch_rows, robust)):
+            writer.write_table(table)
     return stats

@@ -92,8 +92,8 @@ def _out(name: str, columns: list[ColumnSpec], description: str) -> dg.AssetOut:
     )
 
 
-def _quarantine(result, record_type: str) -> pl.DataFrame:
-    return quarantine_frame(result).with_columns(pl.lit(record_type).alias("record_type"))
+def _quarantine(result, frame: pl.DataFrame, record_type: str) -> pl.DataFrame:
+    return quarantine_frame(result, frame).with_columns(pl.lit(record_type).alias("record_type"))
 
 
 @dg.multi_asset(
@@ -129,7 +129,8 @@ def stream_batch(context: dg.AssetExecutionContext, payments_landing: StreamLand
         "source_line",
         pl.Series(RESTRICTED_COLUMN, ring.encrypt_values(parsed.payments["_restricted_plain"].to_list()), pl.String),
     )
-    payments = apply_rules(parsed.payments.drop("_restricted_plain"), PAYMENT_RECORD_RULES)
+    payment_rows = parsed.payments.drop("_restricted_plain")
+    payments = apply_rules(payment_rows, PAYMENT_RECORD_RULES)
     bad_lines = parsed.malformed.select(
         pl.lit("unknown").alias("record_type"),
         pl.col("source_line").alias("row_number"),
@@ -151,8 +152,8 @@ def stream_batch(context: dg.AssetExecutionContext, payments_landing: StreamLand
     )
     quarantine = pl.concat(
         [
-            _quarantine(transactions, "transaction").with_columns(batch),
-            _quarantine(payments, "payment").with_columns(batch),
+            _quarantine(transactions, parsed.transactions, "transaction").with_columns(batch),
+            _quarantine(payments, payment_rows, "payment").with_columns(batch),
             bad_lines.with_columns(batch),
         ],
         how="diagonal_relaxed",

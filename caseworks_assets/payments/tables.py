@@ -1,4 +1,11 @@
-"""Cleaned, typed tables and their quarantines, in the warehouse and the lake.
+"""Raw, cleaned and quarantine tables of each source, from one pass over its JSON files.
+
+Each record is parsed once: every batch DuckDB reads is appended as received
+to the raw lake file (every field as text, with its source file and position;
+restricted metadata encrypted by the writer) and goes through the cleaning
+rules, whose clean and quarantined rows go to their own lake files. Each file
+then becomes a warehouse table. One step per source builds its raw, clean and
+quarantine assets together (the lineage inside it: raw -> clean).
 
 ``payments/clean/transactions.parquet`` and ``payments/clean/payments.parquet``
 (and the warehouse tables ``payments.transactions`` / ``payments.payments``)
@@ -8,20 +15,22 @@ belonging to a cleaned transaction.
 """
 
 from collections.abc import Callable
+from contextlib import nullcontext
 
 import dagster as dg
 import polars as pl
 
-from caseworks_assets.governance import PrivacyResource, governance_metadata, governance_tags
+from caseworks_assets.governance import KeyRing, PrivacyResource, governance_metadata, governance_tags
 from caseworks_assets.payments import clean, reader
 from caseworks_assets.payments.columns import (
     PAYMENT_COLUMNS,
     PAYMENT_RESTRICTED_COLUMNS,
     QUARANTINE_COLUMNS,
+    RAW_PAYMENT_COLUMNS,
+    RAW_TRANSACTION_COLUMNS,
     RESTRICTED_COLUMN,
     TRANSACTION_COLUMNS,
 )
-from caseworks_assets.payments.ingest import raw_payments, raw_transactions
 from caseworks_assets.payments.paths import (
     CASE,
     CLEAN_PAYMENTS,
@@ -34,8 +43,11 @@ from caseworks_assets.payments.paths import (
     staged,
 )
 from caseworks_assets.payments.rules import PAYMENT_RULES, TRANSACTION_RULES, TRANSACTION_STATE
-from caseworks_assets.resources import WAREHOUSE_KIND, WAREHOUSE_POOL, LakeResource, LakeTable
+from caseworks_assets.quality import Rule
+from caseworks_assets.resources import WAREHOUSE_KIND, WAREHOUSE_POOL, CaseInputs, LakeResource, LakeTable
 
+RAW_TRANSACTIONS_KEY = dg.AssetKey([CASE, "raw_transactions"])
+RAW_PAYMENTS_KEY = dg.AssetKey([CASE, "raw_payments"])
 TRANSACTIONS_KEY = dg.AssetKey([CASE, "transactions"])
 PAYMENTS_KEY = dg.AssetKey([CASE, "payments"])
 PAYMENTS_RESTRICTED_KEY = dg.AssetKey([CASE, "payments_restricted"])
@@ -59,10 +71,12 @@ def _table(
     output_name: str,
     extra: dict | None = None,
     sealed: tuple[str, ...] = (),
+    rows: int | None = None,
 ) -> dg.Output:
     """The lake file just written, published in the warehouse engine-side (no rows through Python)."""
     metadata = {"lake_path": str(lake.path(*parts)), **(extra or {})}
-    return dg.Output(LakeTable(str(lake.path(*parts)), sealed=sealed), output_name=output_name, metadata=metadata)
+    table = LakeTable(str(lake.path(*parts)), rows, sealed=sealed)
+    return dg.Output(table, output_name=output_name, metadata=metadata)
 
 
 def _quality_metadata(stats: clean.CleanStats) -> dict[str, object]:
@@ -72,33 +86,99 @@ def _quality_metadata(stats: clean.CleanStats) -> dict[str, object]:
     return meta
 
 
+def _ingest_and_clean(
+    context: dg.AssetExecutionContext,
+    kind: str,
+    rules: list[Rule],
+    inputs: CaseInputs,
+    lake: LakeResource,
+    parts: dict[str, tuple[str, ...]],
+    *,
+    amount_column: str,
+    ring: KeyRing | None = None,
+    enrich: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+) -> tuple[reader.IngestStats, clean.CleanStats]:
+    """Read ``kind``'s files once into the raw, clean, quarantine (and restricted) lake files under ``parts``."""
+    data_dir = inputs.dir_for(CASE)
+    files = reader.input_files(data_dir, kind)
+    if not files:
+        raise dg.Failure(f"no {kind}*.json / .ndjson / .jsonl file in the payments input folder {data_dir.name!r}")
+    columns = PAYMENT_COLUMNS if kind == "payments" else TRANSACTION_COLUMNS
+
+    def one_pass(robust: bool) -> tuple[reader.IngestStats, clean.CleanStats]:
+        read = reader.IngestStats()
+        restricted = parts.get("restricted")
+        with (
+            staged(lake, *parts["raw"]) as raw_sink,
+            reader.raw_writer(raw_sink, kind, ring) as raw_out,
+            staged(lake, *parts["clean"]) as clean_sink,
+            staged(lake, *parts["quarantine"]) as quarantine_sink,
+            staged(lake, *restricted) if restricted else nullcontext() as restricted_sink,
+        ):
+            batches = reader.raw_batches(files, data_dir, kind, read, robust=robust)
+            cleaned = clean.clean_batches(
+                batches,
+                rules,
+                columns,
+                clean_sink,
+                quarantine_sink,
+                amount_column=amount_column,
+                raw_out=raw_out,
+                restricted_sink=restricted_sink,
+                restricted_columns=PAYMENT_RESTRICTED_COLUMNS if restricted else (),
+                enrich=enrich,
+                ring=ring,
+            )
+        return read, cleaned
+
+    try:
+        read, cleaned = one_pass(robust=False)
+    except reader.NotAnObject as error:  # rare: read every record as a JSON value instead (slower, never fails)
+        context.log.warning(f"{error}; reading the {kind} files record by record")
+        read, cleaned = one_pass(robust=True)
+    context.log.info(
+        f"{kind}: {read.rows} read from {len(files)} file(s), {cleaned.rows_loaded} loaded, "
+        f"{cleaned.rows_quarantined} quarantined"
+    )
+    return read, cleaned
+
+
+def _raw_metadata(read: reader.IngestStats) -> dict[str, object]:
+    return {"rows_read": read.rows, "files": dg.MetadataValue.json(read.per_file)}
+
+
 @dg.multi_asset(
     outs={
+        "raw_transactions": _out(
+            RAW_TRANSACTIONS_KEY,
+            RAW_TRANSACTION_COLUMNS,
+            "Every transaction record as received (JSON arrays or NDJSON, one file or many), fields as text.",
+        ),
         "transactions": _out(TRANSACTIONS_KEY, TRANSACTION_COLUMNS, "Cleaned, typed transactions."),
         "transactions_quarantine": _out(
             TRANSACTIONS_QUARANTINE_KEY, QUARANTINE_COLUMNS, "Transactions rejected by a rule, with the raw record."
         ),
     },
-    deps=[raw_transactions],
+    internal_asset_deps={
+        "raw_transactions": set(),
+        "transactions": {RAW_TRANSACTIONS_KEY},
+        "transactions_quarantine": {RAW_TRANSACTIONS_KEY},
+    },
     group_name=CASE,
     pool=WAREHOUSE_POOL,
 )
-def clean_transactions(context: dg.AssetExecutionContext, lake: LakeResource):
-    """Repair amounts sent as numeric strings, type dates and flags; quarantine what cannot be trusted.
+def ingest_transactions(context: dg.AssetExecutionContext, inputs: CaseInputs, lake: LakeResource):
+    """Keep every transaction as received; repair amounts sent as numeric strings, type dates and flags.
 
     Quarantined: amount missing, unreadable or <= 0; unparseable transaction or
     due date; missing due date; status missing or unknown. Empty currency is
     kept as null and counted (``currency_null``).
     """
-    with (
-        lake.path(*RAW_TRANSACTIONS).open("rb") as raw,
-        staged(lake, *CLEAN_TRANSACTIONS) as clean_sink,
-        staged(lake, *QUARANTINE_TRANSACTIONS) as quarantine_sink,
-    ):
-        stats = clean.clean_parquet(
-            raw, TRANSACTION_RULES, TRANSACTION_COLUMNS, clean_sink, quarantine_sink, amount_column="amount"
-        )
-    context.log.info(f"transactions: {stats.rows_loaded} loaded, {stats.rows_quarantined} quarantined")
+    parts = {"raw": RAW_TRANSACTIONS, "clean": CLEAN_TRANSACTIONS, "quarantine": QUARANTINE_TRANSACTIONS}
+    read, stats = _ingest_and_clean(
+        context, "transactions", TRANSACTION_RULES, inputs, lake, parts, amount_column="amount"
+    )
+    yield _table(lake, RAW_TRANSACTIONS, "raw_transactions", _raw_metadata(read), rows=read.rows)
     yield _table(lake, CLEAN_TRANSACTIONS, "transactions", _quality_metadata(stats))
     yield _table(lake, QUARANTINE_TRANSACTIONS, "transactions_quarantine", {"rows_quarantined": stats.rows_quarantined})
 
@@ -146,6 +226,12 @@ def state_joiner(states: pl.DataFrame) -> Callable[[pl.DataFrame], pl.DataFrame]
 
 @dg.multi_asset(
     outs={
+        "raw_payments": _out(
+            RAW_PAYMENTS_KEY,
+            RAW_PAYMENT_COLUMNS,
+            "Every payment record as received; reference number, IP and user agent encrypted in the lake file "
+            "(Parquet modular encryption, key id in the file), every other column in the warehouse table.",
+        ),
         "payments": _out(PAYMENTS_KEY, PAYMENT_COLUMNS, "Cleaned, typed payments of cleaned transactions."),
         "payments_restricted": _out(
             PAYMENTS_RESTRICTED_KEY,
@@ -157,40 +243,44 @@ def state_joiner(states: pl.DataFrame) -> Callable[[pl.DataFrame], pl.DataFrame]
             PAYMENTS_QUARANTINE_KEY, QUARANTINE_COLUMNS, "Payments rejected by a rule, with the raw record."
         ),
     },
-    deps=[raw_payments, TRANSACTIONS_KEY],
+    internal_asset_deps={
+        "raw_payments": set(),
+        "payments": {RAW_PAYMENTS_KEY, TRANSACTIONS_KEY, RAW_TRANSACTIONS_KEY},
+        "payments_restricted": {RAW_PAYMENTS_KEY, TRANSACTIONS_KEY, RAW_TRANSACTIONS_KEY},
+        "payments_quarantine": {RAW_PAYMENTS_KEY, TRANSACTIONS_KEY, RAW_TRANSACTIONS_KEY},
+    },
+    deps=[TRANSACTIONS_KEY, RAW_TRANSACTIONS_KEY],  # each payment's transaction state comes from these
     group_name=CASE,
     pool=WAREHOUSE_POOL,
 )
-def clean_payments(context: dg.AssetExecutionContext, lake: LakeResource, privacy: PrivacyResource):
-    """Repair and type payments; quarantine bad amounts, dates and statuses and payments of unknown transactions.
+def ingest_payments(
+    context: dg.AssetExecutionContext, inputs: CaseInputs, lake: LakeResource, privacy: PrivacyResource
+):
+    """Keep every payment as received; repair and type the rest, quarantining bad amounts, dates and statuses.
 
     A payment whose transaction was never received is ``transaction_unknown``;
     one whose transaction is itself in quarantine is ``transaction_quarantined``.
     """
-    ring = privacy.keyring()  # opens the raw file's restricted column and seals the restricted table
-    with_state = state_joiner(transaction_states(lake))
-
-    with (
-        lake.path(*RAW_PAYMENTS).open("rb") as raw,
-        staged(lake, *CLEAN_PAYMENTS) as clean_sink,
-        staged(lake, *QUARANTINE_PAYMENTS) as quarantine_sink,
-        staged(lake, *CLEAN_PAYMENTS_RESTRICTED) as restricted_sink,
-    ):
-        stats = clean.clean_parquet(
-            raw,
-            PAYMENT_RULES,
-            PAYMENT_COLUMNS,
-            clean_sink,
-            quarantine_sink,
-            amount_column="amount_paid",
-            restricted_sink=restricted_sink,
-            restricted_columns=PAYMENT_RESTRICTED_COLUMNS,
-            ring=ring,
-            enrich=with_state,
-        )
-    context.log.info(f"payments: {stats.rows_loaded} loaded, {stats.rows_quarantined} quarantined")
-    yield _table(lake, CLEAN_PAYMENTS, "payments", _quality_metadata(stats))
-    yield _table(
-        lake, CLEAN_PAYMENTS_RESTRICTED, "payments_restricted", {"key_id": ring.active_id}, (RESTRICTED_COLUMN,)
+    ring = privacy.keyring()  # seals the restricted column of the raw and the restricted files
+    parts = {
+        "raw": RAW_PAYMENTS,
+        "clean": CLEAN_PAYMENTS,
+        "quarantine": QUARANTINE_PAYMENTS,
+        "restricted": CLEAN_PAYMENTS_RESTRICTED,
+    }
+    read, stats = _ingest_and_clean(
+        context,
+        "payments",
+        PAYMENT_RULES,
+        inputs,
+        lake,
+        parts,
+        amount_column="amount_paid",
+        ring=ring,
+        enrich=state_joiner(transaction_states(lake)),
     )
+    sealed = (RESTRICTED_COLUMN,)
+    yield _table(lake, RAW_PAYMENTS, "raw_payments", _raw_metadata(read), sealed, read.rows)
+    yield _table(lake, CLEAN_PAYMENTS, "payments", _quality_metadata(stats))
+    yield _table(lake, CLEAN_PAYMENTS_RESTRICTED, "payments_restricted", {"key_id": ring.active_id}, sealed)
     yield _table(lake, QUARANTINE_PAYMENTS, "payments_quarantine", {"rows_quarantined": stats.rows_quarantined})

@@ -33,6 +33,12 @@ def pipeline(payments_setup):
     return settings, result
 
 
+def _materialization(result: dg.ExecuteInProcessResult, name: str) -> dg.AssetMaterialization:
+    return next(
+        m for m in result.get_asset_materialization_events() if m.asset_key == dg.AssetKey(["payments", name])
+    ).materialization
+
+
 def _sql(settings, query: str):
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         return con.execute(query).fetchall()
@@ -81,7 +87,7 @@ def test_repairs_types_and_null_currency(pipeline):
         (50.0, None, 1.5),
         (50.0, "BRL", None),
     ]
-    tx_meta = result.asset_materializations_for_node("clean_transactions")[0].metadata
+    tx_meta = _materialization(result, "transactions").metadata
     assert tx_meta["currency_null"].value == 1
     assert tx_meta["numeric_strings_repaired"].value == 1
     assert tx_meta["per_file"].value == {

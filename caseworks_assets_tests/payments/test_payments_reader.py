@@ -15,7 +15,7 @@ from caseworks_assets.governance import KeyRing
 from caseworks_assets.governance.lake_encryption import read_sealed
 from caseworks_assets.payments import reader
 from caseworks_assets.payments.columns import RESTRICTED_COLUMN
-from caseworks_assets.payments.ingest import raw_transactions
+from caseworks_assets.payments.tables import ingest_transactions
 
 #: Every field in the wrong JSON type at least once: numbers as text, objects and lists as ids, null metadata.
 MIXED_TYPES = [
@@ -89,12 +89,18 @@ def test_a_record_that_is_not_an_object_is_kept_at_its_position(payments_setup):
     with pytest.raises(reader.NotAnObject, match=r"transactions\.json"):
         _ingest(data_dir / "transactions.json", "transactions", robust=False)
 
-    result = dg.materialize([raw_transactions], resources=resources, instance=dg.DagsterInstance.ephemeral())
+    result = dg.materialize([ingest_transactions], resources=resources, instance=dg.DagsterInstance.ephemeral())
     assert result.success
     raw = pl.read_parquet(settings.lake_root + "/payments/raw/transactions.parquet")
     from_array = raw.filter(pl.col("source_file") == "transactions.json").sort("source_line")
     assert from_array["source_line"].to_list() == [1, 2, 3, 4, 5]
     assert from_array["transaction_id"].to_list() == ["T1", None, None, None, "T2"]
     assert raw.height == len(records) + 2  # plus transactions_extra.ndjson's two records
-    files = result.asset_materializations_for_node("payments__raw_transactions")[0].metadata["files"]
+    clean = pl.read_parquet(settings.lake_root + "/payments/clean/transactions.parquet")
+    quarantined = pl.read_parquet(settings.lake_root + "/payments/quarantine/transactions.parquet")
+    assert clean.height + quarantined.height == raw.height  # the non-objects are quarantined, not lost
+    assert {3, 4} <= set(quarantined.filter(pl.col("source_file") == "transactions.json")["source_line"])
+    raw_key = dg.AssetKey(["payments", "raw_transactions"])
+    event = next(m for m in result.get_asset_materialization_events() if m.asset_key == raw_key)
+    files = event.materialization.metadata["files"]
     assert files.data == {"transactions.json": 5, "transactions_extra.ndjson": 2}  # type: ignore[union-attr]
