@@ -90,11 +90,11 @@ def sealed_schema(schema: pa.Schema, ring: KeyRing) -> pa.Schema:
 
 
 def sealed_writer(sink: BinaryIO | str, schema: pa.Schema, ring: KeyRing, columns: Sequence[str]) -> pq.ParquetWriter:
-    """A Parquet writer whose ``columns`` are encrypted under the ring's active key (zstd for the rest)."""
+    """A zstd Parquet writer whose ``columns`` are encrypted under the ring's active key."""
     return pq.ParquetWriter(
         sink,
         sealed_schema(schema, ring),
-        compression={name: "none" if name in columns else "zstd" for name in schema.names},  # ciphertext: no gain
+        compression="zstd",  # pages are compressed before they are encrypted, so sealed columns shrink too
         encryption_properties=encryption_properties(ring, columns),
     )
 
