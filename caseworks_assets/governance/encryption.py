@@ -154,9 +154,6 @@ class KeyRing:
     def decrypt(self, series: pl.Series, context: bytes = b"") -> pl.Series:
         return pl.Series(series.name, self.decrypt_values(series.to_list(), context), pl.String)
 
-    def rotate(self, series: pl.Series, context: bytes = b"") -> pl.Series:
-        return pl.Series(series.name, self.rotate_values(series.to_list(), context), pl.String)
-
 
 def key_id_of(expr: pl.Expr) -> pl.Expr:
     """The key id of stored ciphertexts (for metadata and rotation progress)."""

@@ -31,7 +31,6 @@ from caseworks_assets.payments.columns import (
     TRANSACTION_FIELDS,
 )
 from caseworks_assets.registry import InputError
-from caseworks_assets.resources.overlap import prefetched
 
 KINDS: dict[str, dict[str, str]] = {"transactions": TRANSACTION_FIELDS, "payments": PAYMENT_FIELDS}
 SUFFIXES = (".json", ".ndjson", ".jsonl")
@@ -267,21 +266,3 @@ def raw_writer(sink: BinaryIO, kind: str, ring: KeyRing | None = None) -> pq.Par
         return pq.ParquetWriter(sink, schema, compression="zstd")
     assert ring is not None, "restricted fields need a key ring"
     return sealed_writer(sink, schema, ring, [RESTRICTED_COLUMN])
-
-
-def ingest(
-    files: Sequence[Path],
-    base_dir: Path,
-    kind: str,
-    sink: BinaryIO,
-    ring: KeyRing | None = None,
-    batch_rows: int = BATCH_ROWS,
-    robust: bool = False,
-) -> IngestStats:
-    """Stream every record of ``files`` into one raw Parquet written to ``sink`` (nothing else)."""
-    stats = IngestStats()
-    with raw_writer(sink, kind, ring) as writer:
-        # DuckDB parses the next batch while this one is written
-        for table in prefetched(raw_batches(files, base_dir, kind, stats, batch_rows, robust)):
-            writer.write_table(table)
-    return stats

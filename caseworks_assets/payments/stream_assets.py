@@ -127,7 +127,7 @@ def stream_batch(context: dg.AssetExecutionContext, payments_landing: StreamLand
     transactions = apply_rules(parsed.transactions, TRANSACTION_RULES)
     sealed = parsed.payments.select(
         "source_line",
-        pl.Series(RESTRICTED_COLUMN, ring.encrypt_values(parsed.payments["_restricted_plain"].to_list()), pl.String),
+        ring.encrypt(parsed.payments["_restricted_plain"]).alias(RESTRICTED_COLUMN),
     )
     payment_rows = parsed.payments.drop("_restricted_plain")
     payments = apply_rules(payment_rows, PAYMENT_RECORD_RULES)

@@ -28,7 +28,9 @@ MIXED_TYPES = [
 
 def _ingest(path: Path, kind: str, robust: bool, ring: KeyRing | None = None) -> pl.DataFrame:
     sink = io.BytesIO()
-    reader.ingest([path], path.parent, kind, sink, ring, robust=robust)
+    with reader.raw_writer(sink, kind, ring) as writer:
+        for table in reader.raw_batches([path], path.parent, kind, reader.IngestStats(), robust=robust):
+            writer.write_table(table)
     sink.seek(0)
     if ring is None:
         return pl.read_parquet(sink)
