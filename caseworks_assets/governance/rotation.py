@@ -28,7 +28,7 @@ from caseworks_assets.governance.lake_encryption import (
     sealed_with,
     sealed_writer,
 )
-from caseworks_assets.resources.lake_tables import iter_parquet
+from caseworks_assets.resources.lake_tables import iter_parquet, relation_type
 from caseworks_assets.resources.staging import staged_path
 
 BATCH_ROWS = 65_536
@@ -90,12 +90,7 @@ def duckdb_table_exists(database: str, table: str) -> bool:
     """
     schema, _, name = table.rpartition(".")
     with duckdb.connect(database, read_only=True) as con:
-        found = con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = ? and table_name = ? and table_type = 'BASE TABLE'",
-            [schema or "main", name],
-        ).fetchone()
-    return bool(found and found[0])
+        return relation_type(con, schema or "main", name) == "BASE TABLE"
 
 
 @dataclass(frozen=True)

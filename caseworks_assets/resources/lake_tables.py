@@ -49,7 +49,7 @@ def _sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _relation_type(connection, schema: str, table: str) -> str | None:
+def relation_type(connection, schema: str, table: str) -> str | None:
     """``BASE TABLE``, ``VIEW`` or None for ``schema.table`` in a DuckDB connection."""
     found = connection.execute(
         "select table_type from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
@@ -66,7 +66,7 @@ class LakeViewDuckDbClient(DuckDbClient):
 
     @staticmethod
     def delete_table_slice(context: OutputContext, table_slice: TableSlice, connection) -> None:
-        if _relation_type(connection, table_slice.schema, table_slice.table) == "VIEW":
+        if relation_type(connection, table_slice.schema, table_slice.table) == "VIEW":
             connection.execute(f"drop view {table_slice.schema}.{table_slice.table}")
             return
         DuckDbClient.delete_table_slice(context, table_slice, connection)
@@ -81,10 +81,10 @@ class DuckDBLakeTableTypeHandler(DbTypeHandler[LakeTable]):
         select = obj.select_sql(location)
         if table_slice.partition_dimensions:  # partitions share one table: their rows are copied in
             connection.execute(f"SET memory_limit = '{DUCKDB_LOAD_MEMORY_LIMIT}'")
-            exists = _relation_type(connection, table_slice.schema, table_slice.table)
+            exists = relation_type(connection, table_slice.schema, table_slice.table)
             connection.execute(f"insert into {target} {select}" if exists else f"create table {target} as {select}")
         else:  # the IO manager dropped any previous view or emptied the table; a view follows the file's schema
-            if _relation_type(connection, table_slice.schema, table_slice.table) == "BASE TABLE":
+            if relation_type(connection, table_slice.schema, table_slice.table) == "BASE TABLE":
                 connection.execute(f"drop table {target}")
             connection.execute(f"create view {target} as {select}")
         rows = obj.rows
