@@ -68,14 +68,17 @@ class CaseRun:
     def selected(self, job: dg.JobDefinition, keys: Sequence[dg.AssetKey] | None) -> Sequence[dg.AssetKey] | None:
         """``keys`` (or the whole job) narrowed to :attr:`selection`, if one was given.
 
-        Raises :class:`InputError` for selection text Dagster cannot parse or
-        that names nothing the case materializes.
+        Assets that can only be materialized together with a selected one are
+        added. Raises :class:`InputError` for selection text Dagster cannot
+        parse or that names nothing the case materializes.
         """
         if not self.selection:
             return keys
         graph = self.defs.resolve_asset_graph()
         try:
-            chosen = dg.AssetSelection.from_string(self.selection).resolve(graph)
+            # an asset built in one step with others (a multi-asset that cannot be subset) brings them along,
+            # as the UI does when it is selected there
+            chosen = dg.AssetSelection.from_string(self.selection).required_multi_asset_neighbors().resolve(graph)
         except Exception as error:  # Dagster raises several types for bad selection text
             raise InputError(f"--select {self.selection!r}: {error}") from error
         candidates = set(keys) if keys is not None else set(job.asset_layer.executable_asset_keys)
