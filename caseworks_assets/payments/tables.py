@@ -183,42 +183,53 @@ def ingest_transactions(context: dg.AssetExecutionContext, inputs: CaseInputs, l
     yield _table(lake, QUARANTINE_TRANSACTIONS, "transactions_quarantine", {"rows_quarantined": stats.rows_quarantined})
 
 
-def transaction_states(lake: LakeResource) -> pl.DataFrame:
-    """One row per received transaction id, sorted by id: ``clean`` if it was loaded, else ``quarantined``.
+def known_transactions(lake: LakeResource) -> tuple[pl.Series, pl.Series]:
+    """The ids of the cleaned transactions, and of the quarantined ones no cleaned record shares; each sorted.
 
-    Computed by DuckDB (memory-capped) and sorted there, so each batch of
-    payments can look its transactions up by binary search.
+    Every transaction received is either loaded or quarantined (the blocking
+    reconciliation proves it), so the two come from the clean file's id
+    column and the quarantine's raw records (a small file), and the raw file
+    is not scanned again.
     """
-    raw, loaded = (reader.sql_string(str(lake.path(*parts))) for parts in (RAW_TRANSACTIONS, CLEAN_TRANSACTIONS))
-    with reader.connect() as con:
-        return con.execute(
-            f"""SELECT r.transaction_id,
-                       CASE WHEN c.transaction_id IS NULL THEN 'quarantined' ELSE 'clean' END AS {TRANSACTION_STATE}
-                FROM (SELECT DISTINCT transaction_id FROM read_parquet({raw}) WHERE transaction_id IS NOT NULL) r
-                LEFT JOIN (SELECT DISTINCT transaction_id FROM read_parquet({loaded})) c USING (transaction_id)
-                ORDER BY r.transaction_id"""
-        ).pl()
+    clean = lake.scan_parquet(*CLEAN_TRANSACTIONS).select("transaction_id").drop_nulls().collect()["transaction_id"]
+    quarantined = (
+        lake.scan_parquet(*QUARANTINE_TRANSACTIONS)
+        .select(pl.col("raw_record").str.json_path_match("$.transaction_id").alias("transaction_id"))
+        .drop_nulls()
+        .unique()
+        .collect()["transaction_id"]
+    )
+    clean = clean if clean.is_sorted() else clean.sort()
+    quarantined = quarantined.filter(~_found_in(clean, quarantined)).sort()
+    return clean, quarantined
 
 
-def state_joiner(states: pl.DataFrame) -> Callable[[pl.DataFrame], pl.DataFrame]:
-    """Adds ``transaction_state`` (``unknown`` when never received) to a batch of payments, in place of a join.
+def _found_in(ids: pl.Series, wanted: pl.Series) -> pl.Series:
+    """Whether each of ``wanted`` is in the sorted ``ids``: a binary search, no hash table of ``ids``."""
+    if ids.is_empty():
+        return pl.Series(values=[False] * wanted.len(), dtype=pl.Boolean)
+    at = ids.search_sorted(wanted, side="left").clip(0, ids.len() - 1)
+    return (ids.gather(at) == wanted).fill_null(False)
 
-    The known transactions, sorted once by id, are binary-searched for each
-    batch's ids: no hash table of millions of ids is rebuilt per batch, and
-    the batch keeps its rows and their order.
+
+def state_joiner(clean: pl.Series, quarantined: pl.Series) -> Callable[[pl.DataFrame], pl.DataFrame]:
+    """Adds ``transaction_state`` (``clean``, ``quarantined``, else ``unknown``) to a batch of payments.
+
+    The known transaction ids, sorted once (:func:`known_transactions`), are
+    binary-searched for each batch's ids in place of a join: no hash table of
+    millions of ids is rebuilt per batch, and the batch keeps its rows and
+    their order.
     """
-    known = states if states["transaction_id"].is_sorted() else states.sort("transaction_id")
-    ids, state = known["transaction_id"], known[TRANSACTION_STATE]
-    last = max(ids.len() - 1, 0)
 
     def join(batch: pl.DataFrame) -> pl.DataFrame:
         wanted = batch["transaction_id"]
-        if ids.is_empty():
-            return batch.with_columns(pl.lit("unknown").alias(TRANSACTION_STATE))
-        at = ids.search_sorted(wanted, side="left").clip(0, last)
-        found = (ids.gather(at) == wanted).fill_null(False)
         return batch.with_columns(
-            pl.when(found).then(state.gather(at)).otherwise(pl.lit("unknown")).alias(TRANSACTION_STATE)
+            pl.when(_found_in(clean, wanted))
+            .then(pl.lit("clean"))
+            .when(_found_in(quarantined, wanted))
+            .then(pl.lit("quarantined"))
+            .otherwise(pl.lit("unknown"))
+            .alias(TRANSACTION_STATE)
         )
 
     return join
@@ -277,7 +288,7 @@ def ingest_payments(
         parts,
         amount_column="amount_paid",
         ring=ring,
-        enrich=state_joiner(transaction_states(lake)),
+        enrich=state_joiner(*known_transactions(lake)),
     )
     sealed = (RESTRICTED_COLUMN,)
     yield _table(lake, RAW_PAYMENTS, "raw_payments", _raw_metadata(read), sealed, read.rows)
