@@ -2,8 +2,9 @@
 
 DuckDB parses each file out of core and hands the fields over in Arrow
 batches with their source file and position already attached (see
-:func:`typed_projection_sql`, and :func:`robust_projection_sql` for files
-holding records that are not objects), and each batch is appended to a
+:class:`Projection`: :func:`typed_projection_sql`, and
+:func:`robust_projection_sql` for files holding records that are not
+objects), and each batch is appended to a
 Parquet file whose restricted column the writer encrypts (Parquet modular
 encryption, :mod:`~caseworks_assets.governance.lake_encryption`). No file is
 ever held in Python whole, and plaintext restricted values never touch disk.
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from enum import IntEnum
 from pathlib import Path
 from typing import BinaryIO
 
@@ -112,32 +114,60 @@ def _split(path: str) -> tuple[str, str | None]:
     return top, f"$.{rest}" if rest else None
 
 
-def typed_projection_sql(fields: dict[str, str], path: Path, source_file: str, restricted: bool) -> str:
+class Projection(IntEnum):
+    """How a file's records are read, fastest first; each reads what the one before could not."""
+
+    STRUCTS = 0  #: top-level keys typed, nested objects read as typed structs (each must be an object or null)
+    OBJECTS = 1  #: top-level keys typed, nested objects kept as JSON (each record must be an object)
+    RECORDS = 2  #: every record read as one JSON value, whatever it is (slowest, never fails)
+
+
+def _nested_type(name: str) -> str:
+    return "JSON" if name in JSON_LITERAL_FIELDS else "VARCHAR"
+
+
+def typed_projection_sql(
+    fields: dict[str, str], path: Path, source_file: str, restricted: bool, structs: bool = True
+) -> str:
     """The fast raw projection of one file: ``read_json`` with every top-level key typed up front.
 
-    Top-level text fields are read as VARCHAR (a number arrives as its text),
-    amount-like fields and nested objects as JSON, so no value can fail a cast
-    and the result equals :func:`projection_sql`'s. The parse happens once, in
+    Top-level text fields are read as VARCHAR (a number arrives as its text)
+    and amount-like fields as JSON, so no value can fail a cast and the result
+    equals :func:`projection_sql`'s. A nested object is read as a STRUCT of
+    the fields wanted from it (``structs``, :attr:`Projection.STRUCTS`), or
+    else as JSON that each field is extracted from. The parse happens once, in
     DuckDB's typed reader, instead of per field on a JSON text per record.
     Positions come from ``row_number() OVER ()``, which follows the file with
-    insertion order preserved. A record that is not a JSON object makes DuckDB
-    raise; the caller then falls back to the record-by-record projection.
+    insertion order preserved. A record that is not a JSON object (or, with
+    ``structs``, a nested value that is not one) makes DuckDB raise; the
+    caller then reads the file with the next :class:`Projection`.
     """
     wanted = {**fields, **(RESTRICTED_FIELDS if restricted else {})}
+    members: dict[str, dict[str, str] | None] = {}  # top-level key -> its struct members (None: JSON)
     types: dict[str, str] = {}
     for name, field_path in wanted.items():
         top, inner = _split(field_path)
-        json_typed = inner is not None or name in JSON_LITERAL_FIELDS
-        types[top] = "JSON" if json_typed or types.get(top) == "JSON" else "VARCHAR"
+        if inner is None:
+            types[top] = "JSON" if name in JSON_LITERAL_FIELDS else "VARCHAR"
+            continue
+        member = inner.removeprefix("$.")
+        simple = structs and member.isidentifier() and members.get(top, {}) is not None
+        members[top] = {**(members.get(top) or {}), member: _nested_type(name)} if simple else None
+    for top, struct in members.items():
+        fields_sql = ", ".join(f'"{m}" {kind}' for m, kind in (struct or {}).items())
+        types[top] = f"STRUCT({fields_sql})" if struct else "JSON"
 
     def value(name: str) -> str:
         top, inner = _split(wanted[name])
-        top = f'"{top}"'
+        column = f'"{top}"'
+        if inner is not None and members.get(top):
+            column = f'{column}."{inner.removeprefix("$.")}"'
+            inner = None
         if inner is None:
-            return f"nullif({top}::VARCHAR, 'null')" if name in JSON_LITERAL_FIELDS else top
+            return f"nullif({column}::VARCHAR, 'null')" if name in JSON_LITERAL_FIELDS else column
         if name in JSON_LITERAL_FIELDS:
-            return f"nullif(json_extract({top}, {sql_string(inner)})::VARCHAR, 'null')"
-        return f"json_extract_string({top}, {sql_string(inner)})"
+            return f"nullif(json_extract({column}, {sql_string(inner)})::VARCHAR, 'null')"
+        return f"json_extract_string({column}, {sql_string(inner)})"
 
     select = [f"{sql_string(source_file)} AS source_file", "row_number() OVER () AS source_line"]
     select += [f"{value(name)} AS {name}" for name in fields]
@@ -145,11 +175,14 @@ def typed_projection_sql(fields: dict[str, str], path: Path, source_file: str, r
     source = f"read_json({sql_string(str(path))}, columns={columns})"
     if not restricted:
         return f"SELECT {', '.join(select)} FROM {source}"
-    # one extraction of the restricted fields into a list, then one JSON object built from it
+    # the restricted fields into one list (from JSON, in one extraction), then one JSON object built from it
     tops = {_split(p)[0] for p in RESTRICTED_FIELDS.values()}
-    assert len(tops) == 1, "restricted fields are expected under one top-level object"
-    inner_paths = "[" + ", ".join(sql_string(_split(p)[1] or "$") for p in RESTRICTED_FIELDS.values()) + "]"
-    select.append(f'json_extract_string("{tops.pop()}", {inner_paths}) AS _r')
+    top = next(iter(tops))
+    if len(tops) == 1 and types.get(top) == "JSON":
+        inner_paths = ", ".join(sql_string(_split(p)[1] or "$") for p in RESTRICTED_FIELDS.values())
+        select.append(f'json_extract_string("{top}", [{inner_paths}]) AS _r')
+    else:
+        select.append(f"[{', '.join(value(name) for name in RESTRICTED_FIELDS)}] AS _r")
     return f"SELECT * EXCLUDE (_r), {RESTRICTED_PLAIN_SQL} FROM (SELECT {', '.join(select)} FROM {source})"
 
 
@@ -173,7 +206,7 @@ def connect(threads: int | None = None) -> duckdb.DuckDBPyConnection:
 
 
 class NotAnObject(InputError):
-    """A file holds a record that is not a JSON object: the typed projection cannot read it."""
+    """A file holds a record (or nested value) that is not a JSON object: the projection cannot read it."""
 
 
 @dataclass
@@ -202,16 +235,20 @@ def read_json_file(
     fields: dict[str, str],
     restricted: bool,
     batch_rows: int = BATCH_ROWS,
-    robust: bool = False,
+    projection: Projection = Projection.STRUCTS,
 ) -> Iterator[pa.RecordBatch]:
     """Arrow batches of the raw fields (with source file and position) of one JSON array / NDJSON file, in order."""
-    projection = robust_projection_sql if robust else typed_projection_sql
+    if projection is Projection.RECORDS:
+        sql = robust_projection_sql(fields, path, source_file, restricted)
+    else:
+        sql = typed_projection_sql(fields, path, source_file, restricted, structs=projection is Projection.STRUCTS)
     try:
-        yield from con.execute(projection(fields, path, source_file, restricted)).to_arrow_reader(batch_rows)
+        yield from con.execute(sql).to_arrow_reader(batch_rows)
     except (duckdb.InvalidInputException, duckdb.ConversionException, duckdb.IOException) as error:
         message = str(error).replace(str(path.parent) + "/", "").strip()
-        if not robust and "Expected OBJECT" in message:
-            raise NotAnObject(f"{path.name}: a record is not a JSON object ({message.splitlines()[0]})") from error
+        if projection is not Projection.RECORDS and "Expected OBJECT" in message:
+            what = "a record or nested value" if projection is Projection.STRUCTS else "a record"
+            raise NotAnObject(f"{path.name}: {what} is not a JSON object ({message.splitlines()[0]})") from error
         line = first_bad_ndjson_line(path)
         where = f"line {line}: " if line else ""
         raise MalformedInput(f"{path.name}: {where}malformed JSON input ({message})") from error
@@ -239,14 +276,14 @@ def raw_batches(
     kind: str,
     stats: IngestStats,
     batch_rows: int = BATCH_ROWS,
-    robust: bool = False,
+    projection: Projection = Projection.STRUCTS,
 ) -> Iterator[pa.Table]:
     """Every record of ``files`` in the raw schema, batch by batch in file order; counts go to ``stats``.
 
     The restricted JSON of payments is still plain here: whoever writes a
     batch to disk encrypts it (:func:`raw_writer`). Raises
-    :class:`NotAnObject` when the typed projection meets a record that is not
-    an object; start again with ``robust=True`` then.
+    :class:`NotAnObject` when ``projection`` meets a value it cannot read as
+    an object; start again with the next :class:`Projection` then.
     """
     fields = KINDS[kind]
     schema = raw_schema(fields, kind == "payments")
@@ -258,7 +295,7 @@ def raw_batches(
         for path in files:
             name = path.relative_to(base_dir).as_posix() if path.is_relative_to(base_dir) else path.name
             stats.per_file[name] = 0
-            for batch in read_json_file(con, path, name, fields, kind == "payments", batch_rows, robust):
+            for batch in read_json_file(con, path, name, fields, kind == "payments", batch_rows, projection):
                 stats.per_file[name] += batch.num_rows
                 yield to_raw_table(batch, schema)
     finally:

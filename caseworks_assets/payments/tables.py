@@ -105,7 +105,7 @@ def _ingest_and_clean(
         raise dg.Failure(f"no {kind}*.json / .ndjson / .jsonl file in the payments input folder {data_dir.name!r}")
     columns = PAYMENT_COLUMNS if kind == "payments" else TRANSACTION_COLUMNS
 
-    def one_pass(robust: bool) -> tuple[reader.IngestStats, clean.CleanStats]:
+    def one_pass(projection: reader.Projection) -> tuple[reader.IngestStats, clean.CleanStats]:
         read = reader.IngestStats()
         restricted = parts.get("restricted")
         with (
@@ -115,7 +115,7 @@ def _ingest_and_clean(
             staged(lake, *parts["quarantine"]) as quarantine_sink,
             staged(lake, *restricted) if restricted else nullcontext() as restricted_sink,
         ):
-            batches = reader.raw_batches(files, data_dir, kind, read, robust=robust)
+            batches = reader.raw_batches(files, data_dir, kind, read, projection=projection)
             cleaned = clean.clean_batches(
                 batches,
                 rules,
@@ -131,11 +131,14 @@ def _ingest_and_clean(
             )
         return read, cleaned
 
-    try:
-        read, cleaned = one_pass(robust=False)
-    except reader.NotAnObject as error:  # rare: read every record as a JSON value instead (slower, never fails)
-        context.log.warning(f"{error}; reading the {kind} files record by record")
-        read, cleaned = one_pass(robust=True)
+    projection = reader.Projection.STRUCTS
+    while True:
+        try:
+            read, cleaned = one_pass(projection)
+            break
+        except reader.NotAnObject as error:  # rare: read again the next, slower way (the last never fails)
+            projection = reader.Projection(projection + 1)
+            context.log.warning(f"{error}; reading the {kind} files again as {projection.name.lower()}")
     context.log.info(
         f"{kind}: {read.rows} read from {len(files)} file(s), {cleaned.rows_loaded} loaded, "
         f"{cleaned.rows_quarantined} quarantined"

@@ -1,4 +1,4 @@
-"""The raw reader: the fast typed projection equals the record-by-record one, and non-objects fall back."""
+"""The raw reader: the fast typed projections equal the record-by-record one, and non-objects fall back."""
 
 from __future__ import annotations
 
@@ -26,10 +26,21 @@ MIXED_TYPES = [
 ]
 
 
-def _ingest(path: Path, kind: str, robust: bool, ring: KeyRing | None = None) -> pl.DataFrame:
+#: The same without the record whose metadata is a string: every nested value an object or null.
+NESTED_OBJECTS = [
+    *TRANSACTIONS_ARRAY,
+    {"transaction_id": 17, "amount": [1, 2], "status": 1.5, "metadata": None},
+    {"transaction_id": {"nested": True}, "amount": None, "metadata": {"installments": 3, "channel": {"a": [9]}}},
+    {"metadata": {"sales_rep": None, "discount_applied": True, "other": "ignored"}},
+    {},
+]
+Projection = reader.Projection
+
+
+def _ingest(path: Path, kind: str, projection: reader.Projection, ring: KeyRing | None = None) -> pl.DataFrame:
     sink = io.BytesIO()
     with reader.raw_writer(sink, kind, ring) as writer:
-        for table in reader.raw_batches([path], path.parent, kind, reader.IngestStats(), robust=robust):
+        for table in reader.raw_batches([path], path.parent, kind, reader.IngestStats(), projection=projection):
             writer.write_table(table)
     sink.seek(0)
     if ring is None:
@@ -39,15 +50,21 @@ def _ingest(path: Path, kind: str, robust: bool, ring: KeyRing | None = None) ->
     return opened
 
 
+def _write(path: Path, records: list) -> Path:
+    if path.suffix == ".json":
+        path.write_text(json.dumps(records, indent=1))
+    else:
+        path.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    return path
+
+
 @pytest.mark.parametrize("suffix", [".json", ".ndjson"])
 def test_typed_projection_equals_the_record_by_record_one(tmp_path: Path, suffix: str):
-    path = tmp_path / f"transactions{suffix}"
-    if suffix == ".json":
-        path.write_text(json.dumps(MIXED_TYPES, indent=1))
-    else:
-        path.write_text("\n".join(json.dumps(r) for r in MIXED_TYPES) + "\n")
-    fast, robust = _ingest(path, "transactions", robust=False), _ingest(path, "transactions", robust=True)
+    path = _write(tmp_path / f"transactions{suffix}", MIXED_TYPES)
+    fast, robust = _ingest(path, "transactions", Projection.OBJECTS), _ingest(path, "transactions", Projection.RECORDS)
     assert fast.equals(robust)
+    with pytest.raises(reader.NotAnObject, match="nested value"):  # metadata "not an object": no struct
+        _ingest(path, "transactions", Projection.STRUCTS)
     assert fast["source_line"].to_list() == list(range(1, len(MIXED_TYPES) + 1))
     assert fast.filter(pl.col("source_line") == 8).row(0, named=True) | {"source_file": None} == {
         "source_file": None,
@@ -69,12 +86,26 @@ def test_typed_projection_equals_the_record_by_record_one(tmp_path: Path, suffix
     assert fast.filter(pl.col("source_line") == 2)["amount"].item() == '"250.50"'  # a string stays quoted
 
 
+@pytest.mark.parametrize("suffix", [".json", ".ndjson"])
+def test_nested_objects_read_as_structs_equal_the_other_projections(tmp_path: Path, suffix: str):
+    path = _write(tmp_path / f"transactions{suffix}", NESTED_OBJECTS)
+    structs, objects, records = (_ingest(path, "transactions", p) for p in Projection)
+    assert structs.equals(records) and objects.equals(records)
+    nested = structs.filter(pl.col("source_line") == len(TRANSACTIONS_ARRAY) + 2).row(0, named=True)
+    assert (nested["transaction_id"], nested["installments"], nested["channel"]) == (
+        '{"nested":true}',
+        "3",
+        '{"a":[9]}',
+    )
+    assert structs.filter(pl.col("source_line") == len(TRANSACTIONS_ARRAY) + 3)["discount_applied"].item() == "true"
+
+
 def test_restricted_fields_are_read_alike_on_both_paths(tmp_path: Path):
     ring = KeyRing.parse(KeyRing.generate_spec("k1"))
     path = tmp_path / "payments.json"
     path.write_text(json.dumps(PAYMENTS_ARRAY))
-    fast, robust = (_ingest(path, "payments", robust=r, ring=ring) for r in (False, True))
-    assert fast.equals(robust)
+    fast, objects, robust = (_ingest(path, "payments", p, ring=ring) for p in Projection)
+    assert fast.equals(robust) and objects.equals(robust)
     assert fast[RESTRICTED_COLUMN].null_count() == 0
     first = json.loads(fast[RESTRICTED_COLUMN][0])
     assert first == {
@@ -88,8 +119,9 @@ def test_a_record_that_is_not_an_object_is_kept_at_its_position(payments_setup):
     settings, data_dir, resources = payments_setup
     records = [TRANSACTIONS_ARRAY[0], 7, "text", [1, 2], TRANSACTIONS_ARRAY[1]]
     (data_dir / "transactions.json").write_text(json.dumps(records))
-    with pytest.raises(reader.NotAnObject, match=r"transactions\.json"):
-        _ingest(data_dir / "transactions.json", "transactions", robust=False)
+    for projection in (Projection.STRUCTS, Projection.OBJECTS):
+        with pytest.raises(reader.NotAnObject, match=r"transactions\.json"):
+            _ingest(data_dir / "transactions.json", "transactions", projection)
 
     result = dg.materialize([ingest_transactions], resources=resources, instance=dg.DagsterInstance.ephemeral())
     assert result.success
