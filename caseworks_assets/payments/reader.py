@@ -145,13 +145,14 @@ def typed_projection_sql(
     wanted = {**fields, **(RESTRICTED_FIELDS if restricted else {})}
     members: dict[str, dict[str, str] | None] = {}  # top-level key -> its struct members (None: JSON)
     types: dict[str, str] = {}
+    direct = {top for top, inner in map(_split, wanted.values()) if inner is None}  # wanted whole: not a struct
     for name, field_path in wanted.items():
         top, inner = _split(field_path)
         if inner is None:
             types[top] = "JSON" if name in JSON_LITERAL_FIELDS else "VARCHAR"
             continue
         member = inner.removeprefix("$.")
-        simple = structs and member.isidentifier() and members.get(top, {}) is not None
+        simple = structs and member.isidentifier() and top not in direct and members.get(top, {}) is not None
         members[top] = {**(members.get(top) or {}), member: _nested_type(name)} if simple else None
     for top, struct in members.items():
         fields_sql = ", ".join(f'"{m}" {kind}' for m, kind in (struct or {}).items())

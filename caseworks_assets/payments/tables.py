@@ -210,7 +210,7 @@ def known_transactions(lake: LakeResource) -> tuple[pl.Series, pl.Series]:
 def _found_in(ids: pl.Series, wanted: pl.Series) -> pl.Series:
     """Whether each of ``wanted`` is in the sorted ``ids``: a binary search, no hash table of ``ids``."""
     if ids.is_empty():
-        return pl.Series(values=[False] * wanted.len(), dtype=pl.Boolean)
+        return pl.repeat(False, wanted.len(), eager=True)
     at = ids.search_sorted(wanted, side="left").clip(0, ids.len() - 1)
     return (ids.gather(at) == wanted).fill_null(False)
 
