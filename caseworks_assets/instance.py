@@ -23,6 +23,14 @@ concurrency:
     max_concurrent_runs: 4
 telemetry:
   enabled: false
+# Dagster's SQLite storage, keeping its database engines (see caseworks_assets/instance_storage.py);
+# remove these two entries to use Dagster's own classes on the same files.
+run_storage:
+  module: caseworks_assets.instance_storage
+  class: CachedEngineSqliteRunStorage
+event_log_storage:
+  module: caseworks_assets.instance_storage
+  class: CachedEngineSqliteEventLogStorage
 # pool used by warehouse writers: {WAREHOUSE_POOL}
 """
 

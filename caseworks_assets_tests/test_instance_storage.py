@@ -1,0 +1,88 @@
+"""The instance caseworks writes keeps its SQLite engines and still behaves as Dagster's own storage."""
+
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from dagster._core.instance.ref import InstanceRef
+
+from caseworks_assets.instance import get_instance
+from caseworks_assets.instance_storage import (
+    MAX_ENGINES,
+    CachedEngineSqliteEventLogStorage,
+    CachedEngineSqliteRunStorage,
+)
+from caseworks_assets.settings import Settings
+
+DAYS = dg.StaticPartitionsDefinition(["2025-01", "2025-02"])
+
+
+@dg.asset(partitions_def=DAYS, check_specs=[dg.AssetCheckSpec("positive", asset="numbers")])
+def numbers(context: dg.AssetExecutionContext):
+    yield dg.MaterializeResult(metadata={"month": context.partition_key})
+    yield dg.AssetCheckResult(check_name="positive", passed=context.partition_key != "2025-02")
+
+
+def _materialize(instance: dg.DagsterInstance, partition: str) -> dg.ExecuteInProcessResult:
+    return dg.materialize([numbers], instance=instance, partition_key=partition, raise_on_error=False)
+
+
+def test_the_written_instance_uses_the_engine_keeping_storage(caseworks_env: Settings) -> None:
+    instance = get_instance()
+    assert isinstance(instance.event_log_storage, CachedEngineSqliteEventLogStorage)
+    assert isinstance(instance.run_storage, CachedEngineSqliteRunStorage)
+    home = Path(instance.root_directory)
+    # the files are where Dagster's default SQLite storage keeps them, so either class reads them
+    assert (home / "history" / "runs.db").exists()
+    assert (home / "history" / "runs" / "index.db").exists()
+
+
+def test_runs_events_partitions_and_checks_are_visible_to_another_process_view(caseworks_env: Settings) -> None:
+    instance = get_instance()
+    first, second = _materialize(instance, "2025-01"), _materialize(instance, "2025-02")
+    assert first.success and second.success  # the failed check is a WARN-level result, not a failure
+
+    # An instance on the same folder with Dagster's own classes (no dagster.yaml read, all defaults), as
+    # after deleting the two storage entries: everything stored through the kept engines is there.
+    plain = InstanceRef.from_dir(instance.root_directory, config_filename="no-such-config.yaml")
+    with dg.DagsterInstance.from_ref(plain) as other:
+        assert type(other.event_log_storage).__name__ == "SqliteEventLogStorage"
+        runs = other.get_runs()
+        assert {run.run_id for run in runs} == {first.run_id, second.run_id}
+        assert other.get_materialized_partitions(dg.AssetKey("numbers")) == {"2025-01", "2025-02"}
+        latest = other.get_latest_materialization_event(dg.AssetKey("numbers"))
+        assert latest is not None and latest.run_id == second.run_id
+        evaluations = other.event_log_storage.get_asset_check_execution_history(
+            dg.AssetCheckKey(dg.AssetKey("numbers"), "positive"), limit=10
+        )
+        assert len(evaluations) == 2
+        assert len(other.all_logs(second.run_id)) == len(instance.all_logs(second.run_id)) > 10
+
+
+def test_engines_are_reused_and_bounded(caseworks_env: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    instance = get_instance()
+    storage = instance.event_log_storage
+    assert isinstance(storage, CachedEngineSqliteEventLogStorage)
+    result = _materialize(instance, "2025-01")
+    kept = dict(storage._engines)  # the cache is what this test is about
+    assert set(kept) >= {"index", result.run_id}
+    _materialize(instance, "2025-01")
+    assert storage._engines["index"] is kept["index"]
+
+    monkeypatch.setattr("caseworks_assets.instance_storage.MAX_ENGINES", 2)
+    for _ in range(3):
+        _materialize(instance, "2025-02")
+    assert len(storage._engines) <= 2 < MAX_ENGINES
+    # a run whose engine was dropped is read again through a new one
+    assert len(instance.all_logs(result.run_id)) > 10
+
+
+def test_wipe_forgets_engines_and_recreates_databases(caseworks_env: Settings) -> None:
+    instance = get_instance()
+    _materialize(instance, "2025-01")
+    instance.wipe()
+    assert instance.get_runs() == []
+    assert instance.get_materialized_partitions(dg.AssetKey("numbers")) == set()
+    after = _materialize(instance, "2025-02")
+    assert after.success
+    assert instance.get_materialized_partitions(dg.AssetKey("numbers")) == {"2025-02"}
