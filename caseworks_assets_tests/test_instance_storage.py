@@ -1,5 +1,7 @@
 """The instance caseworks writes keeps its SQLite engines and still behaves as Dagster's own storage."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -86,3 +88,27 @@ def test_wipe_forgets_engines_and_recreates_databases(caseworks_env: Settings) -
     after = _materialize(instance, "2025-02")
     assert after.success
     assert instance.get_materialized_partitions(dg.AssetKey("numbers")) == {"2025-02"}
+
+
+CHILD_RUN = """
+import dagster as dg
+from caseworks_assets.instance import get_instance
+
+@dg.asset
+def from_child():
+    return 1
+
+result = dg.materialize([from_child], instance=get_instance())
+print(result.run_id)
+"""
+
+
+def test_another_process_writes_while_this_one_keeps_its_connections(caseworks_env: Settings) -> None:
+    """The webserver, daemon and CLI share the files: kept connections must not lock anyone out."""
+    instance = get_instance()
+    mine = _materialize(instance, "2025-01")  # this process now holds open connections
+    child = subprocess.run([sys.executable, "-c", CHILD_RUN], capture_output=True, text=True, timeout=120, check=True)
+    child_run_id = child.stdout.strip().splitlines()[-1]
+    assert {run.run_id for run in instance.get_runs()} == {mine.run_id, child_run_id}
+    assert instance.get_latest_materialization_event(dg.AssetKey("from_child")) is not None
+    assert _materialize(instance, "2025-02").success  # and this process still writes after it

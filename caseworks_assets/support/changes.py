@@ -377,7 +377,11 @@ def apply_changes(previous: pl.DataFrame, changes: pl.DataFrame, key: str) -> tu
     upserts = changes.filter(action != "delete")
     # One probe of the previous ids (millions) against the changed ids (a month's worth): the mask
     # drops the changed rows and its hits are the changed ids the state already holds, counted per action.
-    changed = previous.select(pl.col(key).is_in(changes[key].implode()).alias("changed"))["changed"]
+    changed = (
+        previous.select(pl.col(key).is_in(changes[key].implode()).alias("changed"))["changed"]
+        if previous.height  # the initial extract: no need to hash its millions of ids to find none of them
+        else pl.Series("changed", [], dtype=pl.Boolean)
+    )
     known_ids = previous.select(key).filter(changed)
     per_action = dict(changes.group_by("action").len().iter_rows())
     known = dict(changes.select(key, "action").join(known_ids, on=key, how="semi").group_by("action").len().iter_rows())
