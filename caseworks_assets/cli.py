@@ -8,6 +8,7 @@ and exit code 1. Neither prints a traceback.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import shutil
 import subprocess
@@ -157,6 +158,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from caseworks_assets.runner import CaseRunFailed
 
     args = build_parser().parse_args(argv)
+    # Everything imported so far lives until exit: keep the collector from walking it again in every full
+    # collection of a run, and from tearing it down object by object at exit (0.7 s of each command).
+    gc.freeze()
     try:
         if args.command == "demo":
             _demo(args)
