@@ -14,6 +14,7 @@ keep none of their own, so the two cannot drift apart).
 from caseworks_assets.quality.checks import (
     QUARANTINE_TABLE_SCHEMA,
     markdown_table,
+    may_repeat,
     pandera_check,
     pandera_column_schema,
     quality_metadata,
@@ -69,6 +70,7 @@ __all__ = [
     "is_email",
     "markdown_table",
     "matches",
+    "may_repeat",
     "normalize_br_phone",
     "normalize_cep",
     "normalize_cnpj",

@@ -16,7 +16,13 @@ import dagster as dg
 
 from caseworks_assets.registry import Case, InputError, register_case
 from caseworks_assets.support.assets import ALL_ASSETS, MONTHS, OUTPUT_ASSETS, PARTITIONED_ASSETS
-from caseworks_assets.support.jobs import support_job, support_months_job, support_months_sensor, support_outputs_job
+from caseworks_assets.support.jobs import (
+    partition_range_tags,
+    support_job,
+    support_months_job,
+    support_months_sensor,
+    support_outputs_job,
+)
 from caseworks_assets.support.layout import CASE, discover, month_arg, month_key, validate_inputs
 from caseworks_assets.support.sample import write_sample
 
@@ -46,8 +52,23 @@ def months_to_apply(data_dir: Path, selected: list[str] | None) -> list[str]:
     return [layout.initial_month, *(m for m in deltas if m in wanted)]
 
 
+def consecutive_blocks(months: list[str], order: list[str]) -> list[list[str]]:
+    """``months`` (in application order) cut wherever a month of ``order`` is left out."""
+    blocks: list[list[str]] = []
+    for month in months:
+        if blocks and order.index(month) == order.index(blocks[-1][-1]) + 1:
+            blocks[-1].append(month)
+        else:
+            blocks.append([month])
+    return blocks
+
+
 def run(case_run: CaseRun) -> None:
-    """Register the folder's months, apply the chosen ones in order, then publish the last one."""
+    """Register the folder's months, apply the chosen ones in order, then publish the last one.
+
+    Consecutive months are applied in one run over their range (all of them by
+    default); a month left out by ``--months`` splits the runs.
+    """
     months = months_to_apply(case_run.data_dir, list(case_run.months) if case_run.months else None)
     layout = discover(case_run.data_dir)
     known = set(case_run.instance.get_dynamic_partitions(MONTHS.name))
@@ -55,9 +76,12 @@ def run(case_run: CaseRun) -> None:
     if missing:
         case_run.instance.add_dynamic_partitions(MONTHS.name, missing)
     month_keys = [key for asset in PARTITIONED_ASSETS for key in asset.keys]
-    for month in months:
-        case_run.echo(f"[support] applying {month}")
-        case_run.execute("support_job", partition_key=month, asset_selection=month_keys)
+    for block in consecutive_blocks(months, layout.months):
+        case_run.echo(f"[support] applying {', '.join(block)}")
+        if len(block) == 1:
+            case_run.execute("support_job", partition_key=block[0], asset_selection=month_keys)
+        else:  # one run over the range, as a backfill from the UI runs
+            case_run.execute("support_job", tags=partition_range_tags(block[0], block[-1]), asset_selection=month_keys)
     output_keys = [key for asset in OUTPUT_ASSETS for key in asset.keys]
     case_run.echo(f"[support] publishing the state after {months[-1]}")
     case_run.execute(

@@ -16,6 +16,7 @@ twice. A month whose predecessor has no snapshot fails and says which month to
 apply first.
 """
 
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -280,33 +281,69 @@ def _apply_month(
     return materialization, checks
 
 
-def _quarantine(month: str, lake: LakeResource) -> tuple[dg.Output, dg.AssetCheckResult]:
-    """``quarantine``: the month's rejected rows of every table, for the warehouse."""
+def _quarantine_rows(month: str, lake: LakeResource) -> pl.DataFrame:
+    """The month's rejected rows of every table, with the month."""
     frames = [
         lake.read_parquet(*rejects_parts(table, month))
         if lake.exists(*rejects_parts(table, month))
         else pl.DataFrame(schema=quarantine_schema())
         for table in TABLES
     ]
-    rows = pl.concat([f.cast(quarantine_schema()) for f in frames]).select(pl.lit(month).alias("month"), pl.all())
+    return pl.concat([f.cast(quarantine_schema()) for f in frames]).select(pl.lit(month).alias("month"), pl.all())
+
+
+def _quarantine_metadata(rows: pl.DataFrame) -> dict[str, dg.MetadataValue]:
     by_rule = rows.group_by("table", "rule").len().sort("table", "rule")
-    output = dg.Output(
-        rows,
-        output_name=QUARANTINE_KEY.to_python_identifier(),
-        metadata={
-            "dagster/row_count": rows.height,
-            "by_rule": dg.MetadataValue.json({f"{t}/{r}": n for t, r, n in by_rule.iter_rows()}),
-        },
-    )
+    return {
+        "dagster/row_count": dg.MetadataValue.int(rows.height),
+        "by_rule": dg.MetadataValue.json({f"{t}/{r}": n for t, r, n in by_rule.iter_rows()}),
+    }
+
+
+def _quarantine_check(rows: pl.DataFrame) -> dg.AssetCheckResult:
     check = validate_frame(rows, QUARANTINE_SCHEMA)
-    result = dg.AssetCheckResult(
+    return dg.AssetCheckResult(
         asset_key=QUARANTINE_KEY,
         check_name=QUARANTINE_CHECK.name,
         passed=check.passed,
         metadata=check.metadata,
         description=check.description,
     )
-    return output, result
+
+
+def _months_of_run(context: dg.AssetExecutionContext, layout: Layout) -> list[str]:
+    """The run's months in application order: one, or a range (a backfill runs as a single run)."""
+    for month in context.partition_keys:
+        layout.previous(month)  # fails clearly when the folder has no input for a month
+    order = {month: index for index, month in enumerate(layout.months)}
+    return sorted(context.partition_keys, key=order.__getitem__)
+
+
+def _blocked(table: str, month: str, failed: list[str], applied_before: list[str]) -> dg.Failure:
+    message = f"{table} for {month}: blocking check(s) {', '.join(failed)} failed; nothing after it applied"
+    if applied_before:
+        # their snapshots are written, but a failed step records no materialization: run the range again
+        message += f" (this run applied {', '.join(applied_before)} before it: run them again with the fix)"
+    return dg.Failure(message)
+
+
+def _merged_check(results: list[tuple[str, dg.AssetCheckResult]]) -> dg.AssetCheckResult:
+    """One result for a check evaluated on several months: failed if any month failed, each month's figures."""
+    last = results[-1][1]
+    failed = [(month, result) for month, result in results if not result.passed]
+    per_month = {
+        month: {name: getattr(value, "value", value) for name, value in result.metadata.items()}
+        for month, result in results
+    }
+    return dg.AssetCheckResult(
+        asset_key=last.asset_key,
+        check_name=last.check_name,
+        passed=not failed,
+        severity=last.severity,
+        metadata={"months": dg.MetadataValue.json(per_month), "failed_months": ", ".join(m for m, _ in failed)},
+        description="; ".join(f"{month}: {result.description}" for month, result in failed)
+        or f"passed for {', '.join(month for month, _ in results)}",
+    )
 
 
 @dg.multi_asset(
@@ -318,9 +355,10 @@ def _quarantine(month: str, lake: LakeResource) -> tuple[dg.Output, dg.AssetChec
     ],
     check_specs=[*(check for spec in TABLES.values() for check in _state_check_specs(spec)), QUARANTINE_CHECK],
     partitions_def=MONTHS,
+    backfill_policy=dg.BackfillPolicy.single_run(),
     can_subset=True,
     pool=WAREHOUSE_POOL,
-    description="Apply one month in one step: read each table's file, build its state on the previous "
+    description="Apply months in one step, in order: read each table's file, build its state on the previous "
     "month's, then gather the rows that were not applied into the quarantine.",
 )
 def support_month(context: dg.AssetExecutionContext, inputs: CaseInputs, lake: LakeResource):
@@ -331,30 +369,59 @@ def support_month(context: dg.AssetExecutionContext, inputs: CaseInputs, lake: L
     keeps each asset, partition and check as the UI shows them. A subset of the
     month's assets can still be selected (``can_subset``). A failed blocking
     check stops the month before the quarantine is written, as a check step would.
+
+    A backfill of several months is one run (``BackfillPolicy.single_run``):
+    months build on each other, so separate runs could only wait for one
+    another. The step applies them in order; each month's materialization keeps
+    its own metadata, and each check gives one result listing every month.
     """
     layout = discover(inputs.dir_for(CASE))
-    month = context.partition_key
-    layout.previous(month)  # fails clearly when the folder has no input for this month
+    months = _months_of_run(context, layout)
+    ranged = len(months) > 1
     selected = context.selected_asset_keys
     selected_checks = context.selected_asset_check_keys
-    for spec in TABLES.values():
-        if raw_key(spec.name) in selected:
-            yield _read_raw(spec, layout, month, lake)
-        if state_key(spec.name) in selected:
-            materialization, checks = _apply_month(spec, layout, month, lake)
-            yield materialization
-            chosen = [check for check in checks if _check_key(check) in selected_checks]
-            yield from chosen
-            failed = [c.check_name for c in chosen if not c.passed and c.severity == dg.AssetCheckSeverity.ERROR]
-            if failed:
-                raise dg.Failure(
-                    f"{spec.name} for {month}: blocking check(s) {', '.join(failed)} failed; nothing after it applied"
-                )
+    materialized: dict[dg.AssetKey, None] = {}  # assets of a range, yielded once after its last month
+    check_results: dict[dg.AssetCheckKey, list[tuple[str, dg.AssetCheckResult]]] = {}
+    quarantines: list[pl.DataFrame] = []
+
+    def record(result: dg.MaterializeResult, month: str) -> Iterator[dg.MaterializeResult]:
+        if not ranged:
+            yield result
+            return
+        context.add_asset_metadata(result.metadata or {}, asset_key=result.asset_key, partition_key=month)
+        materialized[result.asset_key] = None
+
+    for month in months:
+        for spec in TABLES.values():
+            if raw_key(spec.name) in selected:
+                yield from record(_read_raw(spec, layout, month, lake), month)
+            if state_key(spec.name) in selected:
+                materialization, checks = _apply_month(spec, layout, month, lake)
+                yield from record(materialization, month)
+                chosen = [check for check in checks if _check_key(check) in selected_checks]
+                for check in chosen:
+                    check_results.setdefault(_check_key(check), []).append((month, check))
+                if not ranged:
+                    yield from chosen
+                failed = [c.check_name for c in chosen if not c.passed and c.severity == dg.AssetCheckSeverity.ERROR]
+                if failed:
+                    if ranged:
+                        yield from (_merged_check(results) for results in check_results.values())
+                    raise _blocked(spec.name, month, failed, applied_before=months[: months.index(month)])
+        if QUARANTINE_KEY in selected:
+            rows = _quarantine_rows(month, lake)
+            if ranged:
+                context.add_asset_metadata(_quarantine_metadata(rows), asset_key=QUARANTINE_KEY, partition_key=month)
+            quarantines.append(rows)
+    if ranged:
+        yield from (dg.MaterializeResult(asset_key=key) for key in materialized)
+        yield from (_merged_check(results) for results in check_results.values())
     if QUARANTINE_KEY in selected:
-        output, check = _quarantine(month, lake)
-        yield output
-        if _check_key(check) in selected_checks:
-            yield check
+        rows = pl.concat(quarantines)
+        name = QUARANTINE_KEY.to_python_identifier()
+        yield dg.Output(rows, output_name=name, metadata={} if ranged else _quarantine_metadata(rows))
+        if dg.AssetCheckKey(QUARANTINE_KEY, QUARANTINE_CHECK.name) in selected_checks:
+            yield _quarantine_check(rows)
 
 
 class FinalStateConfig(dg.Config):

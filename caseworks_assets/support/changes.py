@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 import polars as pl
 
-from caseworks_assets.quality import Action, Dedupe, QualityResult, Rule, apply_rules, empty_quarantine
+from caseworks_assets.quality import Action, Dedupe, QualityResult, Rule, apply_rules, empty_quarantine, may_repeat
 from caseworks_assets.quality.rules import ExprFn
 from caseworks_assets.quality.validators import parse_date
 from caseworks_assets.support.layout import ACTIONS, EASTERN, SOURCE_FILE, SOURCE_LINE, TableSpec
@@ -409,17 +409,6 @@ def quarantine_schema() -> dict[str, pl.DataType]:
         "reason": pl.String,
         "raw_record": pl.String,
     }
-
-
-def may_repeat(values: pl.Series) -> bool:
-    """False when every value is distinct, True when some value may repeat (the caller then looks exactly).
-
-    Counting distinct 64-bit hashes is five times cheaper than counting
-    distinct strings on millions of ids, and exact in the direction that
-    matters: equal values have equal hashes, so a repeat is never missed; a
-    hash collision only sends the caller to its exact (slower) path.
-    """
-    return values.hash().n_unique() < values.len()
 
 
 def unique_key_result(frame: pl.DataFrame, key: str, asset_key: dg.AssetKey | None = None) -> dg.AssetCheckResult:

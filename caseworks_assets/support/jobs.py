@@ -3,13 +3,15 @@
 ``support_job`` covers the whole group (the CLI runs it month by month with a
 partition key and the month assets selected, then once for the outputs). The
 sensor watches the input folder: it registers new months as partitions and
-requests one month at a time, the next one only once its predecessor's state
-is materialized, then refreshes the outputs after the last month.
+requests the months not yet applied in one run over their range, once the
+first one's predecessor is materialized, then refreshes the outputs after the
+last month.
 """
 
 import json
 
 import dagster as dg
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from caseworks_assets.registry import InputError
 from caseworks_assets.resources import CaseInputs
@@ -43,11 +45,28 @@ def _applied(instance: dg.DagsterInstance) -> set[str]:
     return set.intersection(*per_table) if per_table else set()
 
 
+def partition_range_tags(first: str, last: str) -> dict[str, str]:
+    """Run tags of a single run over the partitions ``first``..``last`` (what a single-run backfill sets)."""
+    return {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
+
+
+def _months_request(first: str, last: str) -> dg.RunRequest:
+    """One run applying ``first``..``last`` in order (a single month, or a range as a backfill runs it)."""
+    if first == last:
+        return dg.RunRequest(run_key=f"support-month-{first}", partition_key=first, job_name=support_months_job.name)
+    return dg.RunRequest(
+        run_key=f"support-months-{first}-{last}",
+        job_name=support_months_job.name,
+        tags=partition_range_tags(first, last),
+    )
+
+
 @dg.sensor(
     jobs=[support_months_job, support_outputs_job],
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.STOPPED,
-    description="Registers months that land in the support input folder and applies them one by one, in order.",
+    description="Registers months that land in the support input folder and applies them in order, "
+    "in one run over the months not yet applied.",
 )
 def support_months_sensor(context: dg.SensorEvaluationContext, inputs: CaseInputs) -> dg.SensorResult | dg.SkipReason:
     try:
@@ -61,12 +80,10 @@ def support_months_sensor(context: dg.SensorEvaluationContext, inputs: CaseInput
     cursor = json.loads(context.cursor) if context.cursor else {}
     run_requests: list[dg.RunRequest] = []
     if pending:
-        month, before = pending[0], layout.previous(pending[0])
-        if month > cursor.get("requested", "") and (before is None or before in applied):
-            run_requests.append(
-                dg.RunRequest(run_key=f"support-month-{month}", partition_key=month, job_name=support_months_job.name)
-            )
-            cursor["requested"] = month
+        first, last, before = pending[0], layout.months[-1], layout.previous(pending[0])
+        if first > cursor.get("requested", "") and (before is None or before in applied):
+            run_requests.append(_months_request(first, last))
+            cursor["requested"] = last
     elif layout.months and cursor.get("published") != layout.months[-1]:
         run_requests.append(
             dg.RunRequest(run_key=f"support-outputs-{layout.months[-1]}", job_name=support_outputs_job.name)

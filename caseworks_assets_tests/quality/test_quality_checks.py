@@ -13,6 +13,8 @@ import dagster as dg
 import pandera.polars as pa
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from caseworks_assets.quality import (
     QUARANTINE_TABLE_SCHEMA,
@@ -244,3 +246,21 @@ def test_checks_on_a_partitioned_asset_see_only_their_partition(tmp_path: Path, 
     assert evaluations["daily_sales_schema"].metadata["rows"].value == 2  # one partition, not all of them
     assert evaluations["reconciliation"].passed is passes
     assert evaluations["daily_sales_schema"].partition == day
+
+
+KEYED = pa.DataFrameSchema({"key": pa.Column(pl.String, nullable=True, unique=True)}, name="keyed")
+
+
+@given(st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "c", "d", "e", "f"])), max_size=8))
+def test_unique_keys_proven_by_hashes_give_pandera_s_own_verdict(keys: list[str | None]) -> None:
+    """validate_frame skips Pandera's row-by-row duplicate marking only for columns proven distinct."""
+    frame = pl.DataFrame({"key": keys}, schema={"key": pl.String})
+    try:
+        KEYED.validate(frame, lazy=True)
+        plain = True
+    except pa.errors.SchemaErrors:
+        plain = False
+    result = validate_frame(frame, KEYED)
+    assert result.passed == plain
+    if not plain:
+        assert "key / field_uniqueness" in result.metadata["failures_by_check"].value

@@ -7,9 +7,11 @@ import polars as pl
 import pytest
 from support_testkit import make_run, make_settings
 
+from caseworks_assets.quality import may_repeat
 from caseworks_assets.runner import CaseRunFailed
+from caseworks_assets.support import partition_range_tags
 from caseworks_assets.support.assets import PARTITIONED_ASSETS
-from caseworks_assets.support.changes import UTC_FORMAT, may_repeat, parse_utc
+from caseworks_assets.support.changes import UTC_FORMAT, apply_changes, parse_utc
 from caseworks_assets.support.keys import QUARANTINE_KEY, state_key
 from caseworks_assets.support.sample import write_sample
 
@@ -65,3 +67,44 @@ def test_a_rewritten_snapshot_is_read_again_and_a_failed_blocking_check_stops_th
     assert (state_key("interactions"), "unique_interaction_id") in failed
     materialized = {e.asset_key for e in january.get_asset_materialization_events()}
     assert state_key("interactions") in materialized and QUARANTINE_KEY not in materialized
+
+
+def test_a_failed_blocking_check_stops_a_range_at_its_month_and_names_what_ran_before(tmp_path, monkeypatch):
+    """In a single run over several months, a blocking failure in the second stops there: its check result is
+    recorded with the month, no month of the range is recorded as materialized, the error names what ran."""
+    write_sample(make_settings(tmp_path).data_dir / "support")
+    case_run = make_run(tmp_path, dg.DagsterInstance.ephemeral())
+    case_run.instance.add_dynamic_partitions("support_months", ["2024-12", "2025-01", "2025-02", "2025-03"])
+    case_run.execute("support_job", partition_key="2024-12", asset_selection=MONTH_KEYS)
+
+    calls: list[str] = []
+
+    def duplicating_in_february(previous, changes, key):
+        """A bug that duplicates an id, only when building the range's second contact centers state."""
+        state, stats = apply_changes(previous, changes, key)
+        calls.append(key)
+        if calls.count("contact_center_id") == 2:
+            state = pl.concat([state, state.head(1)])
+        return state, stats
+
+    monkeypatch.setattr("caseworks_assets.support.assets.apply_changes", duplicating_in_february)
+    with pytest.raises(
+        CaseRunFailed, match=r"contact_centers for 2025-02: blocking check.*this run applied 2025-01 before it"
+    ):
+        case_run.execute("support_job", tags=partition_range_tags("2025-01", "2025-03"), asset_selection=MONTH_KEYS)
+    ranged = case_run.results[-1]
+    checks = {(e.asset_key, e.check_name): e for e in ranged.get_asset_check_evaluations()}
+    unique = checks[(state_key("contact_centers"), "unique_contact_center_id")]
+    assert not unique.passed and unique.metadata["failed_months"].value == "2025-02"
+    assert set(unique.metadata["months"].value) == {"2025-01", "2025-02"}
+    assert ranged.get_asset_materialization_events() == []
+    assert case_run.instance.get_materialized_partitions(state_key("contact_centers")) == {"2024-12"}
+
+    monkeypatch.undo()  # fixed: the same range again applies all three months
+    case_run.execute("support_job", tags=partition_range_tags("2025-01", "2025-03"), asset_selection=MONTH_KEYS)
+    assert case_run.instance.get_materialized_partitions(state_key("contact_centers")) == {
+        "2024-12",
+        "2025-01",
+        "2025-02",
+        "2025-03",
+    }

@@ -190,3 +190,23 @@ def test_parquet_exports_keep_the_eastern_time_zone(full_run):
         interactions.sort("interaction_id"), lake_snapshot(root, "interactions", "2025-03").sort("interaction_id")
     )
     assert pl.read_parquet(folder / "support_report.parquet").rows() == EXPECTED_REPORT
+
+
+def test_consecutive_months_run_as_one_range_like_a_ui_backfill(full_run):
+    """The CLI applies the four months in one run over their range, the run a backfill from the UI makes
+    (single-run policy), so months that build on each other are never launched side by side."""
+    _, instance, case_run = full_run
+    assert PARTITIONED_ASSETS[0].backfill_policy == dg.BackfillPolicy.single_run()
+    months_run, publish_run = case_run.results[:2]  # later tests add runs of their own
+    tags = instance.get_run_by_id(months_run.run_id).tags
+    assert (tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]) == (
+        "2024-12",
+        "2025-03",
+    )
+    known = {
+        e.check_name: e for e in months_run.get_asset_check_evaluations() if e.asset_key == state_key("interactions")
+    }["known_ids"]
+    per_month = known.metadata["months"].value
+    assert list(per_month) == MONTHS and known.passed and known.metadata["failed_months"].value == ""
+    assert per_month["2025-02"]["unknown_deletes"] == 0
+    assert publish_run.dagster_run.tags.get("dagster/partition") is None
