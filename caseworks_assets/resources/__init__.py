@@ -20,14 +20,18 @@ from typing import TYPE_CHECKING, Any
 
 from dagster import EnvVar
 from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler
-from dagster_duckdb_polars import DuckDBPolarsTypeHandler
 from dagster_pyspark import LazyPySparkResource
 
 from caseworks_assets.governance.keys import privacy_resource
 from caseworks_assets.resources.delivery import OutboxResource, PartnerAPIResource, SFTPResource, SMTPResource
 from caseworks_assets.resources.files import CaseInputs, CaseOutputs
 from caseworks_assets.resources.lake import LakeIOManager, LakeResource
-from caseworks_assets.resources.lake_tables import DuckDBLakeTableTypeHandler, LakeTable, LakeViewDuckDbClient
+from caseworks_assets.resources.lake_tables import (
+    DuckDBLakeTableTypeHandler,
+    DuckDBLakeViewPolarsTypeHandler,
+    LakeTable,
+    LakeViewDuckDbClient,
+)
 from caseworks_assets.resources.warehouse import WAREHOUSE_KIND, WAREHOUSE_POOL, DuckDBPolarsIOManager
 from caseworks_assets.settings import Settings, case_data_env
 
@@ -40,8 +44,8 @@ class LocalWarehouseIOManager(DuckDBPolarsIOManager):
 
     @staticmethod
     def type_handlers() -> Sequence[DbTypeHandler]:
-        """Polars frames, plus :class:`LakeTable` (a lake Parquet file loaded engine-side)."""
-        return [DuckDBPolarsTypeHandler(), DuckDBLakeTableTypeHandler()]
+        """Polars frames (views over lake files read from the file), plus :class:`LakeTable` outputs."""
+        return [DuckDBLakeViewPolarsTypeHandler(), DuckDBLakeTableTypeHandler()]
 
     def create_io_manager(self, context) -> DbIOManager:
         Path(self.database).parent.mkdir(parents=True, exist_ok=True)

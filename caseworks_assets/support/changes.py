@@ -42,7 +42,8 @@ def _parse_utc_series(text: pl.Series) -> pl.Series:
     value, and what it does not read (fractions, trailing spaces, garbage) is
     parsed again by the general one, a few rows instead of millions.
     """
-    parsed = text.str.to_datetime(UTC_WHOLE_SECONDS, time_unit="us", time_zone="UTC", strict=False)
+    # no cache: timestamps are nearly all distinct, and hashing them costs as much as parsing them again
+    parsed = text.str.to_datetime(UTC_WHOLE_SECONDS, time_unit="us", time_zone="UTC", strict=False, cache=False)
     retry = parsed.is_null() & text.is_not_null()
     if retry.any():
         again = text.filter(retry).str.strip_chars()
