@@ -67,11 +67,15 @@ def _history_dir(*parts: str) -> str:
     return str(Path(os.environ["DAGSTER_HOME"], "history", *parts))
 
 
-def _base_dir_config() -> Mapping[str, Field]:
-    return {"base_dir": Field(StringSource, is_required=False, description="default: DAGSTER_HOME's")}
+class _OptionalBaseDir:
+    """The config of both storages: ``base_dir``, by default Dagster's place for it under ``DAGSTER_HOME``."""
+
+    @classmethod
+    def config_type(cls) -> Mapping[str, Field]:
+        return {"base_dir": Field(StringSource, is_required=False, description="default: DAGSTER_HOME's")}
 
 
-class CachedEngineSqliteEventLogStorage(SqliteEventLogStorage):
+class CachedEngineSqliteEventLogStorage(_OptionalBaseDir, SqliteEventLogStorage):
     """``SqliteEventLogStorage`` that builds one engine per shard (run database or index) and keeps it."""
 
     def __init__(self, base_dir: str | None = None, inst_data: ConfigurableClassData | None = None):
@@ -80,10 +84,6 @@ class CachedEngineSqliteEventLogStorage(SqliteEventLogStorage):
         # innermost lock: taken under Dagster's statement lock, and alone by has_table
         self._engines_lock = threading.Lock()
         super().__init__(base_dir or _history_dir("runs"), inst_data)
-
-    @classmethod
-    def config_type(cls) -> Mapping[str, Field]:
-        return _base_dir_config()
 
     @classmethod
     def from_config_value(
@@ -136,12 +136,8 @@ class CachedEngineSqliteEventLogStorage(SqliteEventLogStorage):
             self._engines.clear()
 
 
-class CachedEngineSqliteRunStorage(SqliteRunStorage):
+class CachedEngineSqliteRunStorage(_OptionalBaseDir, SqliteRunStorage):
     """``SqliteRunStorage`` with one engine for its one database (``history/runs.db``)."""
-
-    @classmethod
-    def config_type(cls) -> Mapping[str, Field]:
-        return _base_dir_config()
 
     @classmethod
     def from_config_value(
