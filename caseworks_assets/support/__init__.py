@@ -17,7 +17,7 @@ import dagster as dg
 from caseworks_assets.registry import Case, InputError, register_case
 from caseworks_assets.support.assets import ALL_ASSETS, MONTHS, OUTPUT_ASSETS, PARTITIONED_ASSETS
 from caseworks_assets.support.jobs import (
-    partition_range_tags,
+    months_target,
     support_job,
     support_months_job,
     support_months_sensor,
@@ -78,10 +78,7 @@ def run(case_run: CaseRun) -> None:
     month_keys = [key for asset in PARTITIONED_ASSETS for key in asset.keys]
     for block in consecutive_blocks(months, layout.months):
         case_run.echo(f"[support] applying {', '.join(block)}")
-        if len(block) == 1:
-            case_run.execute("support_job", partition_key=block[0], asset_selection=month_keys)
-        else:  # one run over the range, as a backfill from the UI runs
-            case_run.execute("support_job", tags=partition_range_tags(block[0], block[-1]), asset_selection=month_keys)
+        case_run.execute("support_job", asset_selection=month_keys, **months_target(block[0], block[-1]))
     output_keys = [key for asset in OUTPUT_ASSETS for key in asset.keys]
     case_run.echo(f"[support] publishing the state after {months[-1]}")
     case_run.execute(

@@ -1,7 +1,8 @@
 """Jobs and the sensor that applies newly landed months in order.
 
-``support_job`` covers the whole group (the CLI runs it month by month with a
-partition key and the month assets selected, then once for the outputs). The
+``support_job`` covers the whole group (the CLI runs it over the months with
+the month assets selected, one run per consecutive range, then once for the
+outputs). The
 sensor watches the input folder: it registers new months as partitions and
 requests the months not yet applied in one run over their range, once the
 first one's predecessor is materialized, then refreshes the outputs after the
@@ -9,6 +10,7 @@ last month.
 """
 
 import json
+from typing import Any
 
 import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
@@ -50,15 +52,15 @@ def partition_range_tags(first: str, last: str) -> dict[str, str]:
     return {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
 
 
+def months_target(first: str, last: str) -> dict[str, Any]:
+    """How a run targets the months ``first``..``last``: a partition key for one, range tags for several."""
+    return {"partition_key": first} if first == last else {"tags": partition_range_tags(first, last)}
+
+
 def _months_request(first: str, last: str) -> dg.RunRequest:
-    """One run applying ``first``..``last`` in order (a single month, or a range as a backfill runs it)."""
-    if first == last:
-        return dg.RunRequest(run_key=f"support-month-{first}", partition_key=first, job_name=support_months_job.name)
-    return dg.RunRequest(
-        run_key=f"support-months-{first}-{last}",
-        job_name=support_months_job.name,
-        tags=partition_range_tags(first, last),
-    )
+    """One run applying ``first``..``last`` in order."""
+    run_key = f"support-month-{first}" if first == last else f"support-months-{first}-{last}"
+    return dg.RunRequest(run_key=run_key, job_name=support_months_job.name, **months_target(first, last))
 
 
 @dg.sensor(

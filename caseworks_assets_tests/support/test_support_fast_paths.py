@@ -9,9 +9,9 @@ from support_testkit import make_run, make_settings
 
 from caseworks_assets.quality import may_repeat
 from caseworks_assets.runner import CaseRunFailed
-from caseworks_assets.support import partition_range_tags
 from caseworks_assets.support.assets import PARTITIONED_ASSETS
 from caseworks_assets.support.changes import UTC_FORMAT, apply_changes, parse_utc
+from caseworks_assets.support.jobs import partition_range_tags
 from caseworks_assets.support.keys import QUARANTINE_KEY, state_key
 from caseworks_assets.support.sample import write_sample
 
