@@ -20,16 +20,13 @@ Production deployments use a Postgres instance and never load this module.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
-from dagster import Field, StringSource
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     INDEX_SHARD_NAME,
     SQLITE_BUSY_TIMEOUT_SECONDS,
@@ -62,28 +59,15 @@ def _commit_without_fsync(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
 
-def _history_dir(*parts: str) -> str:
-    """Dagster's default location under ``DAGSTER_HOME`` (``history/``, ``history/runs/``), without ``base_dir``."""
-    return str(Path(os.environ["DAGSTER_HOME"], "history", *parts))
-
-
-class _OptionalBaseDir:
-    """The config of both storages: ``base_dir``, by default Dagster's place for it under ``DAGSTER_HOME``."""
-
-    @classmethod
-    def config_type(cls) -> Mapping[str, Field]:
-        return {"base_dir": Field(StringSource, is_required=False, description="default: DAGSTER_HOME's")}
-
-
-class CachedEngineSqliteEventLogStorage(_OptionalBaseDir, SqliteEventLogStorage):
+class CachedEngineSqliteEventLogStorage(SqliteEventLogStorage):
     """``SqliteEventLogStorage`` that builds one engine per shard (run database or index) and keeps it."""
 
-    def __init__(self, base_dir: str | None = None, inst_data: ConfigurableClassData | None = None):
+    def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
         self._engines: OrderedDict[str, Engine] = OrderedDict()
         self._tables: set[str] = set()
         # innermost lock: taken under Dagster's statement lock, and alone by has_table
         self._engines_lock = threading.Lock()
-        super().__init__(base_dir or _history_dir("runs"), inst_data)
+        super().__init__(base_dir, inst_data)
 
     @classmethod
     def from_config_value(
@@ -136,14 +120,14 @@ class CachedEngineSqliteEventLogStorage(_OptionalBaseDir, SqliteEventLogStorage)
             self._engines.clear()
 
 
-class CachedEngineSqliteRunStorage(_OptionalBaseDir, SqliteRunStorage):
+class CachedEngineSqliteRunStorage(SqliteRunStorage):
     """``SqliteRunStorage`` with one engine for its one database (``history/runs.db``)."""
 
     @classmethod
     def from_config_value(
         cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
     ) -> CachedEngineSqliteRunStorage:
-        return cls.from_local(inst_data=inst_data, base_dir=config_value.get("base_dir") or _history_dir())
+        return cls.from_local(inst_data=inst_data, **config_value)
 
     @cached_property
     def _engine(self) -> Engine:

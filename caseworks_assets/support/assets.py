@@ -420,7 +420,7 @@ def support_month(context: dg.AssetExecutionContext, inputs: CaseInputs, lake: L
         rows = pl.concat(quarantines)
         name = QUARANTINE_KEY.to_python_identifier()
         yield dg.Output(rows, output_name=name, metadata={} if ranged else _quarantine_metadata(rows))
-        if dg.AssetCheckKey(QUARANTINE_KEY, QUARANTINE_CHECK.name) in selected_checks:
+        if QUARANTINE_CHECK.key in selected_checks:
             yield _quarantine_check(rows)
 
 
