@@ -9,6 +9,12 @@ it writes to.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 import polars as pl
 import pyarrow.parquet as pq
 from dagster import (
@@ -22,7 +28,7 @@ from dagster import (
 )
 from upath import UPath
 
-from caseworks_assets.resources.staging import staged_writer
+from caseworks_assets.resources.staging import staged_path, staged_writer
 
 
 def table_schema_of(frame: pl.DataFrame) -> TableSchema:
@@ -71,6 +77,37 @@ class LakeResource(ConfigurableResource):
         with staged_writer(target) as handle:
             frame.write_parquet(handle, compression=compression)
         return target
+
+    def write_csv(self, frame: pl.DataFrame, *parts: str) -> UPath:
+        """Write ``frame`` as CSV with a header, staged like :meth:`write_parquet`."""
+        target = self.path(*parts)
+        with staged_writer(target) as handle:
+            frame.write_csv(handle)
+        return target
+
+    def copy_in(self, source: Path, *parts: str) -> UPath:
+        """Copy a delivered file into the lake byte for byte (staged like every write), e.g. a raw extract."""
+        target = self.path(*parts)
+        if target.protocol in ("", "file", "local"):
+            with staged_path(target) as staging:
+                shutil.copyfile(source, staging.path)  # the kernel copies; no bytes pass through Python
+        else:
+            with source.open("rb") as handle, staged_writer(target) as out:
+                shutil.copyfileobj(handle, out, length=8 << 20)
+        return target
+
+    @contextmanager
+    def local_file(self, *parts: str) -> Iterator[Path]:
+        """The lake file as a local path for readers that need one: itself locally, a temporary download remotely."""
+        path = self.path(*parts)
+        if path.protocol in ("", "file", "local"):
+            yield Path(path.path)
+            return
+        with tempfile.TemporaryDirectory(prefix="caseworks-lake-") as folder:
+            local = Path(folder) / path.name
+            with path.open("rb") as handle, local.open("wb") as out:
+                shutil.copyfileobj(handle, out, length=8 << 20)
+            yield local
 
     def read_parquet(self, *parts: str) -> pl.DataFrame:
         with self.path(*parts).open("rb") as handle:

@@ -3,8 +3,8 @@
 Per month (partitions of ``support_months``, keys ``YYYY-MM``), all in the
 one step of the ``support_month`` multi-asset::
 
-    raw_<table>  ->  <table>_state  ->  quarantine
-    (text rows)      (previous month's state + this month's changes, in the lake)
+    raw_<table>       ->  <table>_state  ->  quarantine
+    (file as given)       (previous month's state + this month's changes, in the lake)
 
 Then, unpartitioned, on the latest applied month::
 
@@ -17,6 +17,7 @@ apply first.
 """
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -46,7 +47,7 @@ from caseworks_assets.support.checks import (
 )
 from caseworks_assets.support.exports import FORMATS, write_export
 from caseworks_assets.support.keys import PREFIX, QUARANTINE_KEY, REPORT_KEY, final_key, raw_key, state_key
-from caseworks_assets.support.layout import CASE, TABLES, Layout, TableSpec, discover, read_raw
+from caseworks_assets.support.layout import CASE, TABLES, Layout, RawFile, TableSpec, discover
 from caseworks_assets.support.report import build_report, labelled_interactions, reconciliation, unknown_counts
 from caseworks_assets.support.schemas import (
     QUARANTINE_COLUMNS,
@@ -67,8 +68,8 @@ def snapshot_parts(table: str, month: str) -> tuple[str, ...]:
 
 
 def raw_parts(table: str, month: str) -> tuple[str, ...]:
-    """Lake path of a month's raw rows of ``table``: ``support/raw_<table>/<month>.parquet``."""
-    return (CASE, f"raw_{table}", f"{month}.parquet")
+    """Lake path of the file that brought ``table`` in ``month``, as delivered: ``support/raw_<table>/<month>.csv``."""
+    return (CASE, f"raw_{table}", f"{month}.csv")
 
 
 def rejects_parts(table: str, month: str) -> tuple[str, ...]:
@@ -84,8 +85,8 @@ def latest_applied_month(layout: Layout, lake: LakeResource) -> str | None:
     return None
 
 
-#: Snapshots and raw months are rewritten every month and read back locally: snappy writes them about twice
-#: as fast as zstd (the lake's default) for files about a third larger.
+#: Snapshots are rewritten every month and read back locally: snappy writes them about twice as fast as
+#: zstd (the lake's default) for files about a third larger.
 LAKE_COMPRESSION = "snappy"
 
 
@@ -97,10 +98,11 @@ def _raw_spec(spec: TableSpec) -> dg.AssetSpec:
     return dg.AssetSpec(
         raw_key(spec.name),
         group_name=CASE,
-        kinds={"polars", "parquet"},
+        kinds={"csv"},
         metadata=column_metadata(raw_columns(spec.name)),
-        description=f"The month's {spec.name} rows as read (text): initial/{spec.name}.csv for the first month, "
-        f"delta/{spec.name}_delta_<YYYYMM>.csv after; empty when the table has no delta that month.",
+        description=f"The month's {spec.name} file as delivered, copied byte for byte into the lake "
+        f"(support/raw_{spec.name}/<month>.csv): initial/{spec.name}.csv for the first month, "
+        f"delta/{spec.name}_delta_<YYYYMM>.csv after; a header without rows when the table has no delta that month.",
     )
 
 
@@ -208,28 +210,61 @@ def _state_after(table: str, month: str, lake: LakeResource) -> pl.DataFrame:
     return lake.read_parquet(*snapshot_parts(table, month))
 
 
-def _read_raw(spec: TableSpec, layout: Layout, month: str, lake: LakeResource) -> dg.MaterializeResult:
-    """``raw_<table>``: the month's file as text rows in the lake."""
+def _copy_raw(spec: TableSpec, layout: Layout, month: str, lake: LakeResource) -> UPath:
+    """``raw_<table>``: the month's file copied into the lake byte for byte, the record of what was delivered.
+
+    A table without a delta that month gets a file with the delta's header and no rows.
+    """
     path = layout.file_for(spec.name, month)
-    frame = read_raw(spec, path, initial=month == layout.initial_month)
-    stored = lake.write_parquet(frame, *raw_parts(spec.name, month), compression=LAKE_COMPRESSION)
+    parts = raw_parts(spec.name, month)
+    if path is None:
+        return lake.write_csv(pl.DataFrame(schema=dict.fromkeys(spec.delta_columns, pl.String)), *parts)
+    return lake.copy_in(path, *parts)
+
+
+def _raw_result(spec: TableSpec, layout: Layout, month: str, stored: UPath, rows: int) -> dg.MaterializeResult:
+    path = layout.file_for(spec.name, month)
     return dg.MaterializeResult(
         asset_key=raw_key(spec.name),
         metadata={
             "source_file": str(path) if path else "none (no delta this month)",
             "path": str(stored),
-            "dagster/row_count": frame.height,
+            "bytes": stored.stat().st_size,
+            "dagster/row_count": rows,
         },
     )
 
 
-def _apply_month(
-    spec: TableSpec, layout: Layout, month: str, lake: LakeResource
-) -> tuple[dg.MaterializeResult, list[dg.AssetCheckResult]]:
-    """``<table>_state``: the previous state with the month's typed changes applied, and its checks."""
-    if not lake.exists(*raw_parts(spec.name, month)):
+@contextmanager
+def _month_rows(spec: TableSpec, layout: Layout, month: str, lake: LakeResource, copied: bool) -> Iterator[RawFile]:
+    """The month's rows of ``spec``'s table as ``raw_<table>`` holds them.
+
+    Just copied in this step: the delivered file itself (same bytes, and no
+    download from a remote lake). Otherwise the lake's copy, named as the
+    delivered file in quarantine rows and errors.
+    """
+    initial = month == layout.initial_month
+    delivered = layout.file_for(spec.name, month)
+    if copied:
+        yield RawFile(spec, delivered, initial=initial)
+        return
+    parts = raw_parts(spec.name, month)
+    if not lake.exists(*parts):
         raise dg.Failure(f"raw_{spec.name} for {month} is missing: materialize it first")
-    raw = lake.scan_parquet(*raw_parts(spec.name, month))  # typed chunk by chunk: the text never whole in memory
+    with lake.local_file(*parts) as local:
+        yield RawFile(spec, local, initial=initial, source=str(delivered or local))
+
+
+def _count_rows(spec: TableSpec, layout: Layout, month: str) -> int:
+    """Rows of the month's file (checking its header), for a run of ``raw_<table>`` without its state."""
+    raw = RawFile(spec, layout.file_for(spec.name, month), initial=month == layout.initial_month)
+    return raw.scan().select(pl.len()).collect().item()
+
+
+def _apply_month(
+    spec: TableSpec, layout: Layout, month: str, lake: LakeResource, raw: RawFile
+) -> tuple[dg.MaterializeResult, list[dg.AssetCheckResult], int]:
+    """``<table>_state``: the previous state with the month's typed changes applied, its checks and rows read."""
     before = layout.previous(month)
     previous = _previous_state(spec, lake, layout, month, before)
     changes = typed_changes(spec, raw)
@@ -278,7 +313,7 @@ def _apply_month(
             "dagster/row_count": current.height,
         },
     )
-    return materialization, checks
+    return materialization, checks, changes.rows_read
 
 
 def _quarantine_rows(month: str, lake: LakeResource) -> pl.DataFrame:
@@ -393,21 +428,26 @@ def support_month(context: dg.AssetExecutionContext, inputs: CaseInputs, lake: L
 
     for month in months:
         for spec in TABLES.values():
-            if raw_key(spec.name) in selected:
-                yield from record(_read_raw(spec, layout, month, lake), month)
-            if state_key(spec.name) in selected:
-                materialization, checks = _apply_month(spec, layout, month, lake)
-                yield from record(materialization, month)
-                chosen = [check for check in checks if _check_key(check) in selected_checks]
-                for check in chosen:
-                    check_results.setdefault(_check_key(check), []).append((month, check))
-                if not ranged:
-                    yield from chosen
-                failed = [c.check_name for c in chosen if not c.passed and c.severity == dg.AssetCheckSeverity.ERROR]
-                if failed:
-                    if ranged:
-                        yield from (_merged_check(results) for results in check_results.values())
-                    raise _blocked(spec.name, month, failed, applied_before=months[: months.index(month)])
+            stored = _copy_raw(spec, layout, month, lake) if raw_key(spec.name) in selected else None
+            if state_key(spec.name) not in selected:
+                if stored is not None:
+                    yield from record(_raw_result(spec, layout, month, stored, _count_rows(spec, layout, month)), month)
+                continue
+            with _month_rows(spec, layout, month, lake, copied=stored is not None) as raw:
+                materialization, checks, rows_read = _apply_month(spec, layout, month, lake, raw)
+            if stored is not None:
+                yield from record(_raw_result(spec, layout, month, stored, rows_read), month)
+            yield from record(materialization, month)
+            chosen = [check for check in checks if _check_key(check) in selected_checks]
+            for check in chosen:
+                check_results.setdefault(_check_key(check), []).append((month, check))
+            if not ranged:
+                yield from chosen
+            failed = [c.check_name for c in chosen if not c.passed and c.severity == dg.AssetCheckSeverity.ERROR]
+            if failed:
+                if ranged:
+                    yield from (_merged_check(results) for results in check_results.values())
+                raise _blocked(spec.name, month, failed, applied_before=months[: months.index(month)])
         if QUARANTINE_KEY in selected:
             rows = _quarantine_rows(month, lake)
             if ranged:

@@ -16,16 +16,16 @@ Two business rules live here:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import dagster as dg
 import polars as pl
 
 from caseworks_assets.quality import Action, Dedupe, QualityResult, Rule, apply_rules, empty_quarantine, may_repeat
-from caseworks_assets.quality.rules import ExprFn
+from caseworks_assets.quality.rules import ExprFn, raw_record_expr
 from caseworks_assets.quality.validators import parse_date
-from caseworks_assets.support.layout import ACTIONS, EASTERN, SOURCE_FILE, SOURCE_LINE, TableSpec
+from caseworks_assets.support.layout import ACTIONS, EASTERN, SOURCE_FILE, SOURCE_LINE, RawFile, TableSpec
 from caseworks_assets.support.schemas import STATE_SCHEMAS
 
 UTC_FORMAT = "%Y-%m-%dT%H:%M:%S%.fZ"
@@ -177,42 +177,9 @@ def value_rules(spec: TableSpec) -> list[Rule]:
     return rules
 
 
-#: Rows per call of the rule engine: its working copies (raw records as JSON,
-#: one column per rule) are bounded by a chunk instead of by the whole file.
+#: Rows per chunk: the text rows and the rule engine's working copies (raw
+#: records as JSON, one column per rule) are bounded by a chunk, not by the file.
 CHUNK_ROWS = 250_000
-
-
-def apply_rules_chunked(
-    frame: pl.DataFrame,
-    rules: list[Rule],
-    chunk_rows: int = CHUNK_ROWS,
-    prepare: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
-    finish: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
-) -> QualityResult:
-    """:func:`apply_rules` over slices of ``frame``; row-local rules give the same result, in bounded memory.
-
-    ``prepare`` runs on each slice before the rules (e.g. parsing typed
-    columns), ``finish`` on each slice's clean rows (e.g. keeping only the
-    typed columns), so the full-width intermediate never exists for the whole
-    file. Row numbers stay global (the row index in ``frame``).
-    """
-    parts = []
-    for offset in range(0, max(frame.height, 1), chunk_rows):
-        chunk = frame.slice(offset, chunk_rows)
-        result = apply_rules(prepare(chunk) if prepare else chunk, rules, row_number_offset=offset)
-        if finish:
-            result.clean = finish(result.clean)
-        parts.append(result)
-    counts: dict[str, int] = {}
-    for part in parts:
-        for name, count in part.counts.items():
-            counts[name] = counts.get(name, 0) + count
-    return QualityResult(
-        clean=pl.concat([part.clean for part in parts]),
-        quarantine=pl.concat([part.quarantine for part in parts]),
-        counts=counts,
-        rows_read=frame.height,
-    )
 
 
 def _relined(result: QualityResult, frame: pl.DataFrame) -> pl.DataFrame:
@@ -223,6 +190,19 @@ def _relined(result: QualityResult, frame: pl.DataFrame) -> pl.DataFrame:
         .with_columns(pl.col(SOURCE_LINE).alias("row_number"))
         .drop(SOURCE_LINE)
     )
+
+
+def _with_records(quarantine: pl.DataFrame, rows: pl.DataFrame | pl.LazyFrame, spec: TableSpec) -> pl.DataFrame:
+    """Quarantine rows (numbered by source line) with their record as read, from the text ``rows``."""
+    if quarantine.is_empty():
+        return quarantine
+    records = (
+        rows.lazy()
+        .filter(pl.col(SOURCE_LINE).is_in(quarantine["row_number"].implode()))
+        .select(pl.col(SOURCE_LINE).alias("row_number"), raw_record_expr(spec.delta_columns))
+        .collect(engine="streaming")
+    )
+    return quarantine.drop("raw_record").join(records, on="row_number", how="left")
 
 
 @dataclass
@@ -248,53 +228,52 @@ def _sum_counts(total: dict[str, int], part: dict[str, int]) -> None:
         total[name] = total.get(name, 0) + count
 
 
-def typed_changes(spec: TableSpec, raw: pl.DataFrame | pl.LazyFrame, chunk_rows: int = CHUNK_ROWS) -> Changes:
-    """Type ``raw`` (text rows with source file and line) into changes; see the module docstring.
+def _slices(frame: pl.DataFrame, rows: int) -> Iterator[pl.DataFrame]:
+    for offset in range(0, frame.height, rows):
+        yield frame.slice(offset, rows)
 
-    The action/id rules and the de-duplication run on narrow frames (id, action,
-    line) and the raw record of a quarantined row is taken from ``raw`` by its
-    line at the end, so only the typing rules see every column, ``chunk_rows``
-    rows at a time. With ``raw`` a lazy scan of the month's raw Parquet, the
-    file's text is therefore never in memory as a whole: only the narrow
-    columns, one chunk and the typed rows are.
+
+def typed_changes(spec: TableSpec, raw: RawFile | pl.DataFrame, chunk_rows: int = CHUNK_ROWS) -> Changes:
+    """Type ``raw`` (a file, or text rows with source file and line) into changes; see the module docstring.
+
+    The rows are typed ``chunk_rows`` at a time as they are read: the
+    action/id rules, then the typing rules on add/update rows; a quarantined
+    row takes its record from its chunk. Only the typed rows of the whole file
+    are kept, so memory holds one chunk of text besides them. Rows superseded by
+    a later row of the same id are known only at the end; their records are
+    read again from ``raw`` (one more pass, only for a file that repeats ids).
     """
-    source = raw.lazy()
-    narrow = source.select("action", spec.key, SOURCE_LINE).collect().with_row_index("__index")
-    rows_read = narrow.height
-    source_file = source.select(pl.col(SOURCE_FILE).first()).collect().item() if rows_read else ""
-    entry = apply_rules_chunked(narrow, [*ENTRY_RULES, _key_rule(spec)])
-    quarantines = [_relined(entry, narrow)]
-    counts = dict(entry.counts)
-    del narrow
-    # entry.clean keeps raw's order; ``__index`` (the row in raw) ties its rows to each chunk of raw.
-    entered_index = entry.clean["__index"]
-
+    chunks = raw.chunks(chunk_rows) if isinstance(raw, RawFile) else _slices(raw, chunk_rows)
     is_delete = pl.col("action") == "delete"
+    entry_rules = [*ENTRY_RULES, _key_rule(spec)]
     readers = parsers(spec)
     state_schema = STATE_SCHEMAS[spec.name]
     rules = value_rules(spec)
-    delete_parts: list[pl.DataFrame] = []
+    change_schema = {**state_schema, "action": pl.String, SOURCE_LINE: pl.Int64}
+    counts = dict.fromkeys([rule.name for rule in (*entry_rules, *rules)], 0)
+    rows_read, source_file = 0, ""
+    delete_parts: list[pl.DataFrame] = [pl.DataFrame(schema=change_schema)]
     upsert_parts: list[pl.DataFrame] = []
-    upsert_counts: dict[str, int] = {}
-    for offset in range(0, max(rows_read, 1), chunk_rows):
-        chunk = source.slice(offset, chunk_rows).drop(SOURCE_FILE).collect()
-        first, last = entered_index.search_sorted(pl.Series([offset, offset + chunk_rows])).to_list()
-        entered = entry.clean.slice(first, last - first)
-        if entered.height < chunk.height:  # rows that failed the action/id rules stay out
-            chunk = chunk.filter(pl.int_range(offset, offset + pl.len()).is_in(entered["__index"].implode()))
-        chunk = chunk.with_columns(entered["action"], entered[spec.key])
+    quarantines: list[pl.DataFrame] = [empty_quarantine()]
+    for chunk in chunks:
+        rows_read += chunk.height
+        source_file = source_file or (chunk[SOURCE_FILE][0] if chunk.height else "")
+        entry = apply_rules(chunk.drop(SOURCE_FILE), entry_rules, row_number_offset=0)
+        _sum_counts(counts, entry.counts)
+        rejected = [_relined(entry, chunk)]
+        entered = entry.clean
         # an initial extract is all adds: skip copying the whole chunk through a filter then
-        has_deletes = bool(chunk.select(is_delete.any()).item())
+        has_deletes = bool(entered.select(is_delete.any()).item())
         delete_parts.append(
-            (chunk.filter(is_delete) if has_deletes else chunk.clear()).select(
+            (entered.filter(is_delete) if has_deletes else entered.clear()).select(
                 pl.col(spec.key),
                 *(pl.lit(None, dtype=dtype).alias(name) for name, dtype in state_schema.items() if name != spec.key),
                 pl.col("action"),
                 pl.col(SOURCE_LINE),
             )
         )
-        upserts_raw = chunk.filter(~is_delete) if has_deletes else chunk
-        del chunk
+        upserts_raw = entered.filter(~is_delete) if has_deletes else entered
+        del entered
         upserts = apply_rules(
             upserts_raw.with_columns(
                 reader(pl.col(column)).alias(typed_name(column)) for column, reader in readers.items()
@@ -302,8 +281,8 @@ def typed_changes(spec: TableSpec, raw: pl.DataFrame | pl.LazyFrame, chunk_rows:
             rules,
             row_number_offset=0,
         )
-        quarantines.append(_relined(upserts, upserts_raw))
-        _sum_counts(upsert_counts, upserts.counts)
+        rejected.append(_relined(upserts, upserts_raw))
+        _sum_counts(counts, upserts.counts)
         upsert_parts.append(
             upserts.clean.select(
                 *(
@@ -314,11 +293,10 @@ def typed_changes(spec: TableSpec, raw: pl.DataFrame | pl.LazyFrame, chunk_rows:
                 pl.col(SOURCE_LINE),
             )
         )
-        del upserts, upserts_raw
-    counts |= upsert_counts
-    del entry, entered_index
+        quarantines.append(_with_records(pl.concat(rejected), chunk, spec))
+        del upserts, upserts_raw, chunk
 
-    combined = pl.concat([pl.concat(delete_parts), pl.concat(upsert_parts)])
+    combined = pl.concat([*delete_parts, *upsert_parts])
     del delete_parts, upsert_parts
     # Only ids that occur more than once in the file can be superseded: de-duplicate just those rows
     # (ruling out repeats first is much cheaper than marking duplicates, and most files have none).
@@ -328,11 +306,11 @@ def typed_changes(spec: TableSpec, raw: pl.DataFrame | pl.LazyFrame, chunk_rows:
         repeated, dedupe=Dedupe(keys=[spec.key], order_by=SOURCE_LINE, name="superseded"), row_number_offset=0
     )
     superseded = _relined(latest, repeated)
-    quarantines.append(superseded)
     counts |= latest.counts
     # An id added and then updated in the same file is, for the state, an add.
     added = repeated.filter(pl.col("action") == "add")[spec.key]
     if superseded.height:
+        quarantines.append(_with_records(superseded, raw.scan() if isinstance(raw, RawFile) else raw, spec))
         combined = combined.filter(~pl.col(SOURCE_LINE).is_in(superseded["row_number"].implode()))
     rows = (
         combined.with_columns(
@@ -346,18 +324,8 @@ def typed_changes(spec: TableSpec, raw: pl.DataFrame | pl.LazyFrame, chunk_rows:
     )
     del combined
 
-    quarantine = pl.concat(quarantines) if quarantines else empty_quarantine()
-    raw_records = (
-        source.filter(pl.col(SOURCE_LINE).is_in(quarantine["row_number"].implode()))
-        .select(
-            pl.col(SOURCE_LINE).alias("row_number"),
-            pl.struct([pl.col(c) for c in spec.delta_columns]).struct.json_encode().alias("raw_record"),
-        )
-        .collect(engine="streaming")
-    )
     quarantine = (
-        quarantine.drop("raw_record")
-        .join(raw_records, on="row_number", how="left")
+        pl.concat(quarantines)
         .sort("row_number")
         .select(
             pl.lit(spec.name).alias("table"),

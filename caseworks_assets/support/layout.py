@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -184,7 +185,7 @@ def discover(data_dir: Path) -> Layout:
     return Layout(data_dir=data_dir, initial_month=initial, deltas=deltas)
 
 
-def _check_header(path: Path, expected: tuple[str, ...]) -> None:
+def _check_header(path: Path, expected: tuple[str, ...], name: str | None = None) -> None:
     with path.open(newline="", encoding="utf-8-sig") as handle:
         header = next(csv.reader(handle), [])
     found = [name.strip() for name in header]
@@ -200,7 +201,7 @@ def _check_header(path: Path, expected: tuple[str, ...]) -> None:
             )
             if part
         )
-        raise InputError(f"{path}, line 1: wrong header ({detail}); expected {','.join(expected)}")
+        raise InputError(f"{name or path}, line 1: wrong header ({detail}); expected {','.join(expected)}")
 
 
 def validate_inputs(data_dir: Path) -> None:
@@ -213,27 +214,69 @@ def validate_inputs(data_dir: Path) -> None:
             _check_header(path, TABLES[table].delta_columns)
 
 
-def read_raw(spec: TableSpec, path: Path | None, *, initial: bool) -> pl.DataFrame:
-    """The file's rows as text, with the file and line each came from.
+@dataclass(frozen=True)
+class RawFile:
+    """One table's file of one month read as text rows, with the file and line each came from.
 
     Nothing is typed here: typing happens in :mod:`~caseworks_assets.support.changes`
     where a bad value quarantines its row instead of failing the file. The
     initial extract gets ``action = add``. A table without a delta that month
-    gives an empty frame with the same columns.
+    (``path`` None) has no rows and the same columns. ``source`` names the
+    delivered file when ``path`` is a copy of it (the raw file in the lake).
+
+    The rows are streamed in chunks (:meth:`chunks`), so a file is never whole
+    in memory; a malformed file raises :class:`InputError` naming it.
     """
-    columns = spec.delta_columns
-    if path is None:
-        return pl.DataFrame(schema={c: pl.String for c in columns} | {SOURCE_FILE: pl.String, SOURCE_LINE: pl.Int64})
-    _check_header(path, spec.columns if initial else columns)
-    try:
-        frame = pl.read_csv(path, infer_schema=False, encoding="utf8-lossy")
-    except pl.exceptions.PolarsError as error:
-        first = str(error).strip().splitlines()[0]
-        raise InputError(f"{path}: malformed CSV ({first})") from error
-    frame = frame.rename({name: name.strip() for name in frame.columns})
-    if initial:
-        frame = frame.with_columns(pl.lit("add").alias("action"))
-    return frame.select(columns).with_columns(
-        pl.lit(str(path)).alias(SOURCE_FILE),
-        pl.int_range(2, pl.len() + 2, dtype=pl.Int64).alias(SOURCE_LINE),
-    )
+
+    spec: TableSpec
+    path: Path | None
+    initial: bool = False
+    source: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.source or str(self.path)
+
+    @property
+    def schema(self) -> dict[str, pl.DataType]:
+        return {c: pl.String for c in self.spec.delta_columns} | {SOURCE_FILE: pl.String, SOURCE_LINE: pl.Int64}
+
+    def scan(self) -> pl.LazyFrame:
+        """The rows as a lazy CSV scan (after checking the header)."""
+        columns = self.spec.delta_columns
+        if self.path is None:
+            return pl.LazyFrame(schema=self.schema)
+        _check_header(self.path, self.spec.columns if self.initial else columns, self.name)
+        rows = pl.scan_csv(
+            self.path,
+            infer_schema=False,
+            encoding="utf8-lossy",
+            with_column_names=lambda names: [name.strip() for name in names],
+            row_index_name=SOURCE_LINE,
+            row_index_offset=2,  # line 1 is the header
+        )
+        if self.initial:
+            rows = rows.with_columns(pl.lit("add").alias("action"))
+        return rows.select(*columns, pl.lit(self.name).alias(SOURCE_FILE), pl.col(SOURCE_LINE).cast(pl.Int64))
+
+    def chunks(self, rows: int) -> Iterator[pl.DataFrame]:
+        """The rows, ``rows`` at a time, in file order (read ahead by polars' streaming engine)."""
+        batches = iter(self.scan().collect_batches(chunk_size=rows))
+        while True:
+            try:
+                chunk = next(batches)
+            except StopIteration:
+                return
+            except pl.exceptions.PolarsError as error:
+                first = str(error).strip().splitlines()[0]
+                raise InputError(f"{self.name}: malformed CSV ({first})") from error
+            yield chunk
+
+    def read(self) -> pl.DataFrame:
+        """All rows at once (small files and tests)."""
+        return pl.concat([pl.DataFrame(schema=self.schema), *self.chunks(1_000_000)])
+
+
+def read_raw(spec: TableSpec, path: Path | None, *, initial: bool) -> pl.DataFrame:
+    """``path``'s rows as text (see :class:`RawFile`)."""
+    return RawFile(spec, path, initial).read()

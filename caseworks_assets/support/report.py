@@ -21,6 +21,25 @@ def as_eastern(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(converted) if converted else frame
 
 
+def month_labels(instants: pl.Series) -> pl.Series:
+    """``YYYY-MM`` of each instant in its own time zone (Eastern here), null where the instant is null.
+
+    Same labels as ``dt.strftime("%Y-%m")``, which converts every one of
+    millions of values to wall time: here only the few month starts between
+    the earliest and the latest instant are, and each instant is placed among
+    them by binary search on its UTC value.
+    """
+    if instants.null_count() == instants.len():
+        return pl.Series(instants.name, [None] * instants.len(), dtype=pl.String)
+    zone, unit = instants.dtype.time_zone, instants.dtype.time_unit  # type: ignore[attr-defined]
+    first = instants.min().replace(day=1, hour=0, minute=0, second=0, microsecond=0)  # type: ignore[union-attr]
+    starts = pl.datetime_range(first, instants.max(), "1mo", time_unit=unit, time_zone=zone, eager=True)
+    position = (starts.to_physical().search_sorted(instants.to_physical(), side="right") - 1).scatter(
+        instants.is_null().arg_true(), None
+    )
+    return starts.dt.strftime("%Y-%m").gather(position).alias(instants.name)
+
+
 def _known(column: str) -> pl.Expr:
     """The value, or ``Unknown`` when it is missing or blank (a deleted record joins as missing)."""
     value = pl.col(column).str.strip_chars()
@@ -38,12 +57,12 @@ def labelled_interactions(
     """
     centers = contact_centers.select("contact_center_id", _known("contact_center_name"))
     departments = service_categories.select("category_id", _known("department"))
+    interactions = as_eastern(interactions)
     return (
-        as_eastern(interactions)
+        interactions.with_columns(month_labels(interactions["interaction_start"]).alias("month"))
         .join(centers, on="contact_center_id", how="left")
         .join(departments, on="category_id", how="left")
         .with_columns(
-            pl.col("interaction_start").dt.strftime("%Y-%m").alias("month"),
             pl.col("contact_center_name").fill_null(UNKNOWN),
             pl.col("department").fill_null(UNKNOWN),
             (pl.col("channel") == "phone").fill_null(False).alias("is_call"),

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import dagster as dg
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support_testkit import make_run, make_settings
 
 from caseworks_assets.quality import may_repeat
@@ -13,6 +18,7 @@ from caseworks_assets.support.assets import PARTITIONED_ASSETS
 from caseworks_assets.support.changes import UTC_FORMAT, apply_changes, parse_utc
 from caseworks_assets.support.jobs import partition_range_tags
 from caseworks_assets.support.keys import QUARANTINE_KEY, state_key
+from caseworks_assets.support.report import month_labels
 from caseworks_assets.support.sample import write_sample
 
 MONTH_KEYS = [key for asset in PARTITIONED_ASSETS for key in asset.keys]
@@ -47,6 +53,31 @@ def test_may_repeat_never_misses_a_repeat():
     assert not may_repeat(pl.Series(["I1", "I2", "I3"]))
     assert may_repeat(pl.Series(["I1", "I2", "I1"]))
     assert may_repeat(pl.Series(["I1", None, None]))
+
+
+# Eastern month starts in UTC, and a microsecond either side: where a label changes
+MONTH_STARTS = [
+    datetime(year, month, 1, tzinfo=ZoneInfo("America/New_York")).astimezone(UTC) + timedelta(microseconds=shift)
+    for year in (2024, 2025)
+    for month in range(1, 13)
+    for shift in (-1, 0, 1)
+]
+# any instant of two years (DST switches included) to the microsecond, month starts, and missing ones
+INSTANTS = st.lists(
+    st.one_of(
+        st.none(),
+        st.sampled_from(MONTH_STARTS),
+        st.datetimes(min_value=datetime(2023, 12, 31), max_value=datetime(2026, 1, 2), timezones=st.just(UTC)),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(INSTANTS, st.sampled_from(["us", "ns", "ms"]))
+def test_month_labels_are_strftime_in_eastern_time(instants, unit):
+    eastern = pl.Series("t", instants, dtype=pl.Datetime(unit, "UTC")).dt.convert_time_zone("America/New_York")
+    assert month_labels(eastern).to_list() == eastern.dt.strftime("%Y-%m").to_list()
 
 
 def test_a_rewritten_snapshot_is_read_again_and_a_failed_blocking_check_stops_the_month(tmp_path):

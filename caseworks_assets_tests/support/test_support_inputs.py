@@ -16,7 +16,7 @@ from caseworks_assets.runner import CaseRunFailed
 from caseworks_assets.support import checks
 from caseworks_assets.support.assets import PARTITIONED_ASSETS
 from caseworks_assets.support.changes import apply_changes, to_eastern, typed_changes
-from caseworks_assets.support.layout import INTERACTIONS, discover, read_raw, validate_inputs
+from caseworks_assets.support.layout import INTERACTIONS, RawFile, discover, read_raw, validate_inputs
 from caseworks_assets.support.sample import write_sample
 from caseworks_assets.support.schemas import REPORT_SCHEMA, STATE_SCHEMAS
 
@@ -152,6 +152,29 @@ def test_typing_quarantines_bad_rows_with_their_line():
     assert (bad["line"], bad["rule"], bad["source_file"]) == (4, "unparseable_interaction_start", path)
     assert '"interaction_start":"not a time"' in bad["raw_record"]
     assert changes.rows_read == changes.rows.height + changes.quarantine.height == 4
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 3, 7])
+def test_typing_a_file_chunk_by_chunk_gives_what_typing_it_whole_gives(tmp_path, chunk_rows):
+    path = _small_inputs(tmp_path) / "delta" / "interactions_delta_202501.csv"
+    whole = typed_changes(INTERACTIONS, read_raw(INTERACTIONS, path, initial=False), chunk_rows=100)
+    streamed = typed_changes(INTERACTIONS, RawFile(INTERACTIONS, path), chunk_rows=chunk_rows)
+    assert streamed.rows.equals(whole.rows)
+    assert streamed.quarantine.equals(whole.quarantine)
+    assert (streamed.rows_read, streamed.counts) == (whole.rows_read, whole.counts)
+    # one row of each rule, in line order, each with the record as read (line 9 is superseded by line 10)
+    quarantined = streamed.quarantine.select("line", "rule").rows()
+    assert quarantined == [
+        (3, "bad_action"),
+        (4, "unparseable_interaction_start"),
+        (5, "unparseable_interaction_end"),
+        (6, "bad_satisfaction_rating"),
+        (9, "superseded"),
+        (12, "missing_id"),
+    ]
+    assert streamed.quarantine["raw_record"].is_not_null().all()
+    assert '"interaction_id":"X9"' in streamed.quarantine.filter(pl.col("line") == 9)["raw_record"].item()
+    assert streamed.rows.filter(pl.col("interaction_id") == "X9")["action"].to_list() == ["add"]
 
 
 def test_apply_changes_upserts_and_reports_unknown_ids():
