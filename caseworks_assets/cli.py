@@ -19,7 +19,7 @@ from datetime import date
 from pathlib import Path
 
 from caseworks_assets.governance.keys import DEMO_WARNING, privacy_resource
-from caseworks_assets.registry import InputError, registered_cases
+from caseworks_assets.registry import InputError, case_names, load_case, registered_cases
 from caseworks_assets.settings import CASES_DATA_ENV, OUT_DIR_ENV, Settings, SettingsError, case_data_env
 
 EXIT_RUN_FAILED = 1
@@ -43,7 +43,7 @@ def _as_of(value: str) -> date:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    cases = list(registered_cases())
+    cases = case_names()
     parser = argparse.ArgumentParser(prog="caseworks", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -101,11 +101,11 @@ def _configure(out_dir: Path | None, data_dir: Path | None = None, case: str | N
 
 
 def _run_case(name: str, settings: Settings, fmt: str = "parquet", months=None, as_of=None, select=None) -> str:
-    from caseworks_assets.definitions import build_definitions
+    from caseworks_assets.code_location import build_definitions
     from caseworks_assets.instance import get_instance
     from caseworks_assets.runner import CaseRun
 
-    case = registered_cases()[name]
+    case = load_case(name)
     data_dir = settings.case_data_dir(name)
     case.validate_inputs(data_dir)
     run = CaseRun(
@@ -113,7 +113,7 @@ def _run_case(name: str, settings: Settings, fmt: str = "parquet", months=None, 
         data_dir=data_dir,
         out_dir=settings.out_dir,
         instance=get_instance(),
-        defs=build_definitions(settings),
+        defs=build_definitions(settings, cases=[name]),
         fmt=fmt,
         months=months,
         as_of=as_of,
@@ -168,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings = _configure(args.out_dir, args.data_dir, args.case)
             print(_run_case(args.case, settings, args.fmt, args.months, args.as_of, args.select))
         elif args.command == "sample":
-            registered_cases()[args.case].write_sample(args.out, args.rows, args.seed)
+            load_case(args.case).write_sample(args.out, args.rows, args.seed)
             print(f"wrote {args.case} sample to {args.out}")
         elif args.command == "ui":
             _ui(args)
@@ -177,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             settings = _configure(args.out_dir, args.data_dir, args.case)
             data_dir = settings.case_data_dir(args.case)
-            registered_cases()[args.case].validate_inputs(data_dir)
+            load_case(args.case).validate_inputs(data_dir)
             landed = stream(
                 data_dir, args.landing, batch_rows=args.batch_rows, interval=args.interval, process=args.process
             )

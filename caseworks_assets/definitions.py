@@ -1,21 +1,12 @@
-"""The caseworks code location: every registered case plus the shared resources."""
+"""The module Dagster loads (``workspace.yaml``, ``[tool.dagster]``): every case, with the environment's resources.
 
-from __future__ import annotations
+Commands that run one case build their definitions with
+:func:`~caseworks_assets.code_location.build_definitions` instead, so importing
+them does not load every case.
+"""
 
-import dagster as dg
-
-from caseworks_assets.registry import registered_cases
-from caseworks_assets.resources import build_resources
-from caseworks_assets.settings import Settings
-
-
-def build_definitions(settings: Settings | None = None) -> dg.Definitions:
-    """Merge the cases' definitions and bind the environment's resources."""
-    cases = registered_cases().values()
-    return dg.Definitions.merge(
-        *(case.defs for case in cases),
-        dg.Definitions(resources=build_resources(settings)),
-    )
-
+from caseworks_assets.code_location import build_definitions
 
 defs = build_definitions()
+
+__all__ = ["build_definitions", "defs"]

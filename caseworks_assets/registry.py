@@ -2,11 +2,12 @@
 
 The definitions module and the CLI iterate the registry, so adding a case is
 adding a subpackage and one line to :mod:`caseworks_assets.cases`; nothing
-else enumerates the cases.
+else enumerates the cases. A command about one case loads just that case.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,8 +60,23 @@ def register_case(case: Case) -> Case:
     return case
 
 
-def registered_cases() -> dict[str, Case]:
-    """The registered cases, in registration order."""
-    from caseworks_assets import cases  # noqa: F401  (imports register the cases)
+def case_names() -> list[str]:
+    """Every case's name, without importing any case."""
+    from caseworks_assets.cases import CASE_PACKAGES
 
-    return dict(_CASES)
+    return list(CASE_PACKAGES)
+
+
+def load_case(name: str) -> Case:
+    """The case ``name``, importing its subpackage (and no other case's) if not yet imported."""
+    from caseworks_assets.cases import CASE_PACKAGES
+
+    if name not in CASE_PACKAGES:
+        raise KeyError(f"no case {name!r}; the cases are {', '.join(CASE_PACKAGES)}")
+    importlib.import_module(CASE_PACKAGES[name])
+    return _CASES[name]
+
+
+def registered_cases() -> dict[str, Case]:
+    """Every case, in the order of :data:`~caseworks_assets.cases.CASE_PACKAGES`."""
+    return {name: load_case(name) for name in case_names()}

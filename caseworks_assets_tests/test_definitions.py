@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -9,8 +10,8 @@ import sys
 import dagster as dg
 import pytest
 
-from caseworks_assets.definitions import build_definitions
-from caseworks_assets.registry import registered_cases
+from caseworks_assets.code_location import build_definitions
+from caseworks_assets.registry import case_names, registered_cases
 from caseworks_assets.resources import LakeIOManager
 from caseworks_assets.resources.warehouse import BigQueryPolarsIOManager, DuckDBPolarsIOManager
 from caseworks_assets.settings import Settings, SettingsError
@@ -32,6 +33,23 @@ def test_local_definitions_load_with_one_group_per_case(caseworks_env: Settings)
     assert isinstance(resources["io_manager"], DuckDBPolarsIOManager)
     assert resources["io_manager"].database == str(caseworks_env.out_dir / "warehouse.duckdb")
     assert isinstance(resources["lake_io_manager"], LakeIOManager)
+
+
+@pytest.mark.parametrize("case", case_names())
+def test_each_case_loads_on_its_own_without_the_other_cases(case: str) -> None:
+    """The CLI runs a case on its own definitions: they resolve, hold its group only, and import no other case."""
+    probe = (
+        "import json, sys\n"
+        "from caseworks_assets.code_location import build_definitions\n"
+        f"defs = build_definitions(cases=[{case!r}])\n"
+        "defs.get_repository_def().get_all_jobs()\n"
+        "print(json.dumps(sorted({s.group_name for s in defs.resolve_all_asset_specs()})))\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('caseworks_assets.'))))"
+    )
+    output = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    groups, modules = (json.loads(line) for line in output.strip().splitlines())
+    assert groups == [case]
+    assert not {f"caseworks_assets.{other}" for other in case_names() if other != case} & set(modules)
 
 
 def test_every_case_has_a_job_for_the_cli(caseworks_env: Settings) -> None:

@@ -17,7 +17,7 @@ import dagster as dg
 import pytest
 import requests
 
-from caseworks_assets.definitions import build_definitions
+from caseworks_assets.code_location import build_definitions
 from caseworks_assets.instance import get_instance
 from caseworks_assets.registry import registered_cases
 from caseworks_assets.settings import Settings

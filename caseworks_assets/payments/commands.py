@@ -71,7 +71,7 @@ def stream(
     os.environ[LANDING_ENV] = str(landing.absolute())
     consumer = None
     if process:
-        from caseworks_assets.definitions import build_definitions
+        from caseworks_assets.code_location import build_definitions
         from caseworks_assets.instance import get_instance
 
         consumer = StreamConsumer(build_definitions(), get_instance(), landing.absolute())

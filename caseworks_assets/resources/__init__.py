@@ -89,11 +89,11 @@ def spark_resource(settings: Settings) -> LazyPySparkResource:
 def build_resources(settings: Settings | None = None) -> dict[str, Any]:
     """The resource dictionary for ``Definitions``, from the environment."""
     settings = settings or Settings.from_env()
-    from caseworks_assets.registry import registered_cases
+    from caseworks_assets.registry import case_names
 
     overrides = {
         case: str(settings.case_data_dir(case))
-        for case in registered_cases()
+        for case in case_names()
         if settings.case_data_dir(case) != settings.data_dir / case
     }
     return {

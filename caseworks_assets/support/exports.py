@@ -15,6 +15,9 @@ from caseworks_assets.support.report import as_eastern
 
 FORMATS = ("csv", "json", "parquet")
 ISO_WITH_OFFSET = "%Y-%m-%dT%H:%M:%S%:z"
+#: Snappy, the codec Spark and pandas write by default: every Parquet reader has it, and it writes a
+#: large table about twice as fast as polars' default zstd, for a file about a third larger.
+PARQUET_COMPRESSION = "snappy"
 
 
 def as_text_timestamps(frame: pl.DataFrame) -> pl.DataFrame:
@@ -37,7 +40,7 @@ def write_export(frame: pl.DataFrame, folder: Path, name: str, fmt: str) -> Path
     frame = as_eastern(frame)
     with staged_path(target) as staging:
         if fmt == "parquet":
-            frame.write_parquet(staging)
+            frame.write_parquet(staging, compression=PARQUET_COMPRESSION)
         elif fmt == "csv":
             as_text_timestamps(frame).write_csv(staging)
         else:
