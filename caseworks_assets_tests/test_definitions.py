@@ -37,12 +37,14 @@ def test_local_definitions_load_with_one_group_per_case(caseworks_env: Settings)
 
 @pytest.mark.parametrize("case", case_names())
 def test_each_case_loads_on_its_own_without_the_other_cases(case: str) -> None:
-    """The CLI runs a case on its own definitions: they resolve, hold its group only, and import no other case."""
+    """The CLI runs a case on its own definitions: they load with the resources they require, hold the case's
+    group only, and import no other case."""
     probe = (
         "import json, sys\n"
+        "import dagster as dg\n"
         "from caseworks_assets.code_location import build_definitions\n"
         f"defs = build_definitions(cases=[{case!r}])\n"
-        "defs.get_repository_def().get_all_jobs()\n"
+        "dg.Definitions.validate_loadable(defs)\n"
         "print(json.dumps(sorted({s.group_name for s in defs.resolve_all_asset_specs()})))\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.startswith('caseworks_assets.'))))"
     )

@@ -14,16 +14,14 @@ keys are the contract the assets rely on:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dagster import EnvVar
 from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler
-from dagster_pyspark import LazyPySparkResource
 
 from caseworks_assets.governance.keys import privacy_resource
-from caseworks_assets.resources.delivery import OutboxResource, PartnerAPIResource, SFTPResource, SMTPResource
 from caseworks_assets.resources.files import CaseInputs, CaseOutputs
 from caseworks_assets.resources.lake import LakeIOManager, LakeResource
 from caseworks_assets.resources.lake_tables import (
@@ -36,6 +34,8 @@ from caseworks_assets.resources.warehouse import WAREHOUSE_KIND, WAREHOUSE_POOL,
 from caseworks_assets.settings import Settings, case_data_env
 
 if TYPE_CHECKING:
+    from dagster_pyspark import LazyPySparkResource
+
     from caseworks_assets.resources.bigquery import BigQueryPolarsIOManager
 
 
@@ -74,6 +74,8 @@ def warehouse_io_manager(settings: Settings) -> DuckDBPolarsIOManager | BigQuery
 
 def spark_resource(settings: Settings) -> LazyPySparkResource:
     """Spark on ``local[*]`` by default, a cluster master through ``CASEWORKS_SPARK_MASTER``."""
+    from dagster_pyspark import LazyPySparkResource
+
     return LazyPySparkResource(
         spark_config={
             "spark.master": settings.spark_master,
@@ -86,8 +88,25 @@ def spark_resource(settings: Settings) -> LazyPySparkResource:
     )
 
 
-def build_resources(settings: Settings | None = None) -> dict[str, Any]:
-    """The resource dictionary for ``Definitions``, from the environment."""
+def _delivery(name: str) -> Any:
+    """A delivery channel resource, from the environment (unset host/URL -> the outbox under ``<out_dir>``)."""
+    from caseworks_assets.resources import delivery
+
+    return getattr(delivery, name).from_env()
+
+
+def _outbox(settings: Settings) -> Any:
+    from caseworks_assets.resources.delivery import OutboxResource
+
+    return OutboxResource(root=str(settings.out_dir / "outbox"))
+
+
+def build_resources(settings: Settings | None = None, keys: Iterable[str] | None = None) -> dict[str, Any]:
+    """The resource dictionary for ``Definitions``, from the environment: every resource, or those in ``keys``.
+
+    A resource is built, and its library (Spark, SSH, HTTP) imported, only
+    when asked for: a command about one case binds what that case requires.
+    """
     settings = settings or Settings.from_env()
     from caseworks_assets.registry import case_names
 
@@ -96,21 +115,23 @@ def build_resources(settings: Settings | None = None) -> dict[str, Any]:
         for case in case_names()
         if settings.case_data_dir(case) != settings.data_dir / case
     }
-    return {
-        "io_manager": warehouse_io_manager(settings),
-        "lake_io_manager": LakeIOManager(root=settings.lake_root),
-        "lake": LakeResource(root=settings.lake_root),
-        "inputs": CaseInputs(root=str(settings.data_dir), overrides=overrides),
-        "outputs": CaseOutputs(root=str(settings.out_dir)),
-        "spark": spark_resource(settings),
+    factories: dict[str, Callable[[], Any]] = {
+        "io_manager": lambda: warehouse_io_manager(settings),
+        "lake_io_manager": lambda: LakeIOManager(root=settings.lake_root),
+        "lake": lambda: LakeResource(root=settings.lake_root),
+        "inputs": lambda: CaseInputs(root=str(settings.data_dir), overrides=overrides),
+        "outputs": lambda: CaseOutputs(root=str(settings.out_dir)),
+        "spark": lambda: spark_resource(settings),
         # pseudonym key and encryption key ring (governance), from the environment
-        "privacy": privacy_resource(),
-        # delivery channels (unset host/URL -> the outbox under <out_dir>/outbox)
-        "sftp": SFTPResource.from_env(),
-        "partner_api": PartnerAPIResource.from_env(),
-        "smtp": SMTPResource.from_env(),
-        "outbox": OutboxResource(root=str(settings.out_dir / "outbox")),
+        "privacy": privacy_resource,
+        # delivery channels
+        "sftp": lambda: _delivery("SFTPResource"),
+        "partner_api": lambda: _delivery("PartnerAPIResource"),
+        "smtp": lambda: _delivery("SMTPResource"),
+        "outbox": lambda: _outbox(settings),
     }
+    wanted = set(factories if keys is None else keys)
+    return {key: build() for key, build in factories.items() if key in wanted}
 
 
 __all__ = [

@@ -35,6 +35,7 @@ from caseworks_assets.resources import (
     LakeResource,
     LakeTable,
 )
+from caseworks_assets.resources.overlap import WriteBehind
 from caseworks_assets.support.answers import answer
 from caseworks_assets.support.changes import apply_changes, quarantine_schema, typed_changes, unique_key_result
 from caseworks_assets.support.checks import (
@@ -210,6 +211,41 @@ def _state_after(table: str, month: str, lake: LakeResource) -> pl.DataFrame:
     return lake.read_parquet(*snapshot_parts(table, month))
 
 
+class _Snapshots:
+    """The states one step builds: each written to the lake while the step works on the next table or month.
+
+    A month of a range builds on the previous month's state as this step
+    built it, in memory; a month whose predecessor another run built reads
+    that snapshot. One write is pending at a time (the state just built, which
+    the step holds anyway), and :meth:`wait` is called before a state's
+    materialization is recorded, so a recorded snapshot is always on disk.
+    """
+
+    def __init__(self, lake: LakeResource, layout: Layout, writes: WriteBehind) -> None:
+        self.lake, self.layout, self.writes = lake, layout, writes
+        self.built: dict[str, tuple[str, pl.DataFrame]] = {}
+
+    def previous(self, spec: TableSpec, month: str) -> pl.DataFrame:
+        before = self.layout.previous(month)
+        built = self.built.get(spec.name)
+        if before is not None and built is not None and built[0] == before:
+            return built[1]
+        return _previous_state(spec, self.lake, self.layout, month, before)
+
+    def publish(self, table: str, month: str, frame: pl.DataFrame) -> UPath:
+        """Keep ``frame`` as ``table``'s state after ``month`` and write its snapshot behind; return its path."""
+        self.built[table] = (month, frame)
+        self.writes.submit(self._write, table, month, frame)
+        return self.lake.path(*snapshot_parts(table, month))
+
+    def _write(self, table: str, month: str, frame: pl.DataFrame) -> None:
+        path = self.lake.write_parquet(frame, *snapshot_parts(table, month), compression=LAKE_COMPRESSION)
+        _remember_state(table, path, frame)
+
+    def wait(self) -> None:
+        self.writes.wait()
+
+
 def _copy_raw(spec: TableSpec, layout: Layout, month: str, lake: LakeResource) -> UPath:
     """``raw_<table>``: the month's file copied into the lake byte for byte, the record of what was delivered.
 
@@ -262,15 +298,16 @@ def _count_rows(spec: TableSpec, layout: Layout, month: str) -> int:
 
 
 def _apply_month(
-    spec: TableSpec, layout: Layout, month: str, lake: LakeResource, raw: RawFile
-) -> tuple[dg.MaterializeResult, list[dg.AssetCheckResult], int]:
-    """``<table>_state``: the previous state with the month's typed changes applied, its checks and rows read."""
+    spec: TableSpec, layout: Layout, month: str, lake: LakeResource, raw: RawFile, snapshots: _Snapshots
+) -> tuple[dg.MaterializeResult, list[dg.AssetCheckResult], int, pl.DataFrame]:
+    """``<table>_state``: the previous state with the month's typed changes applied, its checks, the rows read
+    and the rows rejected."""
     before = layout.previous(month)
-    previous = _previous_state(spec, lake, layout, month, before)
+    previous = snapshots.previous(spec, month)
     changes = typed_changes(spec, raw)
     current, stats = apply_changes(previous, changes.rows, spec.key)
     del previous
-    path = lake.write_parquet(current, *snapshot_parts(spec.name, month), compression=LAKE_COMPRESSION)
+    path = snapshots.publish(spec.name, month, current)
     lake.write_parquet(changes.quarantine, *rejects_parts(spec.name, month))
     bad_actions = changes.counts.get("bad_action", 0)
     unknown = stats["unknown_deletes"] + stats["unknown_updates"]
@@ -302,7 +339,6 @@ def _apply_month(
             "of ids not in the previous state (deletes ignored, updates inserted)",
         ),
     ]
-    _remember_state(spec.name, path, current)
     materialization = dg.MaterializeResult(
         asset_key=key,
         metadata={
@@ -313,17 +349,20 @@ def _apply_month(
             "dagster/row_count": current.height,
         },
     )
-    return materialization, checks, changes.rows_read
+    return materialization, checks, changes.rows_read, changes.quarantine
 
 
-def _quarantine_rows(month: str, lake: LakeResource) -> pl.DataFrame:
-    """The month's rejected rows of every table, with the month."""
-    frames = [
-        lake.read_parquet(*rejects_parts(table, month))
-        if lake.exists(*rejects_parts(table, month))
-        else pl.DataFrame(schema=quarantine_schema())
-        for table in TABLES
-    ]
+def _quarantine_rows(month: str, lake: LakeResource, rejected: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """The month's rejected rows of every table, with the month: as this step rejected them, or from the lake."""
+
+    def rows_of(table: str) -> pl.DataFrame:
+        if table in rejected:
+            return rejected[table]
+        if lake.exists(*rejects_parts(table, month)):
+            return lake.read_parquet(*rejects_parts(table, month))
+        return pl.DataFrame(schema=quarantine_schema())
+
+    frames = [rows_of(table) for table in TABLES]
     return pl.concat([f.cast(quarantine_schema()) for f in frames]).select(pl.lit(month).alias("month"), pl.all())
 
 
@@ -411,6 +450,14 @@ def support_month(context: dg.AssetExecutionContext, inputs: CaseInputs, lake: L
     its own metadata, and each check gives one result listing every month.
     """
     layout = discover(inputs.dir_for(CASE))
+    with WriteBehind(depth=1) as writes:
+        yield from _apply_months(context, layout, lake, _Snapshots(lake, layout, writes))
+
+
+def _apply_months(
+    context: dg.AssetExecutionContext, layout: Layout, lake: LakeResource, snapshots: _Snapshots
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult | dg.Output]:
+    """The body of :func:`support_month`: the run's months in order, table by table, then the quarantine."""
     months = _months_of_run(context, layout)
     ranged = len(months) > 1
     selected = context.selected_asset_keys
@@ -421,12 +468,14 @@ def support_month(context: dg.AssetExecutionContext, inputs: CaseInputs, lake: L
 
     def record(result: dg.MaterializeResult, month: str) -> Iterator[dg.MaterializeResult]:
         if not ranged:
+            snapshots.wait()  # recorded means on disk
             yield result
             return
         context.add_asset_metadata(result.metadata or {}, asset_key=result.asset_key, partition_key=month)
         materialized[result.asset_key] = None
 
     for month in months:
+        rejected: dict[str, pl.DataFrame] = {}
         for spec in TABLES.values():
             stored = _copy_raw(spec, layout, month, lake) if raw_key(spec.name) in selected else None
             if state_key(spec.name) not in selected:
@@ -434,7 +483,9 @@ def support_month(context: dg.AssetExecutionContext, inputs: CaseInputs, lake: L
                     yield from record(_raw_result(spec, layout, month, stored, _count_rows(spec, layout, month)), month)
                 continue
             with _month_rows(spec, layout, month, lake, copied=stored is not None) as raw:
-                materialization, checks, rows_read = _apply_month(spec, layout, month, lake, raw)
+                materialization, checks, rows_read, rejected[spec.name] = _apply_month(
+                    spec, layout, month, lake, raw, snapshots
+                )
             if stored is not None:
                 yield from record(_raw_result(spec, layout, month, stored, rows_read), month)
             yield from record(materialization, month)
@@ -449,11 +500,12 @@ def support_month(context: dg.AssetExecutionContext, inputs: CaseInputs, lake: L
                     yield from (_merged_check(results) for results in check_results.values())
                 raise _blocked(spec.name, month, failed, applied_before=months[: months.index(month)])
         if QUARANTINE_KEY in selected:
-            rows = _quarantine_rows(month, lake)
+            rows = _quarantine_rows(month, lake, rejected)
             if ranged:
                 context.add_asset_metadata(_quarantine_metadata(rows), asset_key=QUARANTINE_KEY, partition_key=month)
             quarantines.append(rows)
     if ranged:
+        snapshots.wait()
         yield from (dg.MaterializeResult(asset_key=key) for key in materialized)
         yield from (_merged_check(results) for results in check_results.values())
     if QUARANTINE_KEY in selected:
