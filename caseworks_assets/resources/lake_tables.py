@@ -34,6 +34,8 @@ from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice
 from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_polars import DuckDBPolarsTypeHandler
 
+from caseworks_assets.resources.lake import kept_frame
+
 DUCKDB_LOAD_MEMORY_LIMIT = "512MB"
 
 
@@ -133,7 +135,9 @@ class DuckDBLakeViewPolarsTypeHandler(DuckDBPolarsTypeHandler):
 
     Same rows, columns and types as the view gives (a view is ``SELECT *`` of
     the file), except that time-zone-aware timestamps keep the zone written in
-    the file instead of DuckDB's session zone: the same instants.
+    the file instead of DuckDB's session zone: the same instants. A file this
+    process wrote and kept (``LakeResource.write_parquet(keep_as=...)``) is
+    not read at all.
     """
 
     def load_input(self, context: InputContext, table_slice: TableSlice, connection) -> pl.DataFrame:
@@ -142,7 +146,11 @@ class DuckDBLakeViewPolarsTypeHandler(DuckDBPolarsTypeHandler):
             path = lake_view_file(connection, table_slice.schema, table_slice.table)
         if path is None:
             return super().load_input(context, table_slice, connection)
-        return pl.read_parquet(path, columns=list(table_slice.columns) if table_slice.columns else None)
+        columns = list(table_slice.columns) if table_slice.columns else None
+        kept = kept_frame(path)  # the file as this process just wrote it
+        if kept is not None:
+            return kept.select(columns) if columns else kept
+        return pl.read_parquet(path, columns=columns)
 
 
 class BigQueryLakeTableTypeHandler(DbTypeHandler[LakeTable]):

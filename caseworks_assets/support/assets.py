@@ -19,7 +19,6 @@ apply first.
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -84,11 +83,6 @@ def latest_applied_month(layout: Layout, lake: LakeResource) -> str | None:
         if all(lake.exists(*snapshot_parts(table, month)) for table in TABLES):
             return month
     return None
-
-
-#: Snapshots are rewritten every month and read back locally: snappy writes them about twice as fast as
-#: zstd (the lake's default) for files about a third larger.
-LAKE_COMPRESSION = "snappy"
 
 
 def _check_key(result: dg.AssetCheckResult) -> dg.AssetCheckKey:
@@ -159,33 +153,6 @@ QUARANTINE_CHECK = dg.AssetCheckSpec(
     "an empty month writes no table to read back).",
 )
 
-#: The state each table's latest snapshot holds, kept by the process that wrote it: the CLI applies the
-#: months one after another in one process, and the next month then skips reading 2M rows back. Keyed by
-#: the file's path, inode, size and modification time, so a snapshot rewritten since (a staged write
-#: renames a new file into place) is read from the lake. Remote lakes are always read.
-_WRITTEN_STATES: dict[str, tuple[tuple[str, int, int, int], pl.DataFrame]] = {}
-
-
-def _local_identity(path: UPath) -> tuple[str, int, int, int] | None:
-    local = Path(path.path)
-    if path.protocol not in ("", "file", "local") or not local.exists():
-        return None
-    stat = local.stat()
-    return str(local), stat.st_ino, stat.st_size, stat.st_mtime_ns
-
-
-def _remember_state(table: str, path: UPath, frame: pl.DataFrame) -> None:
-    identity = _local_identity(path)
-    if identity is None:
-        _WRITTEN_STATES.pop(table, None)
-    else:
-        _WRITTEN_STATES[table] = (identity, frame)
-
-
-def forget_written_states() -> None:
-    """Drop the kept states (they are only useful to the next month of the same run of the CLI)."""
-    _WRITTEN_STATES.clear()
-
 
 def _previous_state(
     spec: TableSpec, lake: LakeResource, layout: Layout, month: str, before: str | None
@@ -197,17 +164,11 @@ def _previous_state(
             f"{spec.name} for {month} builds on the state after {before}, which has not been applied: "
             f"apply the months in order ({', '.join(layout.months)}), starting with {before}"
         )
-    previous = _state_after(spec.name, before, lake)
-    _WRITTEN_STATES.pop(spec.name, None)
-    return previous
+    return _state_after(spec.name, before, lake)
 
 
 def _state_after(table: str, month: str, lake: LakeResource) -> pl.DataFrame:
-    """The state of ``table`` after ``month``: the frame this process wrote, or the snapshot file."""
-    path = lake.path(*snapshot_parts(table, month))
-    kept = _WRITTEN_STATES.get(table)
-    if kept is not None and kept[0] == _local_identity(path):
-        return kept[1]
+    """The state of ``table`` after ``month``: as this process wrote it (kept by the lake), or the snapshot."""
     return lake.read_parquet(*snapshot_parts(table, month))
 
 
@@ -239,8 +200,12 @@ class _Snapshots:
         return self.lake.path(*snapshot_parts(table, month))
 
     def _write(self, table: str, month: str, frame: pl.DataFrame) -> None:
-        path = self.lake.write_parquet(frame, *snapshot_parts(table, month), compression=LAKE_COMPRESSION)
-        _remember_state(table, path, frame)
+        self.lake.write_parquet(
+            frame,
+            *snapshot_parts(table, month),
+            compression=self.lake.working_compression,
+            keep_as=f"{CASE}/{table}_state",  # read again by the next month, the finals, report and exports
+        )
 
     def wait(self) -> None:
         self.writes.wait()
@@ -562,7 +527,6 @@ def final_state(context: dg.AssetExecutionContext, config: FinalStateConfig, inp
             metadata={"month": month, "dagster/row_count": rows},
         )
         yield final_schema(table, _state_after(table, month, lake))
-    forget_written_states()
 
 
 REPORT_INPUT_COLUMNS = ["interaction_start", "channel", "contact_center_id", "category_id", "call_duration_minutes"]

@@ -1,0 +1,43 @@
+"""The lake resource: delivered files copied as they are, and frames kept by the process that wrote them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import polars as pl
+
+from caseworks_assets.resources import LakeResource
+from caseworks_assets.resources.lake import kept_frame
+
+
+def test_a_delivered_file_is_copied_byte_for_byte_and_readable_as_a_local_file(tmp_path: Path) -> None:
+    lake = LakeResource(root=str(tmp_path / "lake"))
+    delivered = tmp_path / "in" / "agents.csv"
+    delivered.parent.mkdir()
+    delivered.write_bytes(b"agent_id,full_name\r\nA1,Jos\xc3\xa9\r\nA2,\"Ann, Jr\"\r\n")
+    stored = lake.copy_in(delivered, "support", "raw_agents", "2025-01.csv")
+    assert Path(stored.path).read_bytes() == delivered.read_bytes()
+    assert not list(Path(stored.path).parent.glob(".*"))  # no staging file left behind
+    with lake.local_file("support", "raw_agents", "2025-01.csv") as local:
+        assert local.read_bytes() == delivered.read_bytes()
+
+
+def test_a_kept_frame_is_served_until_its_file_changes_and_a_slot_keeps_one_frame(tmp_path: Path) -> None:
+    lake = LakeResource(root=str(tmp_path / "lake"))
+    january = pl.DataFrame({"id": ["a", "b"], "n": [1, 2]})
+    path = lake.write_parquet(january, "t", "2025-01.parquet", keep_as="t")
+    assert lake.read_parquet("t", "2025-01.parquet") is january
+    assert kept_frame(str(path.path)) is january
+
+    february = pl.DataFrame({"id": ["c"], "n": [3]})
+    lake.write_parquet(february, "t", "2025-02.parquet", keep_as="t")
+    assert kept_frame(str(path.path)) is None  # the slot now holds February only
+    assert lake.read_parquet("t", "2025-01.parquet").equals(january)  # read from the file
+
+    rewritten = pl.DataFrame({"id": ["z"], "n": [9]})
+    second = lake.path("t", "2025-02.parquet").path
+    rewritten.write_parquet(second)  # another writer replaces the file behind the process's back
+    os.utime(second, ns=(1, 1))  # even with an old modification time, the file's identity changed
+    assert kept_frame(second) is None
+    assert lake.read_parquet("t", "2025-02.parquet").equals(rewritten)
