@@ -67,7 +67,9 @@ def run(case_run: CaseRun) -> None:
     """Register the folder's months, apply the chosen ones in order, then publish the last one.
 
     Consecutive months are applied in one run over their range (all of them by
-    default); a month left out by ``--months`` splits the runs.
+    default); a month left out by ``--months`` splits the runs. The last run
+    also publishes the state after its last month (final tables, report,
+    answers, exports): they run after the months, in the same run.
     """
     months = months_to_apply(case_run.data_dir, list(case_run.months) if case_run.months else None)
     layout = discover(case_run.data_dir)
@@ -76,21 +78,27 @@ def run(case_run: CaseRun) -> None:
     if missing:
         case_run.instance.add_dynamic_partitions(MONTHS.name, missing)
     month_keys = [key for asset in PARTITIONED_ASSETS for key in asset.keys]
-    for block in consecutive_blocks(months, layout.months):
-        case_run.echo(f"[support] applying {', '.join(block)}")
-        case_run.execute("support_job", asset_selection=month_keys, **months_target(block[0], block[-1]))
     output_keys = [key for asset in OUTPUT_ASSETS for key in asset.keys]
-    case_run.echo(f"[support] publishing the state after {months[-1]}")
-    case_run.execute(
-        "support_job",
-        asset_selection=output_keys,
-        run_config={
-            "ops": {
-                "support_final_state": {"config": {"month": months[-1]}},
-                "support__support_exports": {"config": {"fmt": case_run.fmt}},
-            },
-        },
-    )
+    blocks = consecutive_blocks(months, layout.months)
+    for block in blocks:
+        last = block is blocks[-1]
+        case_run.echo(f"[support] applying {', '.join(block)}" + (f", then publishing {block[-1]}" if last else ""))
+        case_run.execute(
+            "support_job",
+            asset_selection=[*month_keys, *output_keys] if last else month_keys,
+            run_config=_outputs_config(block[-1], case_run.fmt) if last else None,
+            **months_target(block[0], block[-1]),
+        )
+
+
+def _outputs_config(month: str, fmt: str) -> dict:
+    """Run config of the outputs: the month to publish and the export format."""
+    return {
+        "ops": {
+            "support_final_state": {"config": {"month": month}},
+            "support__support_exports": {"config": {"fmt": fmt}},
+        }
+    }
 
 
 def summarize(case_run: CaseRun) -> str:

@@ -1,9 +1,8 @@
 """Jobs and the sensor that applies newly landed months in order.
 
 ``support_job`` covers the whole group (the CLI runs it over the months with
-the month assets selected, one run per consecutive range, then once for the
-outputs). The
-sensor watches the input folder: it registers new months as partitions and
+the month assets selected, one run per consecutive range, the last of which
+also publishes the outputs). The sensor watches the input folder: it registers new months as partitions and
 requests the months not yet applied in one run over their range, once the
 first one's predecessor is materialized, then refreshes the outputs after the
 last month.
