@@ -2,10 +2,10 @@
 
 ``support_job`` covers the whole group (the CLI runs it over the months with
 the month assets selected, one run per consecutive range, the last of which
-also publishes the outputs). The sensor watches the input folder: it registers new months as partitions and
-requests the months not yet applied in one run over their range, once the
-first one's predecessor is materialized, then refreshes the outputs after the
-last month.
+also publishes the outputs). The sensor watches the input folder: it
+registers new months as partitions and requests the months not yet applied in
+one run over their range, once the first one's predecessor is materialized,
+then refreshes the outputs after the last month.
 """
 
 import json
