@@ -93,6 +93,8 @@ def run_benchmark(case: str, rows: int, work_dir: Path | None = None) -> dict[st
     # a case may narrow the measured run to the work its baseline is the bare equivalent of
     run_args = list(getattr(module, "RUN_ARGS", []))
     sample = measure([*cli, "sample", case, "--out", str(data_dir), "--rows", str(rows)], env)
+    # the generator's files go to disk now, not while the measured run reads them (the baseline runs later)
+    os.sync()
     run = measure([*cli, "run", case, "--data-dir", str(data_dir), "--out-dir", str(out_dir), *run_args], env)
     steps = step_seconds(Path(env["DAGSTER_HOME"]))
     result: dict[str, Any] = {

@@ -15,7 +15,7 @@ def test_a_delivered_file_is_copied_byte_for_byte_and_readable_as_a_local_file(t
     lake = LakeResource(root=str(tmp_path / "lake"))
     delivered = tmp_path / "in" / "agents.csv"
     delivered.parent.mkdir()
-    delivered.write_bytes(b"agent_id,full_name\r\nA1,Jos\xc3\xa9\r\nA2,\"Ann, Jr\"\r\n")
+    delivered.write_bytes(b'agent_id,full_name\r\nA1,Jos\xc3\xa9\r\nA2,"Ann, Jr"\r\n')
     stored = lake.copy_in(delivered, "support", "raw_agents", "2025-01.csv")
     assert Path(stored.path).read_bytes() == delivered.read_bytes()
     assert not list(Path(stored.path).parent.glob(".*"))  # no staging file left behind

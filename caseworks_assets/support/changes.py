@@ -34,6 +34,24 @@ UTC_WHOLE_SECONDS = "%Y-%m-%dT%H:%M:%SZ"
 UTC = pl.Datetime("us", "UTC")
 
 
+def _fast_utc(expr: pl.Expr) -> pl.Expr:
+    # no cache: timestamps are nearly all distinct, and hashing them costs as much as parsing them again
+    return expr.cast(pl.String).str.to_datetime(
+        UTC_WHOLE_SECONDS, time_unit="us", time_zone="UTC", strict=False, cache=False
+    )
+
+
+def _read_again(text: pl.Series, parsed: pl.Series) -> pl.Series:
+    """``parsed`` with the values the fast parser left null (though ``text`` has one) read with UTC_FORMAT."""
+    retry = parsed.is_null() & text.is_not_null()
+    if not retry.any():
+        return parsed
+    again = text.filter(retry).str.strip_chars()
+    return parsed.scatter(
+        retry.arg_true(), again.str.to_datetime(UTC_FORMAT, time_unit="us", time_zone="UTC", strict=False)
+    )
+
+
 def _parse_utc_series(text: pl.Series) -> pl.Series:
     """Every value through the fast whole-seconds parser; only the values it leaves null through UTC_FORMAT.
 
@@ -42,15 +60,28 @@ def _parse_utc_series(text: pl.Series) -> pl.Series:
     value, and what it does not read (fractions, trailing spaces, garbage) is
     parsed again by the general one, a few rows instead of millions.
     """
-    # no cache: timestamps are nearly all distinct, and hashing them costs as much as parsing them again
-    parsed = text.str.to_datetime(UTC_WHOLE_SECONDS, time_unit="us", time_zone="UTC", strict=False, cache=False)
-    retry = parsed.is_null() & text.is_not_null()
-    if retry.any():
-        again = text.filter(retry).str.strip_chars()
-        parsed = parsed.scatter(
-            retry.arg_true(), again.str.to_datetime(UTC_FORMAT, time_unit="us", time_zone="UTC", strict=False)
-        )
-    return parsed
+    return _read_again(text, text.to_frame().select(_fast_utc(pl.col(text.name))).to_series())
+
+
+def with_eastern_instants(frame: pl.DataFrame, targets: dict[str, str]) -> pl.DataFrame:
+    """``frame`` plus each text column ``source`` read as an Eastern instant into ``targets[source]``.
+
+    The values :func:`to_eastern` gives, computed the fast way for a frame:
+    every column through the fast parser at once (polars runs them in
+    parallel, with no Python in between), then UTC_FORMAT only for the values
+    of a column it left unread.
+    """
+    if not targets:
+        return frame
+    parsed = frame.with_columns(_fast_utc(pl.col(source)).alias(target) for source, target in targets.items())
+    unread = parsed.select(
+        (pl.col(target).is_null() & pl.col(source).is_not_null()).any().alias(target)
+        for source, target in targets.items()
+    ).row(0, named=True)
+    again = [_read_again(parsed[source], parsed[target]) for source, target in targets.items() if unread[target]]
+    return parsed.with_columns(*again).with_columns(
+        pl.col(target).dt.convert_time_zone(EASTERN) for target in targets.values()
+    )
 
 
 def parse_utc(expr: pl.Expr) -> pl.Expr:
@@ -116,8 +147,11 @@ def typed_name(column: str) -> str:
 
 
 def parsers(spec: TableSpec) -> dict[str, ExprFn]:
-    """How each typed column of ``spec``'s table is read from its text."""
-    readers: dict[str, ExprFn] = dict.fromkeys(spec.timestamps, to_eastern)
+    """How each typed column of ``spec``'s table other than its timestamps is read from its text.
+
+    Timestamps are read by :func:`with_eastern_instants`, as :func:`to_eastern` reads them.
+    """
+    readers: dict[str, ExprFn] = {}
     if spec.name == "interactions":
         readers |= {"call_duration_minutes": _duration, "satisfaction_rating": _rating}
     if spec.name == "agents":
@@ -247,6 +281,7 @@ def typed_changes(spec: TableSpec, raw: RawFile | pl.DataFrame, chunk_rows: int 
     is_delete = pl.col("action") == "delete"
     entry_rules = [*ENTRY_RULES, _key_rule(spec)]
     readers = parsers(spec)
+    typed_columns = {*spec.timestamps, *readers}
     state_schema = STATE_SCHEMAS[spec.name]
     rules = value_rules(spec)
     change_schema = {**state_schema, "action": pl.String, SOURCE_LINE: pl.Int64}
@@ -274,19 +309,19 @@ def typed_changes(spec: TableSpec, raw: RawFile | pl.DataFrame, chunk_rows: int 
         )
         upserts_raw = entered.filter(~is_delete) if has_deletes else entered
         del entered
+        typed = with_eastern_instants(upserts_raw, {column: typed_name(column) for column in spec.timestamps})
         upserts = apply_rules(
-            upserts_raw.with_columns(
-                reader(pl.col(column)).alias(typed_name(column)) for column, reader in readers.items()
-            ),
+            typed.with_columns(reader(pl.col(column)).alias(typed_name(column)) for column, reader in readers.items()),
             rules,
             row_number_offset=0,
         )
+        del typed
         rejected.append(_relined(upserts, upserts_raw))
         _sum_counts(counts, upserts.counts)
         upsert_parts.append(
             upserts.clean.select(
                 *(
-                    (_typed(name) if name in readers else pl.col(name)).cast(dtype).alias(name)
+                    (_typed(name) if name in typed_columns else pl.col(name)).cast(dtype).alias(name)
                     for name, dtype in state_schema.items()
                 ),
                 pl.col("action"),

@@ -15,7 +15,7 @@ from support_testkit import make_run, make_settings
 from caseworks_assets.quality import may_repeat
 from caseworks_assets.runner import CaseRunFailed
 from caseworks_assets.support.assets import PARTITIONED_ASSETS
-from caseworks_assets.support.changes import UTC_FORMAT, apply_changes, parse_utc
+from caseworks_assets.support.changes import UTC_FORMAT, apply_changes, parse_utc, to_eastern, with_eastern_instants
 from caseworks_assets.support.jobs import partition_range_tags
 from caseworks_assets.support.keys import QUARANTINE_KEY, state_key
 from caseworks_assets.support.report import month_labels
@@ -47,6 +47,24 @@ def test_fast_timestamp_parse_reads_exactly_what_the_general_format_reads():
     result = frame.select(fast=parse_utc(pl.col("text")), general=general)
     assert result["fast"].to_list() == result["general"].to_list()
     assert result["fast"].is_not_null().sum() == 5  # the first five: whole seconds, padded, fractions, a leap day
+
+
+def test_a_frame_reads_its_timestamps_as_each_column_would_be_read_alone():
+    texts = ["2025-03-09T06:30:00Z", " 2025-11-02T06:30:00.5Z ", "garbage", None, "2025-03-09T07:00:00Z"]
+    frame = pl.DataFrame(
+        {
+            "odd": texts,  # needs the general format for one value
+            "plain": ["2025-03-09T06:30:00Z"] * 4 + [None],  # the fast parser reads it all
+            "empty": [None] * 5,  # a column the CSV reader left without values
+        }
+    )
+    read = with_eastern_instants(frame, {"odd": "odd_at", "plain": "plain_at", "empty": "empty_at"})
+    for column in ("odd", "plain", "empty"):
+        alone = frame.select(to_eastern(pl.col(column)))[column]
+        assert read[f"{column}_at"].to_list() == alone.to_list()
+        assert read[f"{column}_at"].dtype == pl.Datetime("us", "America/New_York")
+    assert read["odd_at"].is_not_null().sum() == 3
+    assert with_eastern_instants(frame, {}) is frame
 
 
 def test_may_repeat_never_misses_a_repeat():

@@ -211,8 +211,6 @@ def test_consecutive_months_run_as_one_range_like_a_ui_backfill(full_run):
     per_month = known.metadata["months"].value
     assert list(per_month) == MONTHS and known.passed and known.metadata["failed_months"].value == ""
     assert per_month["2025-02"]["unknown_deletes"] == 0
-    published = {
-        e.asset_key: e.partition for e in months_run.get_asset_materialization_events() if e.partition is None
-    }
+    published = {e.asset_key: e.partition for e in months_run.get_asset_materialization_events() if e.partition is None}
     assert set(published) == {key for asset in OUTPUT_ASSETS for key in asset.keys}
     assert instance.get_latest_materialization_event(REPORT_KEY).run_id == months_run.run_id
