@@ -63,7 +63,11 @@ def call_measures(labelled: pl.DataFrame) -> pl.DataFrame:
 
 
 def answer(report: pl.DataFrame, labelled: pl.DataFrame) -> Answers:
-    """The answers as Markdown, plus the figures behind them (for metadata and tests)."""
+    """The answers as Markdown, plus the figures behind them (for metadata and tests).
+
+    ``labelled`` are labelled interactions (:func:`~caseworks_assets.support.report.labelled_interactions`);
+    only their phone calls are measured, so the calls alone will do.
+    """
     if report.is_empty():
         return Answers("_No interactions in the final state: nothing to report._")
     months = _quarter_months(str(report["month"].max()))

@@ -590,7 +590,9 @@ def support_answers(
     service_categories: pl.DataFrame,
     outputs: CaseOutputs,
 ) -> dg.MaterializeResult:
-    result = answer(report, labelled_interactions(interactions, contact_centers, service_categories))
+    # the third answer measures phone calls only: label just those
+    calls = interactions.filter(pl.col("channel") == "phone")
+    result = answer(report, labelled_interactions(calls, contact_centers, service_categories))
     path = outputs.dir_for(CASE) / "support_answers.md"
     path.write_text(result.markdown, encoding="utf-8")
     return dg.MaterializeResult(
