@@ -11,6 +11,8 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# an editable install leaves our own modules uncompiled: compile them once, not in every command
+	$(BIN)/python -m compileall -q caseworks_assets benchmarks
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -218,6 +218,8 @@ CHUNK_ROWS = 250_000
 
 def _relined(result: QualityResult, frame: pl.DataFrame) -> pl.DataFrame:
     """Quarantine rows numbered by ``frame``'s row index, renumbered by source line."""
+    if result.quarantine.is_empty():
+        return result.quarantine
     lines = frame.select(pl.col(SOURCE_LINE)).with_row_index("__index").with_columns(pl.col("__index").cast(pl.Int64))
     return (
         result.quarantine.join(lines, left_on="row_number", right_on="__index", how="left")
