@@ -64,6 +64,17 @@ def _small_inputs(root: Path) -> Path:
     return data
 
 
+#: The January delta's rows that :func:`_small_inputs` makes bad: (line, rule), in line order.
+JANUARY_REJECTS = [
+    (3, "bad_action"),
+    (4, "unparseable_interaction_start"),
+    (5, "unparseable_interaction_end"),
+    (6, "bad_satisfaction_rating"),
+    (9, "superseded"),
+    (12, "missing_id"),
+]
+
+
 # --------------------------------------------------------------------------- malformed folders and files
 
 
@@ -163,15 +174,7 @@ def test_typing_a_file_chunk_by_chunk_gives_what_typing_it_whole_gives(tmp_path,
     assert streamed.quarantine.equals(whole.quarantine)
     assert (streamed.rows_read, streamed.counts) == (whole.rows_read, whole.counts)
     # one row of each rule, in line order, each with the record as read (line 9 is superseded by line 10)
-    quarantined = streamed.quarantine.select("line", "rule").rows()
-    assert quarantined == [
-        (3, "bad_action"),
-        (4, "unparseable_interaction_start"),
-        (5, "unparseable_interaction_end"),
-        (6, "bad_satisfaction_rating"),
-        (9, "superseded"),
-        (12, "missing_id"),
-    ]
+    assert streamed.quarantine.select("line", "rule").rows() == JANUARY_REJECTS
     assert streamed.quarantine["raw_record"].is_not_null().all()
     assert '"interaction_id":"X9"' in streamed.quarantine.filter(pl.col("line") == 9)["raw_record"].item()
     assert streamed.rows.filter(pl.col("interaction_id") == "X9")["action"].to_list() == ["add"]
@@ -228,14 +231,7 @@ def crafted_run(tmp_path_factory):
 def test_bad_rows_land_in_the_quarantine_table_with_file_and_line(crafted_run):
     root, _ = crafted_run
     rows = warehouse_table(root, "quarantine").filter(pl.col("month") == "2025-01").sort("line")
-    assert rows.select("line", "rule").rows() == [
-        (3, "bad_action"),
-        (4, "unparseable_interaction_start"),
-        (5, "unparseable_interaction_end"),
-        (6, "bad_satisfaction_rating"),
-        (9, "superseded"),
-        (12, "missing_id"),
-    ]
+    assert rows.select("line", "rule").rows() == JANUARY_REJECTS
     assert set(rows["source_file"]) == {str(root / "data" / "support" / "delta" / "interactions_delta_202501.csv")}
     assert '"action":"upsert"' in rows["raw_record"][0]
 
