@@ -265,8 +265,7 @@ def _count_rows(spec: TableSpec, layout: Layout, month: str) -> int:
 def _apply_month(
     spec: TableSpec, layout: Layout, month: str, lake: LakeResource, raw: RawFile, snapshots: _Snapshots
 ) -> tuple[dg.MaterializeResult, list[dg.AssetCheckResult], int, pl.DataFrame]:
-    """``<table>_state``: the previous state with the month's typed changes applied, its checks, the rows read
-    and the rows rejected."""
+    """``<table>_state`` (the previous state with the month's typed changes applied), checks, rows read, rejects."""
     before = layout.previous(month)
     previous = snapshots.previous(spec, month)
     changes = typed_changes(spec, raw)
