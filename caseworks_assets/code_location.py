@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import dagster as dg
 
-from caseworks_assets.registry import load_case, registered_cases
+from caseworks_assets.registry import case_names, load_case
 from caseworks_assets.resources import build_resources
 from caseworks_assets.settings import Settings
 
@@ -24,12 +24,8 @@ def build_definitions(settings: Settings | None = None, cases: Iterable[str] | N
     alone, with only the resources they require: the other cases and the
     libraries of resources it does not use (Spark, SSH, HTTP) are not imported.
     """
-    if cases is None:
-        return dg.Definitions.merge(
-            *(case.defs for case in registered_cases().values()),
-            dg.Definitions(resources=build_resources(settings)),
-        )
-    chosen = dg.Definitions.merge(*(load_case(name).defs for name in cases))
-    return dg.Definitions.merge(
-        chosen, dg.Definitions(resources=build_resources(settings, required_resource_keys(chosen)))
-    )
+    names = case_names() if cases is None else list(cases)
+    chosen = dg.Definitions.merge(*(load_case(name).defs for name in names))
+    # the whole location binds every resource (the UI lists them all); a single case what it requires
+    keys = None if cases is None else required_resource_keys(chosen)
+    return dg.Definitions.merge(chosen, dg.Definitions(resources=build_resources(settings, keys)))

@@ -244,22 +244,20 @@ def _month_rows(spec: TableSpec, layout: Layout, month: str, lake: LakeResource,
     download from a remote lake). Otherwise the lake's copy, named as the
     delivered file in quarantine rows and errors.
     """
-    initial = month == layout.initial_month
-    delivered = layout.file_for(spec.name, month)
+    delivered = layout.raw_file(spec, month)
     if copied:
-        yield RawFile(spec, delivered, initial=initial)
+        yield delivered
         return
     parts = raw_parts(spec.name, month)
     if not lake.exists(*parts):
         raise dg.Failure(f"raw_{spec.name} for {month} is missing: materialize it first")
     with lake.local_file(*parts) as local:
-        yield RawFile(spec, local, initial=initial, source=str(delivered or local))
+        yield RawFile(spec, local, initial=delivered.initial, source=str(delivered.path or local))
 
 
 def _count_rows(spec: TableSpec, layout: Layout, month: str) -> int:
     """Rows of the month's file (checking its header), for a run of ``raw_<table>`` without its state."""
-    raw = RawFile(spec, layout.file_for(spec.name, month), initial=month == layout.initial_month)
-    return raw.scan().select(pl.len()).collect().item()
+    return layout.raw_file(spec, month).scan().select(pl.len()).collect().item()
 
 
 def _apply_month(

@@ -129,6 +129,10 @@ class Layout:
             return self.data_dir / "initial" / f"{table}.csv"
         return self.deltas.get(month, {}).get(table)
 
+    def raw_file(self, spec: TableSpec, month: str) -> RawFile:
+        """The delivered file that brings ``spec``'s table in ``month``, to read (no rows when there is none)."""
+        return RawFile(spec, self.file_for(spec.name, month), initial=month == self.initial_month)
+
     def all_files(self) -> list[Path]:
         files = [self.data_dir / "initial" / f"{table}.csv" for table in TABLES]
         return files + [path for month in sorted(self.deltas) for path in self.deltas[month].values()]
