@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import os
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from caseworks_assets.settings import Settings
+
+
+@pytest.fixture(autouse=True)
+def _environment_restored() -> Iterator[None]:
+    """Undo environment changes after each test: the CLI applies its folders as environment variables.
+
+    Without this, a test calling ``main(["run", ..., "--data-dir", ...])``
+    would point every later test of the session at its folders.
+    """
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,33 @@ def test_select_materializes_only_the_chosen_assets(
         code = main(["run", "payments", "--data-dir", str(data), "--out-dir", str(out), "--select", selection])
         err = capsys.readouterr().err
         assert code == EXIT_USAGE and says in err and len(err.strip().splitlines()) == 1
+
+
+def test_main_in_process_leaves_the_garbage_collector_as_it_found_it(tmp_path: Path) -> None:
+    """Only the ``caseworks`` process freezes objects; a caller of ``main`` keeps a working collector."""
+    import gc
+
+    frozen = gc.get_freeze_count()
+    assert main(["sample", "support", "--out", str(tmp_path / "data"), "--rows", "20"]) == 0
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == frozen
+
+
+def test_the_caseworks_process_runs_a_command_and_exits_with_its_code(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "caseworks_assets.cli", "sample", "support", "--out", str(tmp_path / "d")]
+    done = subprocess.run([*command, "--rows", "20"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "wrote support sample" in done.stdout
+    assert (tmp_path / "d" / "initial" / "interactions.csv").exists()
+    failed = subprocess.run(
+        [sys.executable, "-m", "caseworks_assets.cli", "run", "support", "--data-dir", str(tmp_path / "none")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "DAGSTER_HOME": str(tmp_path / "home"), "CASEWORKS_OUT_DIR": str(tmp_path / "out")},
+    )
+    assert failed.returncode == EXIT_USAGE
+    assert failed.stderr.startswith("caseworks: error:") and "Traceback" not in failed.stderr
