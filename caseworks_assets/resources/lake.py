@@ -108,19 +108,25 @@ class LakeResource(ConfigurableResource):
         return "uncompressed" if self.is_local else "zstd"
 
     def write_parquet(
-        self, frame: pl.DataFrame, *parts: str, compression: str = "zstd", keep_as: str | None = None
+        self,
+        frame: pl.DataFrame,
+        *parts: str,
+        compression: str = "zstd",
+        keep_as: str | None = None,
+        metadata: dict[str, str] | None = None,
     ) -> UPath:
         """Write ``frame`` atomically enough for one writer: to a temporary name, then rename.
 
-        ``compression`` is polars' codec. With ``keep_as`` (a slot name) the
-        process keeps ``frame`` for :meth:`read_parquet` and the warehouse's
-        views over this file (local lakes only), replacing the slot's earlier
-        frame: a state written now and read by the next steps of the same
-        process is not read back from disk.
+        ``compression`` is polars' codec; ``metadata`` goes into the file's
+        key-value metadata (see :meth:`file_metadata`). With ``keep_as`` (a
+        slot name) the process keeps ``frame`` for :meth:`read_parquet` and the
+        warehouse's views over this file (local lakes only), replacing the
+        slot's earlier frame: a state written now and read by the next steps of
+        the same process is not read back from disk.
         """
         target = self.path(*parts)
         with staged_writer(target) as handle:
-            frame.write_parquet(handle, compression=compression)
+            frame.write_parquet(handle, compression=compression, metadata=metadata)
         if keep_as is not None:
             _KEPT.pop(keep_as, None)
             identity = _identity(target.path) if target.protocol in LOCAL_PROTOCOLS else None
@@ -185,5 +191,17 @@ class LakeResource(ConfigurableResource):
         with self.path(*parts).open("rb") as handle:
             return pq.ParquetFile(handle).metadata.num_rows
 
+    def file_metadata(self, *parts: str) -> dict[str, str]:
+        """A Parquet file's key-value metadata (as written with ``metadata=``), from its footer."""
+        with self.path(*parts).open("rb") as handle:
+            stored = pq.ParquetFile(handle).metadata.metadata or {}
+        return {key.decode(): value.decode() for key, value in stored.items()}
+
     def exists(self, *parts: str) -> bool:
         return self.path(*parts).exists()
+
+    def remove(self, *parts: str) -> None:
+        """Delete a lake file if it is there."""
+        path = self.path(*parts)
+        if path.exists():
+            path.unlink()

@@ -10,10 +10,11 @@ Then, unpartitioned, on the latest applied month::
 
     <table>_final (warehouse)  ->  support_report  ->  support_answers, support_exports
 
-A month's state is recomputed from the previous month's snapshot every time it
+A month's state is recomputed from the previous month's state every time it
 runs, so running a month again gives the same state: a delta is never applied
-twice. A month whose predecessor has no snapshot fails and says which month to
-apply first.
+twice. A month whose predecessor has no state fails and says which month to
+apply first. How states are kept in the lake (snapshots, or a range's earlier
+months as changes) is :mod:`~caseworks_assets.support.states`.
 """
 
 from collections.abc import Iterator
@@ -58,13 +59,18 @@ from caseworks_assets.support.schemas import (
     raw_columns,
     state_columns,
 )
+from caseworks_assets.support.states import (
+    changes_parts,
+    has_state,
+    new_version,
+    read_state,
+    snapshot_parts,
+    state_version,
+    write_changes,
+    write_snapshot,
+)
 
 MONTHS = dg.DynamicPartitionsDefinition(name="support_months")
-
-
-def snapshot_parts(table: str, month: str) -> tuple[str, ...]:
-    """Lake path of a table's state after ``month``: ``support/<table>_state/<month>.parquet``."""
-    return (CASE, f"{table}_state", f"{month}.parquet")
 
 
 def raw_parts(table: str, month: str) -> tuple[str, ...]:
@@ -78,9 +84,9 @@ def rejects_parts(table: str, month: str) -> tuple[str, ...]:
 
 
 def latest_applied_month(layout: Layout, lake: LakeResource) -> str | None:
-    """The latest month (in application order) whose state snapshot exists for every table."""
+    """The latest month (in application order) whose state is in the lake for every table."""
     for month in reversed(layout.months):
-        if all(lake.exists(*snapshot_parts(table, month)) for table in TABLES):
+        if all(has_state(lake, table, month) for table in TABLES):
             return month
     return None
 
@@ -108,8 +114,9 @@ def _state_spec(spec: TableSpec) -> dg.AssetSpec:
         deps=[raw_key(spec.name)],
         kinds={"polars", "parquet"},
         metadata=column_metadata(state_columns(spec.name)),
-        description=f"Current {spec.name} after the month: the previous month's snapshot with this month's "
-        f"changes applied by {spec.key} (lake: support/{spec.name}_state/<month>.parquet).",
+        description=f"Current {spec.name} after the month: the previous month's state with this month's "
+        f"changes applied by {spec.key} (lake: support/{spec.name}_state/<month>.parquet; a month before the "
+        f"last of a range run keeps its changes instead, support/{spec.name}_changes/<month>.parquet).",
     )
 
 
@@ -154,58 +161,47 @@ QUARANTINE_CHECK = dg.AssetCheckSpec(
 )
 
 
-def _previous_state(
-    spec: TableSpec, lake: LakeResource, layout: Layout, month: str, before: str | None
-) -> pl.DataFrame:
-    if before is None:
-        return pl.DataFrame(schema=STATE_SCHEMAS[spec.name])
-    if not lake.exists(*snapshot_parts(spec.name, before)):
-        raise dg.Failure(
-            f"{spec.name} for {month} builds on the state after {before}, which has not been applied: "
-            f"apply the months in order ({', '.join(layout.months)}), starting with {before}"
-        )
-    return _state_after(spec.name, before, lake)
-
-
-def _state_after(table: str, month: str, lake: LakeResource) -> pl.DataFrame:
-    """The state of ``table`` after ``month``: as this process wrote it (kept by the lake), or the snapshot."""
-    return lake.read_parquet(*snapshot_parts(table, month))
-
-
-class _Snapshots:
+class _States:
     """The states one step builds: each written to the lake while the step works on the next table or month.
 
     A month of a range builds on the previous month's state as this step
     built it, in memory; a month whose predecessor another run built reads
-    that snapshot. One write is pending at a time (the state just built, which
-    the step holds anyway), and :meth:`wait` is called before a state's
-    materialization is recorded, so a recorded snapshot is always on disk.
+    that state from the lake. One write is pending at a time (the state just
+    built, which the step holds anyway), and :meth:`wait` is called before a
+    state's materialization is recorded, so a recorded state is always stored.
     """
 
     def __init__(self, lake: LakeResource, layout: Layout, writes: WriteBehind) -> None:
         self.lake, self.layout, self.writes = lake, layout, writes
-        self.built: dict[str, tuple[str, pl.DataFrame]] = {}
+        self.built: dict[str, tuple[str, pl.DataFrame, str]] = {}  # table: (month, state, version)
 
-    def previous(self, spec: TableSpec, month: str) -> pl.DataFrame:
+    def previous(self, spec: TableSpec, month: str) -> tuple[pl.DataFrame, str]:
+        """The state ``month`` builds on, and its version (empty before the first month)."""
         before = self.layout.previous(month)
+        if before is None:
+            return pl.DataFrame(schema=STATE_SCHEMAS[spec.name]), ""
         built = self.built.get(spec.name)
-        if before is not None and built is not None and built[0] == before:
-            return built[1]
-        return _previous_state(spec, self.lake, self.layout, month, before)
+        if built is not None and built[0] == before:
+            return built[1], built[2]
+        if not has_state(self.lake, spec.name, before):
+            raise dg.Failure(
+                f"{spec.name} for {month} builds on the state after {before}, which has not been applied: "
+                f"apply the months in order ({', '.join(self.layout.months)}), starting with {before}"
+            )
+        return read_state(self.lake, spec.name, before), state_version(self.lake, spec.name, before)
 
-    def publish(self, table: str, month: str, frame: pl.DataFrame) -> UPath:
-        """Keep ``frame`` as ``table``'s state after ``month`` and write its snapshot behind; return its path."""
-        self.built[table] = (month, frame)
-        self.writes.submit(self._write, table, month, frame)
-        return self.lake.path(*snapshot_parts(table, month))
-
-    def _write(self, table: str, month: str, frame: pl.DataFrame) -> None:
-        self.lake.write_parquet(
-            frame,
-            *snapshot_parts(table, month),
-            compression=self.lake.working_compression,
-            keep_as=f"{CASE}/{table}_state",  # read again by the next month, the finals, report and exports
-        )
+    def publish(
+        self, table: str, month: str, state: pl.DataFrame, changes: pl.DataFrame, base_version: str, *, in_full: bool
+    ) -> UPath:
+        """Keep ``state`` as ``table``'s state after ``month`` and store it behind: in full, or as ``changes``."""
+        version = new_version()
+        self.built[table] = (month, state, version)
+        if in_full:
+            self.writes.submit(write_snapshot, self.lake, table, month, state, version)
+            return self.lake.path(*snapshot_parts(table, month))
+        base = (self.layout.previous(month), base_version)
+        self.writes.submit(write_changes, self.lake, table, month, changes, version, base)
+        return self.lake.path(*changes_parts(table, month))
 
     def wait(self) -> None:
         self.writes.wait()
@@ -261,15 +257,16 @@ def _count_rows(spec: TableSpec, layout: Layout, month: str) -> int:
 
 
 def _apply_month(
-    spec: TableSpec, layout: Layout, month: str, lake: LakeResource, raw: RawFile, snapshots: _Snapshots
+    spec: TableSpec, layout: Layout, month: str, lake: LakeResource, raw: RawFile, states: _States, in_full: bool
 ) -> tuple[dg.MaterializeResult, list[dg.AssetCheckResult], int, pl.DataFrame]:
     """``<table>_state`` (the previous state with the month's typed changes applied), checks, rows read, rejects."""
     before = layout.previous(month)
-    previous = snapshots.previous(spec, month)
+    previous, base_version = states.previous(spec, month)
     changes = typed_changes(spec, raw)
     current, stats = apply_changes(previous, changes.rows, spec.key)
     del previous
-    path = snapshots.publish(spec.name, month, current)
+    in_full = in_full or before is None
+    path = states.publish(spec.name, month, current, changes.rows, base_version, in_full=in_full)
     lake.write_parquet(changes.quarantine, *rejects_parts(spec.name, month))
     bad_actions = changes.counts.get("bad_action", 0)
     unknown = stats["unknown_deletes"] + stats["unknown_updates"]
@@ -307,6 +304,7 @@ def _apply_month(
             **changes.metadata(),
             **stats,
             "builds_on": before or "nothing (initial extract)",
+            "stored_as": "snapshot" if in_full else f"changes on the state after {before}",
             "path": str(path),
             "dagster/row_count": current.height,
         },
@@ -413,11 +411,11 @@ def support_month(context: dg.AssetExecutionContext, inputs: CaseInputs, lake: L
     """
     layout = discover(inputs.dir_for(CASE))
     with WriteBehind(depth=1) as writes:
-        yield from _apply_months(context, layout, lake, _Snapshots(lake, layout, writes))
+        yield from _apply_months(context, layout, lake, _States(lake, layout, writes))
 
 
 def _apply_months(
-    context: dg.AssetExecutionContext, layout: Layout, lake: LakeResource, snapshots: _Snapshots
+    context: dg.AssetExecutionContext, layout: Layout, lake: LakeResource, states: _States
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult | dg.Output]:
     """The body of :func:`support_month`: the run's months in order, table by table, then the quarantine."""
     months = _months_of_run(context, layout)
@@ -430,7 +428,7 @@ def _apply_months(
 
     def record(result: dg.MaterializeResult, month: str) -> Iterator[dg.MaterializeResult]:
         if not ranged:
-            snapshots.wait()  # recorded means on disk
+            states.wait()  # recorded means stored
             yield result
             return
         context.add_asset_metadata(result.metadata or {}, asset_key=result.asset_key, partition_key=month)
@@ -446,7 +444,7 @@ def _apply_months(
                 continue
             with _month_rows(spec, layout, month, lake, copied=stored is not None) as raw:
                 materialization, checks, rows_read, rejected[spec.name] = _apply_month(
-                    spec, layout, month, lake, raw, snapshots
+                    spec, layout, month, lake, raw, states, in_full=month == months[-1]
                 )
             if stored is not None:
                 yield from record(_raw_result(spec, layout, month, stored, rows_read), month)
@@ -467,7 +465,7 @@ def _apply_months(
                 context.add_asset_metadata(_quarantine_metadata(rows), asset_key=QUARANTINE_KEY, partition_key=month)
             quarantines.append(rows)
     if ranged:
-        snapshots.wait()
+        states.wait()
         yield from (dg.MaterializeResult(asset_key=key) for key in materialized)
         yield from (_merged_check(results) for results in check_results.values())
     if QUARANTINE_KEY in selected:
@@ -512,9 +510,11 @@ def final_state(context: dg.AssetExecutionContext, config: FinalStateConfig, inp
             f"in order: {', '.join(layout.months)}"
         )
     for table in TABLES:
-        if not lake.exists(*snapshot_parts(table, month)):
+        if not has_state(lake, table, month):
             raise dg.Failure(f"the state of {table} after {month} does not exist; apply {month} first")
     for table in TABLES:
+        if not lake.exists(*snapshot_parts(table, month)):  # kept as changes in a range: write it in full once
+            write_snapshot(lake, table, month, read_state(lake, table, month), state_version(lake, table, month))
         # The snapshot file is loaded into the warehouse engine-side: its rows never pass through Python
         # for the load; the schema check reads them here (from memory when this process just wrote them).
         rows = lake.row_count(*snapshot_parts(table, month))
@@ -523,7 +523,7 @@ def final_state(context: dg.AssetExecutionContext, config: FinalStateConfig, inp
             output_name=f"{table}_final",
             metadata={"month": month, "dagster/row_count": rows},
         )
-        yield final_schema(table, _state_after(table, month, lake))
+        yield final_schema(table, read_state(lake, table, month))
 
 
 REPORT_INPUT_COLUMNS = ["interaction_start", "channel", "contact_center_id", "category_id", "call_duration_minutes"]

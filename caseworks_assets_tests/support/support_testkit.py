@@ -9,9 +9,10 @@ import duckdb
 import polars as pl
 
 from caseworks_assets import support
-from caseworks_assets.resources import build_resources
+from caseworks_assets.resources import LakeResource, build_resources
 from caseworks_assets.runner import CaseRun
 from caseworks_assets.settings import Settings
+from caseworks_assets.support.states import read_state
 
 
 def make_settings(root: Path) -> Settings:
@@ -53,4 +54,5 @@ def warehouse_table(settings_or_root: Settings | Path, table: str) -> pl.DataFra
 
 
 def lake_snapshot(root: Path, table: str, month: str) -> pl.DataFrame:
-    return pl.read_parquet(make_settings(root).out_dir / "lake" / "support" / f"{table}_state" / f"{month}.parquet")
+    """The state of ``table`` after ``month`` as the lake keeps it (a snapshot, or changes on an earlier state)."""
+    return read_state(LakeResource(root=make_settings(root).lake_root), table, month)
