@@ -379,18 +379,20 @@ def typed_changes(spec: TableSpec, raw: RawFile | pl.DataFrame, chunk_rows: int 
 
 def apply_changes(previous: pl.DataFrame, changes: pl.DataFrame, key: str) -> tuple[pl.DataFrame, dict[str, int]]:
     """The state after ``changes``: upsert add/update rows by ``key``, drop deleted ids; plus what happened."""
-    action = pl.col("action")
-    upserts = changes.filter(action != "delete")
-    # One probe of the previous ids (millions) against the changed ids (a month's worth): the mask
-    # drops the changed rows and its hits are the changed ids the state already holds, counted per action.
-    changed = (
-        previous.select(pl.col(key).is_in(changes[key].implode()).alias("changed"))["changed"]
-        if previous.height  # the initial extract: no need to hash its millions of ids to find none of them
-        else pl.Series("changed", [], dtype=pl.Boolean)
-    )
-    known_ids = previous.select(key).filter(changed)
     per_action = dict(changes.group_by("action").len().iter_rows())
-    known = dict(changes.select(key, "action").join(known_ids, on=key, how="semi").group_by("action").len().iter_rows())
+    # the initial extract is all adds: no rows to drop, no copy of its millions of rows
+    upserts = changes.filter(pl.col("action") != "delete") if per_action.get("delete") else changes
+    if previous.height:
+        # One probe of the previous ids (millions) against the changed ids (a month's worth): the mask
+        # drops the changed rows and its hits are the changed ids the state already holds, counted per action.
+        changed = previous.select(pl.col(key).is_in(changes[key].implode()).alias("changed"))["changed"]
+        known_ids = previous.select(key).filter(changed)
+        known = dict(
+            changes.select(key, "action").join(known_ids, on=key, how="semi").group_by("action").len().iter_rows()
+        )
+        state = pl.concat([previous.filter(~changed), upserts.select(previous.columns)])
+    else:  # nothing to replace and no id to know
+        known, state = {}, upserts.select(previous.columns)
     stats = {
         "adds": per_action.get("add", 0),
         "updates": per_action.get("update", 0),
@@ -399,7 +401,6 @@ def apply_changes(previous: pl.DataFrame, changes: pl.DataFrame, key: str) -> tu
         "unknown_updates": per_action.get("update", 0) - known.get("update", 0),
         "adds_of_existing_ids": known.get("add", 0),
     }
-    state = pl.concat([previous.filter(~changed), upserts.select(previous.columns)])
     stats |= {"rows_before": previous.height, "rows_after": state.height}
     return state, stats
 
