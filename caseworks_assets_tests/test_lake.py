@@ -41,3 +41,17 @@ def test_a_kept_frame_is_served_until_its_file_changes_and_a_slot_keeps_one_fram
     os.utime(second, ns=(1, 1))  # even with an old modification time, the file's identity changed
     assert kept_frame(second) is None
     assert lake.read_parquet("t", "2025-02.parquet").equals(rewritten)
+
+
+def test_key_value_metadata_is_read_from_the_footer_and_remove_forgets_a_file(tmp_path: Path) -> None:
+    lake = LakeResource(root=str(tmp_path))
+    frame = pl.DataFrame({"id": ["a", "b", "c"]})
+    lake.write_parquet(frame, "t", "one.parquet", metadata={"caseworks.state_version": "v1"})
+    assert lake.file_metadata("t", "one.parquet")["caseworks.state_version"] == "v1"
+    assert lake.row_count("t", "one.parquet") == 3
+    lake.write_parquet(frame, "t", "two.parquet")
+    assert "caseworks.state_version" not in lake.file_metadata("t", "two.parquet")
+
+    lake.remove("t", "one.parquet")
+    assert not lake.exists("t", "one.parquet") and lake.exists("t", "two.parquet")
+    lake.remove("t", "one.parquet")  # already gone: nothing to do

@@ -186,15 +186,18 @@ class LakeResource(ConfigurableResource):
             return pl.scan_parquet(path.path)
         return pl.scan_parquet(str(path))
 
-    def row_count(self, *parts: str) -> int:
-        """Rows in a Parquet file, from its footer (no data read, local or remote)."""
+    def _footer(self, *parts: str) -> pq.FileMetaData:
+        """A Parquet file's footer: read without its data, local or remote."""
         with self.path(*parts).open("rb") as handle:
-            return pq.ParquetFile(handle).metadata.num_rows
+            return pq.ParquetFile(handle).metadata
+
+    def row_count(self, *parts: str) -> int:
+        """Rows in a Parquet file, from its footer."""
+        return self._footer(*parts).num_rows
 
     def file_metadata(self, *parts: str) -> dict[str, str]:
         """A Parquet file's key-value metadata (as written with ``metadata=``), from its footer."""
-        with self.path(*parts).open("rb") as handle:
-            stored = pq.ParquetFile(handle).metadata.metadata or {}
+        stored = self._footer(*parts).metadata or {}
         return {key.decode(): value.decode() for key, value in stored.items()}
 
     def exists(self, *parts: str) -> bool:
