@@ -100,13 +100,12 @@ def run_benchmark(case: str, rows: int, work_dir: Path | None = None, repeat: in
     # a case may narrow the measured run to the work its baseline is the bare equivalent of
     run_args = list(getattr(module, "RUN_ARGS", []))
     sample = measure([*cli, "sample", case, "--out", str(data_dir), "--rows", str(rows)], env)
-    # the generator's files go to disk now, not while the measured runs read them
-    os.sync()
     attempts: list[dict[str, Any]] = []
     for _ in range(max(repeat, 1)):
         for folder in (home, out_dir):  # every attempt starts where the first run on a machine starts
             shutil.rmtree(folder, ignore_errors=True)
         home.mkdir(parents=True)
+        os.sync()  # what earlier programs wrote goes to disk now, not while this one is timed
         run = measure([*cli, "run", case, "--data-dir", str(data_dir), "--out-dir", str(out_dir), *run_args], env)
         attempt: dict[str, Any] = {"run": run, "steps": step_seconds(home)}
         if getattr(module, "baseline", None) is not None:
@@ -149,6 +148,7 @@ def _measure_baseline(case: str, module: Any, data_dir: Path, work: Path, env: d
     report = work / "baseline.json"
     shutil.rmtree(work / "baseline", ignore_errors=True)
     command = [sys.executable, "-m", "benchmarks.runner", case, str(data_dir), str(work / "baseline"), str(report)]
+    os.sync()  # the case's outputs go to disk now, not while the baseline is timed
     process = measure(command, env)
     measured = json.loads(report.read_text())
     # A bare program pays for starting Python and importing its engine too (the case's run does);
