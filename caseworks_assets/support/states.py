@@ -86,15 +86,13 @@ def read_state(lake: LakeResource, table: str, month: str) -> pl.DataFrame:
     return state
 
 
-def write_snapshot(
-    lake: LakeResource, table: str, month: str, state: pl.DataFrame, version: str, *, keep: bool = True
-) -> UPath:
+def write_snapshot(lake: LakeResource, table: str, month: str, state: pl.DataFrame, version: str) -> UPath:
     """Store ``state`` as the snapshot after ``month``, replacing changes kept for that month."""
     path = lake.write_parquet(
         state,
         *snapshot_parts(table, month),
         compression=lake.working_compression,
-        keep_as=f"{CASE}/{table}_state" if keep else None,  # read again by the next month, finals, report, exports
+        keep_as=f"{CASE}/{table}_state",  # read again by the next month, the finals, report and exports
         metadata={VERSION: version},
     )
     lake.remove(*changes_parts(table, month))
