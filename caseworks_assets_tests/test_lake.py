@@ -55,3 +55,25 @@ def test_key_value_metadata_is_read_from_the_footer_and_remove_forgets_a_file(tm
     lake.remove("t", "one.parquet")
     assert not lake.exists("t", "one.parquet") and lake.exists("t", "two.parquet")
     lake.remove("t", "one.parquet")  # already gone: nothing to do
+
+
+def test_a_remote_lake_copies_reads_and_removes_through_its_filesystem(tmp_path: Path) -> None:
+    """The object-storage branches (``gs://`` in prod), on fsspec's in-memory filesystem: nothing is kept in memory
+    by the lake, a delivered file is copied byte for byte, and readers that need a path get a temporary copy."""
+    lake = LakeResource(root=f"memory://lake-{tmp_path.name}")
+    assert not lake.is_local and lake.working_compression == "zstd"
+    delivered = tmp_path / "delivered.csv"
+    delivered.write_bytes(b"id,name\r\n1,\xc3\xa9\r\n")
+    assert lake.copy_in(delivered, "raw", "x.csv").read_bytes() == delivered.read_bytes()
+    with lake.local_file("raw", "x.csv") as local:
+        assert local.read_bytes() == delivered.read_bytes() and local != delivered
+    assert not local.exists()  # the temporary copy is gone once the block ends
+
+    frame = pl.DataFrame({"id": ["a", "b"]})
+    lake.write_parquet(frame, "t", "one.parquet", metadata={"caseworks.state_version": "v1"}, keep_as="remote-slot")
+    assert kept_frame(lake.path("t", "one.parquet").path) is None  # only local files are kept
+    assert lake.read_parquet("t", "one.parquet").equals(frame)
+    assert lake.file_metadata("t", "one.parquet")["caseworks.state_version"] == "v1"
+    assert lake.row_count("t", "one.parquet") == 2
+    lake.remove("t", "one.parquet")
+    assert not lake.exists("t", "one.parquet")

@@ -23,6 +23,8 @@ from caseworks_assets.support.states import (
     read_state,
     snapshot_parts,
     state_version,
+    write_changes,
+    write_snapshot,
 )
 
 MONTHS = ["2024-12", "2025-01", "2025-02", "2025-03"]
@@ -132,3 +134,30 @@ def test_publishing_a_month_kept_as_changes_writes_its_snapshot_once(tmp_path):
     centers = warehouse_table(tmp_path, "contact_centers_final")
     assert "CC3" in centers["contact_center_id"].to_list()  # deleted only in 2025-03
     assert read_state(lake, "contact_centers", "2025-03").filter(pl.col("contact_center_id") == "CC3").is_empty()
+
+
+def test_states_on_a_remote_lake_chain_changes_and_check_the_version_they_build_on(tmp_path):
+    """Snapshots and changes through the lake's filesystem layer (fsspec memory here, ``gs://`` in prod)."""
+    lake = LakeResource(root=f"memory://states-{tmp_path.name}")
+    key = TABLES["contact_centers"].key
+    december = pl.DataFrame({key: ["CC1", "CC2"], "contact_center_name": ["Atlanta", "Boston"], "location": ["A", "B"]})
+    changes = pl.DataFrame(
+        {
+            key: ["CC2", "CC1", "CC3"],
+            "contact_center_name": ["Boston Harbor", None, "Chicago"],
+            "location": ["B", None, "C"],
+            "action": ["update", "delete", "add"],
+        }
+    )
+    write_snapshot(lake, "contact_centers", "2024-12", december, "v-dec")
+    write_changes(lake, "contact_centers", "2025-01", changes, "v-jan", ("2024-12", "v-dec"))
+    assert not lake.exists(*snapshot_parts("contact_centers", "2025-01"))
+    january = read_state(lake, "contact_centers", "2025-01").sort(key)
+    assert january.rows() == [("CC2", "Boston Harbor", "B"), ("CC3", "Chicago", "C")]
+
+    write_snapshot(lake, "contact_centers", "2024-12", december, "v-dec-again")  # December applied again
+    with pytest.raises(dg.Failure, match="apply 2025-01 again"):
+        read_state(lake, "contact_centers", "2025-01")
+    write_snapshot(lake, "contact_centers", "2025-01", january, "v-jan-2")  # January applied again, in full
+    assert not lake.exists(*changes_parts("contact_centers", "2025-01"))
+    assert state_version(lake, "contact_centers", "2025-01") == "v-jan-2"
