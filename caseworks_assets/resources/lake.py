@@ -95,6 +95,7 @@ class LakeResource(ConfigurableResource):
 
     @property
     def is_local(self) -> bool:
+        """Whether the lake is a local folder (every path under the root shares its filesystem)."""
         return UPath(self.root).protocol in LOCAL_PROTOCOLS
 
     @property
@@ -129,7 +130,7 @@ class LakeResource(ConfigurableResource):
             frame.write_parquet(handle, compression=compression, metadata=metadata)
         if keep_as is not None:
             _KEPT.pop(keep_as, None)
-            identity = _identity(target.path) if target.protocol in LOCAL_PROTOCOLS else None
+            identity = _identity(target.path) if self.is_local else None
             if identity is not None:
                 _KEPT[keep_as] = (str(Path(target.path).resolve()), identity, frame)
         return target
@@ -144,7 +145,7 @@ class LakeResource(ConfigurableResource):
     def copy_in(self, source: Path, *parts: str) -> UPath:
         """Copy a delivered file into the lake byte for byte (staged like every write), e.g. a raw extract."""
         target = self.path(*parts)
-        if target.protocol in LOCAL_PROTOCOLS:
+        if self.is_local:
             with staged_path(target) as staging:
                 shutil.copyfile(source, staging.path)  # the kernel copies; no bytes pass through Python
         else:
@@ -156,7 +157,7 @@ class LakeResource(ConfigurableResource):
     def local_file(self, *parts: str) -> Iterator[Path]:
         """The lake file as a local path for readers that need one: itself locally, a temporary download remotely."""
         path = self.path(*parts)
-        if path.protocol in LOCAL_PROTOCOLS:
+        if self.is_local:
             yield Path(path.path)
             return
         with tempfile.TemporaryDirectory(prefix="caseworks-lake-") as folder:
@@ -168,7 +169,7 @@ class LakeResource(ConfigurableResource):
     def read_parquet(self, *parts: str) -> pl.DataFrame:
         """The file's frame: as this process wrote it (see ``keep_as``), or read."""
         path = self.path(*parts)
-        kept = kept_frame(path.path) if path.protocol in LOCAL_PROTOCOLS else None
+        kept = kept_frame(path.path) if self.is_local else None
         if kept is not None:
             return kept
         with path.open("rb") as handle:
@@ -182,7 +183,7 @@ class LakeResource(ConfigurableResource):
         large remote file is streamed too instead of downloaded whole.
         """
         path = self.path(*parts)
-        if path.protocol in LOCAL_PROTOCOLS:
+        if self.is_local:
             return pl.scan_parquet(path.path)
         return pl.scan_parquet(str(path))
 
