@@ -49,7 +49,13 @@ from caseworks_assets.support.checks import (
 from caseworks_assets.support.exports import FORMATS, write_export
 from caseworks_assets.support.keys import PREFIX, QUARANTINE_KEY, REPORT_KEY, final_key, raw_key, state_key
 from caseworks_assets.support.layout import CASE, TABLES, Layout, RawFile, TableSpec, discover
-from caseworks_assets.support.report import build_report, labelled_interactions, reconciliation, unknown_counts
+from caseworks_assets.support.report import (
+    IS_CALL,
+    build_report,
+    labelled_interactions,
+    reconciliation,
+    unknown_counts,
+)
 from caseworks_assets.support.schemas import (
     QUARANTINE_COLUMNS,
     QUARANTINE_SCHEMA,
@@ -588,7 +594,7 @@ def support_answers(
     outputs: CaseOutputs,
 ) -> dg.MaterializeResult:
     # the third answer measures phone calls only: label just those
-    calls = interactions.filter(pl.col("channel") == "phone")
+    calls = interactions.filter(IS_CALL)
     result = answer(report, labelled_interactions(calls, contact_centers, service_categories))
     path = outputs.dir_for(CASE) / "support_answers.md"
     path.write_text(result.markdown, encoding="utf-8")

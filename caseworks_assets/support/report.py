@@ -7,6 +7,8 @@ import polars as pl
 from caseworks_assets.support.layout import EASTERN
 
 UNKNOWN = "Unknown"
+#: A phone call: the interactions whose duration the report and the answers measure.
+IS_CALL = (pl.col("channel") == "phone").fill_null(False)
 
 
 def as_eastern(frame: pl.DataFrame) -> pl.DataFrame:
@@ -62,16 +64,17 @@ def _named(frame: pl.DataFrame, contact_centers: pl.DataFrame, service_categorie
     )
 
 
+def _with_month(interactions: pl.DataFrame) -> pl.DataFrame:
+    """Interactions in Eastern time with their report ``month``, the Eastern month of ``interaction_start``."""
+    interactions = as_eastern(interactions)
+    return interactions.with_columns(month_labels(interactions["interaction_start"]).alias("month"))
+
+
 def labelled_interactions(
     interactions: pl.DataFrame, contact_centers: pl.DataFrame, service_categories: pl.DataFrame
 ) -> pl.DataFrame:
     """Interactions with their report month, final contact center name and department, and whether a call."""
-    interactions = as_eastern(interactions)
-    return _named(
-        interactions.with_columns(month_labels(interactions["interaction_start"]).alias("month")),
-        contact_centers,
-        service_categories,
-    ).with_columns((pl.col("channel") == "phone").fill_null(False).alias("is_call"))
+    return _named(_with_month(interactions), contact_centers, service_categories).with_columns(IS_CALL.alias("is_call"))
 
 
 def build_report(
@@ -85,16 +88,14 @@ def build_report(
     ids instead of joined twice. A dimension id listed twice still doubles its
     interactions, which the reconciliation check reports.
     """
-    is_call = (pl.col("channel") == "phone").fill_null(False)
-    interactions = as_eastern(interactions)
     per_id = (
-        interactions.with_columns(month_labels(interactions["interaction_start"]).alias("month"))
+        _with_month(interactions)
         .group_by("month", "contact_center_id", "category_id")
         .agg(
             pl.len().cast(pl.Int64).alias("total_interactions"),
-            is_call.sum().cast(pl.Int64).alias("total_calls"),
+            IS_CALL.sum().cast(pl.Int64).alias("total_calls"),
             pl.col("call_duration_minutes")
-            .filter(is_call)
+            .filter(IS_CALL)
             .sum()
             .fill_null(0.0)
             .cast(pl.Float64)
@@ -111,7 +112,7 @@ def build_report(
 
 def reconciliation(report: pl.DataFrame, interactions: pl.DataFrame) -> dict[str, float]:
     """Report totals next to the same totals taken straight from ``interactions_final``."""
-    calls = interactions.filter(pl.col("channel") == "phone")
+    calls = interactions.filter(IS_CALL)
     return {
         "report_interactions": int(report["total_interactions"].sum()),
         "final_interactions": interactions.height,
