@@ -14,7 +14,8 @@ keys are the contract the assets rely on:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,9 +49,28 @@ class LocalWarehouseIOManager(DuckDBPolarsIOManager):
         return [DuckDBLakeViewPolarsTypeHandler(), DuckDBLakeTableTypeHandler()]
 
     def create_io_manager(self, context) -> DbIOManager:
+        return self._io_manager(LakeViewDuckDbClient())
+
+    @contextmanager
+    def yield_for_execution(self, context) -> Iterator[DbIOManager]:
+        """For a run (in-process: all its steps; multi-process: one step), the warehouse file stays open.
+
+        Opened by the first load or store and closed when the run or step
+        ends, failed or not. Until then another process opening the file
+        waits for it: Dagster's client retries for up to about 100 s.
+        """
+        client = LakeViewDuckDbClient(keep_open=True)
+        self.setup_for_execution(context)
+        try:
+            yield self._io_manager(client)
+        finally:
+            client.close()
+            self.teardown_after_execution(context)
+
+    def _io_manager(self, client: LakeViewDuckDbClient) -> DbIOManager:
         Path(self.database).parent.mkdir(parents=True, exist_ok=True)
         return DbIOManager(
-            db_client=LakeViewDuckDbClient(),
+            db_client=client,
             database=self.database,
             schema=self.schema_,
             type_handlers=self.type_handlers(),

@@ -21,11 +21,12 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+import duckdb
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -72,11 +73,39 @@ def relation_type(connection, schema: str, table: str) -> str | None:
 
 
 class LakeViewDuckDbClient(DuckDbClient):
-    """Dagster's DuckDB client, aware that a table may be a view over a lake file.
+    """Dagster's DuckDB client, aware that a table may be a view over a lake file; it may keep the file open.
 
     Clearing a view's "slice" means dropping the view (there is nothing to
     delete from), so an asset can move between a view and a table freely.
+
+    With ``keep_open`` (what the warehouse IO manager asks for during a run)
+    the database is opened by the first load or store and stays open until
+    :meth:`close`; each call works on its own cursor of it. Dagster's client
+    opens the file for every call: a DuckDB file costs about 10 ms to open
+    and a checkpoint to close, around each of the 18 loads and stores of a
+    support run, about half a second in all.
     """
+
+    def __init__(self, keep_open: bool = False) -> None:
+        self._keep_open = keep_open
+        self._opened = ExitStack()
+        self._database: duckdb.DuckDBPyConnection | None = None
+
+    @contextmanager
+    def connect(self, context, table_slice: TableSlice) -> Iterator[duckdb.DuckDBPyConnection]:
+        if not self._keep_open:
+            with DuckDbClient.connect(context, table_slice) as connection:
+                yield connection
+            return
+        if self._database is None:  # Dagster's own opening: its retries while another process holds the file
+            self._database = self._opened.enter_context(DuckDbClient.connect(context, table_slice))
+        with self._database.cursor() as cursor:
+            yield cursor
+
+    def close(self) -> None:
+        """Close the database kept open, if any; the next call opens it again."""
+        self._database = None
+        self._opened.close()
 
     @staticmethod
     def delete_table_slice(context: OutputContext, table_slice: TableSlice, connection) -> None:

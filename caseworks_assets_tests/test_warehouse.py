@@ -1,0 +1,66 @@
+"""The local warehouse IO manager keeps the DuckDB file open for a run, and always lets go of it after."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import polars as pl
+
+from caseworks_assets.resources import LocalWarehouseIOManager
+
+#: Opening the file with a setting the IO manager does not use fails while the IO manager holds it open.
+OTHER_CONFIG = {"threads": 1}
+
+
+def _held_open(database: Path) -> bool:
+    """Whether this process holds ``database`` open with another configuration (DuckDB refuses a second one)."""
+    try:
+        duckdb.connect(str(database), config=OTHER_CONFIG).close()
+    except duckdb.ConnectionException:
+        return True
+    return False
+
+
+def _assets(database: Path, fail_after_load: bool = False) -> list[dg.AssetsDefinition]:
+    @dg.asset(key_prefix="w")
+    def numbers() -> pl.DataFrame:
+        return pl.DataFrame({"n": [1, 2, 3]})
+
+    @dg.asset(key_prefix="w", ins={"numbers": dg.AssetIn(key=numbers.key)})
+    def doubled(numbers: pl.DataFrame) -> pl.DataFrame:
+        # upstream stored and loaded through the IO manager: the run still holds the file
+        assert _held_open(database)
+        if fail_after_load:
+            raise RuntimeError("boom")
+        return numbers.with_columns(pl.col("n") * 2)
+
+    return [numbers, doubled]
+
+
+def test_a_run_keeps_the_warehouse_open_across_steps_and_closes_it_at_the_end(tmp_path: Path) -> None:
+    database = tmp_path / "warehouse.duckdb"
+    result = dg.materialize(
+        _assets(database),
+        instance=dg.DagsterInstance.ephemeral(),
+        resources={"io_manager": LocalWarehouseIOManager(database=str(database))},
+    )
+    assert result.success
+    assert not _held_open(database)
+    with duckdb.connect(str(database), read_only=True) as con:
+        assert con.execute("select list(n order by n) from w.doubled").fetchone()[0] == [2, 4, 6]
+
+
+def test_a_failed_run_lets_go_of_the_warehouse(tmp_path: Path) -> None:
+    database = tmp_path / "warehouse.duckdb"
+    result = dg.materialize(
+        _assets(database, fail_after_load=True),
+        instance=dg.DagsterInstance.ephemeral(),
+        resources={"io_manager": LocalWarehouseIOManager(database=str(database))},
+        raise_on_error=False,
+    )
+    assert not result.success
+    assert not _held_open(database)
+    with duckdb.connect(str(database), read_only=True) as con:
+        assert con.execute("select count(*) from w.numbers").fetchone()[0] == 3
