@@ -19,6 +19,7 @@ def test_benchmark_runner_reports_time_throughput_and_memory(case: str, tmp_path
     assert result["wall_s"] > 0
     assert result["rows_per_s"] > 0
     assert 0 < result["peak_rss_mib"] < 4096
+    assert result["instance_setup_s"] > 0  # the instance is created apart, before the timed run
     assert any((tmp_path / "out").rglob("*")), "the benchmarked run wrote nothing"
 
 
