@@ -13,6 +13,7 @@ from caseworks_assets.instance_storage import (
     MAX_ENGINES,
     CachedEngineSqliteEventLogStorage,
     CachedEngineSqliteRunStorage,
+    _sqlite_engine,
 )
 from caseworks_assets.settings import Settings
 
@@ -112,3 +113,12 @@ def test_another_process_writes_while_this_one_keeps_its_connections(caseworks_e
     assert {run.run_id for run in instance.get_runs()} == {mine.run_id, child_run_id}
     assert instance.get_latest_materialization_event(dg.AssetKey("from_child")) is not None
     assert _materialize(instance, "2025-02").success  # and this process still writes after it
+
+
+def test_a_new_database_is_in_wal_mode_and_commits_without_fsync_from_its_first_statement(tmp_path: Path) -> None:
+    engine = _sqlite_engine(f"sqlite:///{tmp_path / 'new.db'}")
+    with engine.connect() as conn:
+        # before any schema exists: Dagster's CREATE statements then commit into the WAL, not one fsync each
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+    engine.dispose()

@@ -8,7 +8,7 @@ import dagster as dg
 import duckdb
 import polars as pl
 
-from caseworks_assets.resources import LocalWarehouseIOManager
+from caseworks_assets.resources import LakeTable, LocalWarehouseIOManager
 
 #: Opening the file with a setting the IO manager does not use fails while the IO manager holds it open.
 OTHER_CONFIG = {"threads": 1}
@@ -64,3 +64,21 @@ def test_a_failed_run_lets_go_of_the_warehouse(tmp_path: Path) -> None:
     assert not _held_open(database)
     with duckdb.connect(str(database), read_only=True) as con:
         assert con.execute("select count(*) from w.numbers").fetchone()[0] == 3
+
+
+def test_a_failed_store_leaves_the_previous_table_as_it_was(tmp_path: Path) -> None:
+    database = tmp_path / "warehouse.duckdb"
+    resources = {"io_manager": LocalWarehouseIOManager(database=str(database))}
+    source = {"value": pl.DataFrame({"n": [1, 2, 3]})}
+
+    @dg.asset(key_prefix="w")
+    def table():
+        return source["value"]
+
+    assert dg.materialize([table], instance=dg.DagsterInstance.ephemeral(), resources=resources).success
+    # the next store empties the table, drops it for a view, then fails: the file the view would read is missing
+    source["value"] = LakeTable(str(tmp_path / "missing.parquet"), rows=0)
+    failed = dg.materialize([table], instance=dg.DagsterInstance.ephemeral(), resources=resources, raise_on_error=False)
+    assert not failed.success
+    with duckdb.connect(str(database), read_only=True) as con:
+        assert con.execute("select list(n order by n) from w.table").fetchone()[0] == [1, 2, 3]

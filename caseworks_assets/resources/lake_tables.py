@@ -84,6 +84,10 @@ class LakeViewDuckDbClient(DuckDbClient):
     opens the file for every call: a DuckDB file costs about 10 ms to open
     and a checkpoint to close, around each of the 18 loads and stores of a
     support run, about half a second in all.
+
+    Each call is one transaction: a store replaces a table (or a partition's
+    rows) as a whole or, failing, leaves it as it was, and commits once
+    instead of after each statement.
     """
 
     def __init__(self, keep_open: bool = False) -> None:
@@ -94,12 +98,12 @@ class LakeViewDuckDbClient(DuckDbClient):
     @contextmanager
     def connect(self, context, table_slice: TableSlice) -> Iterator[duckdb.DuckDBPyConnection]:
         if not self._keep_open:
-            with DuckDbClient.connect(context, table_slice) as connection:
+            with DuckDbClient.connect(context, table_slice) as connection, _transaction(connection):
                 yield connection
             return
         if self._database is None:  # Dagster's own opening: its retries while another process holds the file
             self._database = self._opened.enter_context(DuckDbClient.connect(context, table_slice))
-        with self._database.cursor() as cursor:
+        with self._database.cursor() as cursor, _transaction(cursor):
             yield cursor
 
     def close(self) -> None:
@@ -113,6 +117,18 @@ class LakeViewDuckDbClient(DuckDbClient):
             connection.execute(f"drop view {table_slice.schema}.{table_slice.table}")
             return
         DuckDbClient.delete_table_slice(context, table_slice, connection)
+
+
+@contextmanager
+def _transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Commit what the block did, or roll all of it back if it raised."""
+    connection.begin()
+    try:
+        yield
+    except BaseException:
+        connection.rollback()
+        raise
+    connection.commit()
 
 
 class DuckDBLakeTableTypeHandler(DbTypeHandler[LakeTable]):
