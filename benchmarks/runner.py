@@ -93,9 +93,9 @@ def run_benchmark(case: str, rows: int, work_dir: Path | None = None, repeat: in
     The case and its baseline alternate (case, baseline, case, ...), each case
     run into a new output folder on a new Dagster instance. The instance is
     created before the clock starts, as any earlier command on the machine
-    (``make demo``, ``make ui``) has created it: Dagster's one-time set-up of
-    its SQLite databases is reported apart, as ``instance_setup_s``, not as
-    part of a run. On a shared machine the same program's wall time moves by a third from one
+    (``make demo``, ``make ui``) has created it: the process creating
+    Dagster's SQLite databases, a one-time cost, is reported apart as
+    ``instance_setup_s``, not as part of a run. On a shared machine the same program's wall time moves by a third from one
     minute to the next; the reported times are each side's fastest (the least
     disturbed measurement, as ``timeit`` reports), with every attempt listed.
     """
