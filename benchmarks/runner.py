@@ -95,9 +95,10 @@ def run_benchmark(case: str, rows: int, work_dir: Path | None = None, repeat: in
     created before the clock starts, as any earlier command on the machine
     (``make demo``, ``make ui``) has created it: the process creating
     Dagster's SQLite databases, a one-time cost, is reported apart as
-    ``instance_setup_s``, not as part of a run. On a shared machine the same program's wall time moves by a third from one
-    minute to the next; the reported times are each side's fastest (the least
-    disturbed measurement, as ``timeit`` reports), with every attempt listed.
+    ``instance_setup_s``, not as part of a run. On a shared machine the same
+    program's wall time moves by a third from one minute to the next; the
+    reported times are each side's fastest (the least disturbed measurement,
+    as ``timeit`` reports), with every attempt listed.
     """
     work = Path(work_dir or tempfile.mkdtemp(prefix=f"caseworks-bench-{case}-"))
     data_dir, out_dir, home = work / "data", work / "out", work / "dagster_home"
@@ -109,7 +110,7 @@ def run_benchmark(case: str, rows: int, work_dir: Path | None = None, repeat: in
     sample = measure([*cli, "sample", case, "--out", str(data_dir), "--rows", str(rows)], env)
     attempts: list[dict[str, Any]] = []
     for _ in range(max(repeat, 1)):
-        for folder in (home, out_dir):  # every attempt starts where the first run on a machine starts
+        for folder in (home, out_dir):  # every attempt starts from a new instance and output folder
             shutil.rmtree(folder, ignore_errors=True)
         home.mkdir(parents=True)
         setup = measure([sys.executable, "-c", CREATE_INSTANCE], env)
