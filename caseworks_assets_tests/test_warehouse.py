@@ -23,6 +23,22 @@ def _held_open(database: Path) -> bool:
     return False
 
 
+def _materialize(assets: list[dg.AssetsDefinition], database: Path) -> dg.ExecuteInProcessResult:
+    """Run ``assets`` on a new instance with the warehouse at ``database``; a failed run is returned, not raised."""
+    return dg.materialize(
+        assets,
+        instance=dg.DagsterInstance.ephemeral(),
+        resources={"io_manager": LocalWarehouseIOManager(database=str(database))},
+        raise_on_error=False,
+    )
+
+
+def _value(database: Path, sql: str):
+    """The first value ``sql`` returns from the warehouse, read by a connection of its own."""
+    with duckdb.connect(str(database), read_only=True) as con:
+        return con.execute(sql).fetchone()[0]
+
+
 def _assets(database: Path, fail_after_load: bool = False) -> list[dg.AssetsDefinition]:
     @dg.asset(key_prefix="w")
     def numbers() -> pl.DataFrame:
@@ -41,44 +57,28 @@ def _assets(database: Path, fail_after_load: bool = False) -> list[dg.AssetsDefi
 
 def test_a_run_keeps_the_warehouse_open_across_steps_and_closes_it_at_the_end(tmp_path: Path) -> None:
     database = tmp_path / "warehouse.duckdb"
-    result = dg.materialize(
-        _assets(database),
-        instance=dg.DagsterInstance.ephemeral(),
-        resources={"io_manager": LocalWarehouseIOManager(database=str(database))},
-    )
-    assert result.success
+    assert _materialize(_assets(database), database).success
     assert not _held_open(database)
-    with duckdb.connect(str(database), read_only=True) as con:
-        assert con.execute("select list(n order by n) from w.doubled").fetchone()[0] == [2, 4, 6]
+    assert _value(database, "select list(n order by n) from w.doubled") == [2, 4, 6]
 
 
 def test_a_failed_run_lets_go_of_the_warehouse(tmp_path: Path) -> None:
     database = tmp_path / "warehouse.duckdb"
-    result = dg.materialize(
-        _assets(database, fail_after_load=True),
-        instance=dg.DagsterInstance.ephemeral(),
-        resources={"io_manager": LocalWarehouseIOManager(database=str(database))},
-        raise_on_error=False,
-    )
-    assert not result.success
+    assert not _materialize(_assets(database, fail_after_load=True), database).success
     assert not _held_open(database)
-    with duckdb.connect(str(database), read_only=True) as con:
-        assert con.execute("select count(*) from w.numbers").fetchone()[0] == 3
+    assert _value(database, "select count(*) from w.numbers") == 3
 
 
 def test_a_failed_store_leaves_the_previous_table_as_it_was(tmp_path: Path) -> None:
     database = tmp_path / "warehouse.duckdb"
-    resources = {"io_manager": LocalWarehouseIOManager(database=str(database))}
     source = {"value": pl.DataFrame({"n": [1, 2, 3]})}
 
     @dg.asset(key_prefix="w")
     def table():
         return source["value"]
 
-    assert dg.materialize([table], instance=dg.DagsterInstance.ephemeral(), resources=resources).success
+    assert _materialize([table], database).success
     # the next store empties the table, drops it for a view, then fails: the file the view would read is missing
     source["value"] = LakeTable(str(tmp_path / "missing.parquet"), rows=0)
-    failed = dg.materialize([table], instance=dg.DagsterInstance.ephemeral(), resources=resources, raise_on_error=False)
-    assert not failed.success
-    with duckdb.connect(str(database), read_only=True) as con:
-        assert con.execute("select list(n order by n) from w.table").fetchone()[0] == [1, 2, 3]
+    assert not _materialize([table], database).success
+    assert _value(database, "select list(n order by n) from w.table") == [1, 2, 3]
