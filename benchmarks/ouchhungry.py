@@ -16,7 +16,7 @@ import polars as pl
 
 from caseworks_assets.governance.keys import DEMO_ENCRYPTION_KEYS, DEMO_PSEUDONYM_KEY, PrivacyResource
 from caseworks_assets.ouchhungry import cleaning
-from caseworks_assets.ouchhungry.case import transaction_days
+from caseworks_assets.ouchhungry.cli import transaction_days
 from caseworks_assets.ouchhungry.product import build_daily_sales, build_insights, build_monthly_city_sales
 from caseworks_assets.quality import apply_rules
 

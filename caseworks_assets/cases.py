@@ -1,12 +1,16 @@
-"""The cases of the code location: each name and the subpackage that registers it on import.
+"""The cases of the code location: each name and the module that defines it.
 
-This mapping is the only place that enumerates the cases. A command about one
-case imports only that case's subpackage (:func:`~caseworks_assets.registry.load_case`);
-the code location imports them all.
+This mapping is the only place that enumerates the cases. Each module is a
+case's ``definitions`` module and exposes ``CASE`` (a
+:class:`~caseworks_assets.registry.Case`). Importing this module imports no
+case; a command about one case imports only that case's module
+(:func:`~caseworks_assets.registry.load_case`), the code location all of them.
+Adding a case is a subpackage in the shape of ``CONTRIBUTING.md`` plus one
+line here.
 """
 
-CASE_PACKAGES = {
-    "ouchhungry": "caseworks_assets.ouchhungry",
-    "payments": "caseworks_assets.payments",
-    "support": "caseworks_assets.support",
+CASE_MODULES = {
+    "support": "caseworks_assets.support.definitions",
+    "payments": "caseworks_assets.payments.definitions",
+    "ouchhungry": "caseworks_assets.ouchhungry.definitions",
 }

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
-from caseworks_assets.cases import CASE_PACKAGES
+from caseworks_assets.cases import CASE_MODULES
 from caseworks_assets.settings import CASES_DATA_ENV, OUT_DIR_ENV, Settings, SettingsError, case_data_env
 
 EXIT_RUN_FAILED = 1
@@ -66,7 +66,7 @@ def _building() -> Iterator[None]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    cases = list(CASE_PACKAGES)
+    cases = list(CASE_MODULES)
     parser = argparse.ArgumentParser(prog="caseworks", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
 

@@ -1,8 +1,9 @@
-"""The case registry: each case subpackage registers one :class:`Case`.
+"""The case registry: what a case is (:class:`Case`) and how one is loaded by name.
 
-The definitions module and the CLI iterate the registry, so adding a case is
-adding a subpackage and one line to :mod:`caseworks_assets.cases`; nothing
-else enumerates the cases. A command about one case loads just that case.
+Each case's ``definitions`` module exposes ``CASE``; :mod:`caseworks_assets.cases`
+names those modules. Nothing registers itself on import: loading a case is
+importing its module and reading ``CASE``, so a command about one case loads
+just that case.
 """
 
 from __future__ import annotations
@@ -49,34 +50,25 @@ class InputError(ValueError):
     """A case's input folder is missing or malformed; the message names the file and line."""
 
 
-_CASES: dict[str, Case] = {}
-
-
-def register_case(case: Case) -> Case:
-    """Add ``case`` to the registry; registering a name twice is a programming error."""
-    if case.name in _CASES and _CASES[case.name] is not case:
-        raise ValueError(f"case {case.name!r} is registered twice")
-    _CASES[case.name] = case
-    return case
-
-
 def case_names() -> list[str]:
     """Every case's name, without importing any case."""
-    from caseworks_assets.cases import CASE_PACKAGES
+    from caseworks_assets.cases import CASE_MODULES
 
-    return list(CASE_PACKAGES)
+    return list(CASE_MODULES)
 
 
 def load_case(name: str) -> Case:
-    """The case ``name``, importing its subpackage (and no other case's) if not yet imported."""
-    from caseworks_assets.cases import CASE_PACKAGES
+    """The case ``name``: its definitions module's ``CASE`` (importing no other case)."""
+    from caseworks_assets.cases import CASE_MODULES
 
-    if name not in CASE_PACKAGES:
-        raise KeyError(f"no case {name!r}; the cases are {', '.join(CASE_PACKAGES)}")
-    importlib.import_module(CASE_PACKAGES[name])
-    return _CASES[name]
+    if name not in CASE_MODULES:
+        raise KeyError(f"no case {name!r}; the cases are {', '.join(CASE_MODULES)}")
+    case = importlib.import_module(CASE_MODULES[name]).CASE
+    if case.name != name:
+        raise ValueError(f"{CASE_MODULES[name]}.CASE is named {case.name!r}, not {name!r}")
+    return case
 
 
 def registered_cases() -> dict[str, Case]:
-    """Every case, in the order of :data:`~caseworks_assets.cases.CASE_PACKAGES`."""
+    """Every case, in the order of :data:`~caseworks_assets.cases.CASE_MODULES`."""
     return {name: load_case(name) for name in case_names()}

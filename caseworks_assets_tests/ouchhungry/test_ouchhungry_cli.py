@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from caseworks_assets.cli import EXIT_USAGE, main
-from caseworks_assets.ouchhungry.case import DEMO_DAYS
+from caseworks_assets.ouchhungry.cli import DEMO_DAYS
 
 
 def test_sample_is_deterministic_and_in_the_input_layout(tmp_path: Path) -> None:

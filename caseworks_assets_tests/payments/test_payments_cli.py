@@ -12,8 +12,8 @@ import pytest
 from caseworks_assets.cli import main
 from caseworks_assets.governance import KeyRing, KeyRingError
 from caseworks_assets.governance.lake_encryption import read_sealed, sealed_with
-from caseworks_assets.payments.case import summarize
 from caseworks_assets.payments.checks import CHECKS
+from caseworks_assets.payments.cli import summarize
 from caseworks_assets.payments.definitions import ASSETS
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from caseworks_assets.payments.case import validate_inputs
+from caseworks_assets.payments.cli import validate_inputs
 from caseworks_assets.payments.sample import write_sample
 from caseworks_assets.registry import InputError
 

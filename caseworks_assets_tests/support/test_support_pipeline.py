@@ -16,8 +16,8 @@ import pytest
 from polars.testing import assert_frame_equal
 from support_testkit import lake_snapshot, make_run, make_settings, warehouse_table
 
-from caseworks_assets.support import run as run_support
 from caseworks_assets.support.assets import OUTPUT_ASSETS, PARTITIONED_ASSETS, state_key
+from caseworks_assets.support.cli import run as run_support
 from caseworks_assets.support.keys import REPORT_KEY
 from caseworks_assets.support.sample import write_sample
 

@@ -14,8 +14,8 @@ from support_testkit import make_run, make_settings, warehouse_table
 
 from caseworks_assets.resources import LakeResource
 from caseworks_assets.runner import CaseRunFailed
-from caseworks_assets.support import run as run_support
 from caseworks_assets.support.assets import OUTPUT_ASSETS, PARTITIONED_ASSETS
+from caseworks_assets.support.cli import run as run_support
 from caseworks_assets.support.layout import TABLES
 from caseworks_assets.support.sample import write_sample
 from caseworks_assets.support.states import (

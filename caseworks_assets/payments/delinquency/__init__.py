@@ -19,8 +19,6 @@ from caseworks_assets.payments.delinquency.assets import (
 )
 
 delinquency_defs = dg.Definitions(assets=DELINQUENCY_ASSETS, asset_checks=DELINQUENCY_CHECKS, jobs=[delinquency_job])
-#: Picked up by ``caseworks_assets.payments.definitions.build_defs``.
-defs = delinquency_defs
 
 __all__ = [
     "ALL_FLAGS_TAGS",
@@ -28,7 +26,6 @@ __all__ = [
     "DELINQUENCY_CHECKS",
     "JOB_NAME",
     "DelinquencyConfig",
-    "defs",
     "delinquency_defs",
     "delinquency_job",
     "delinquency_run_config",
