@@ -22,8 +22,6 @@ from dagster import (
     ConfigurableResource,
     InputContext,
     OutputContext,
-    TableColumn,
-    TableSchema,
     UPathIOManager,
 )
 from upath import UPath
@@ -55,11 +53,6 @@ def kept_frame(path: str) -> pl.DataFrame | None:
         if kept_path == path:
             return frame if identity == _identity(path) else None
     return None
-
-
-def table_schema_of(frame: pl.DataFrame) -> TableSchema:
-    """The frame's columns as Dagster table-schema metadata."""
-    return TableSchema(columns=[TableColumn(name, str(dtype)) for name, dtype in frame.schema.items()])
 
 
 class _PolarsParquetUPathIOManager(UPathIOManager):

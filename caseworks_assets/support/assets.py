@@ -611,8 +611,6 @@ class ExportConfig(dg.Config):
     fmt: str = Field(default="parquet", description="csv, json or parquet")
 
 
-EXPORT_NAMES = (*(f"{table}_final" for table in TABLES), "support_report")
-
 
 @dg.asset(
     key_prefix=PREFIX,

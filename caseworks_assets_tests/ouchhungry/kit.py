@@ -51,7 +51,7 @@ def smtp_resource(port: int, **overrides: Any) -> SMTPResource:
 
 def build_defs(settings: Settings, **channels: Any) -> dg.Definitions:
     """The case's definitions with the environment's resources, channels replaced by ``channels``."""
-    from caseworks_assets import ouchhungry
+    from caseworks_assets.ouchhungry import definitions as ouchhungry
 
     resources = build_resources(settings)
     resources["privacy"] = PrivacyResource(

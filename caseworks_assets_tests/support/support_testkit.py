@@ -8,10 +8,10 @@ import dagster as dg
 import duckdb
 import polars as pl
 
-from caseworks_assets import support
 from caseworks_assets.resources import LakeResource, build_resources
 from caseworks_assets.runner import CaseRun
 from caseworks_assets.settings import Settings
+from caseworks_assets.support import definitions as support
 from caseworks_assets.support.states import read_state
 
 
