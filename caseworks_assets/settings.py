@@ -22,9 +22,23 @@ class SettingsError(ValueError):
     """A setting is missing or malformed; the message names the variable."""
 
 
-def _env(name: str, default: str | None = None) -> str | None:
+def env_value(name: str, default: str | None = None) -> str | None:
+    """The variable ``name``, stripped; ``default`` when unset or blank. Every module reads the environment here."""
     value = os.environ.get(name, "").strip()
     return value or default
+
+
+def is_set(name: str) -> bool:
+    """Whether the variable ``name`` holds more than blanks."""
+    return env_value(name) is not None
+
+
+def environment() -> Environment:
+    """``CASEWORKS_ENV``: ``local`` (the default) or ``prod``."""
+    env = env_value("CASEWORKS_ENV", "local")
+    if env not in ("local", "prod"):
+        raise SettingsError(f"CASEWORKS_ENV must be 'local' or 'prod', not {env!r}")
+    return env  # type: ignore[return-value]
 
 
 def case_data_env(case: str) -> str:
@@ -48,7 +62,7 @@ class Settings:
 
     def case_data_dir(self, case: str) -> Path:
         """Input folder of ``case``: its own variable, else ``<data_dir>/<case>``."""
-        override = _env(case_data_env(case))
+        override = env_value(case_data_env(case))
         return Path(override) if override else self.data_dir / case
 
     def case_out_dir(self, case: str) -> Path:
@@ -57,28 +71,26 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        env = _env("CASEWORKS_ENV", "local")
-        if env not in ("local", "prod"):
-            raise SettingsError(f"CASEWORKS_ENV must be 'local' or 'prod', not {env!r}")
-        out_dir = Path(_env(OUT_DIR_ENV, "caseworks_output")).absolute()
-        data_dir = Path(_env(CASES_DATA_ENV, "caseworks_data")).absolute()
+        env = environment()
+        out_dir = Path(env_value(OUT_DIR_ENV, "caseworks_output")).absolute()
+        data_dir = Path(env_value(CASES_DATA_ENV, "caseworks_data")).absolute()
         lake_default = str(out_dir / "lake") if env == "local" else None
-        lake_root = _env("CASEWORKS_LAKE_ROOT", lake_default)
+        lake_root = env_value("CASEWORKS_LAKE_ROOT", lake_default)
         if lake_root is None:
             raise SettingsError("CASEWORKS_LAKE_ROOT (a gs:// URL) is required when CASEWORKS_ENV=prod")
         if env == "prod" and not lake_root.startswith("gs://"):
             raise SettingsError(f"CASEWORKS_LAKE_ROOT must be a gs:// URL in prod, not {lake_root!r}")
-        project = _env("CASEWORKS_BQ_PROJECT")
+        project = env_value("CASEWORKS_BQ_PROJECT")
         if env == "prod" and project is None:
             raise SettingsError("CASEWORKS_BQ_PROJECT is required when CASEWORKS_ENV=prod")
         return cls(
-            env=env,  # type: ignore[arg-type]
+            env=env,
             out_dir=out_dir,
             data_dir=data_dir,
-            warehouse_path=Path(_env("CASEWORKS_WAREHOUSE", str(out_dir / "warehouse.duckdb"))).absolute(),
+            warehouse_path=Path(env_value("CASEWORKS_WAREHOUSE", str(out_dir / "warehouse.duckdb"))).absolute(),
             lake_root=lake_root,
-            spark_master=_env("CASEWORKS_SPARK_MASTER", "local[*]"),
+            spark_master=env_value("CASEWORKS_SPARK_MASTER", "local[*]"),
             bigquery_project=project,
-            bigquery_location=_env("CASEWORKS_BQ_LOCATION"),
-            gcp_credentials=_env("CASEWORKS_GCP_CREDENTIALS"),
+            bigquery_location=env_value("CASEWORKS_BQ_LOCATION"),
+            gcp_credentials=env_value("CASEWORKS_GCP_CREDENTIALS"),
         )

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import warnings
 
 import dagster as dg
@@ -22,6 +21,7 @@ import polars as pl
 
 from caseworks_assets.governance.encryption import KeyRing, KeyRingError
 from caseworks_assets.governance.pseudonymize import Pseudonymizer, pseudonymize_series
+from caseworks_assets.settings import env_value, environment, is_set
 
 PSEUDONYM_KEY_ENV = "CASEWORKS_PSEUDONYM_KEY"
 ENCRYPTION_KEYS_ENV = "CASEWORKS_ENCRYPTION_KEYS"
@@ -59,12 +59,12 @@ class PrivacyResource(dg.ConfigurableResource):
 
 
 def _is_local() -> bool:
-    return os.environ.get("CASEWORKS_ENV", "local").strip() in ("", "local")
+    return environment() == "local"
 
 
 def keyring_from_env() -> KeyRing:
     """The configured key ring (the demo ring only for ``CASEWORKS_ENV=local`` without keys)."""
-    spec = os.environ.get(ENCRYPTION_KEYS_ENV, "").strip()
+    spec = env_value(ENCRYPTION_KEYS_ENV)
     if spec:
         return KeyRing.parse(spec)
     if not _is_local():
@@ -76,7 +76,7 @@ def keyring_from_env() -> KeyRing:
 def privacy_resource() -> PrivacyResource:
     """``EnvVar``-backed keys; the demo keys only when they are unset and ``CASEWORKS_ENV=local``."""
     local = _is_local()
-    configured = bool(os.environ.get(PSEUDONYM_KEY_ENV)) or bool(os.environ.get(ENCRYPTION_KEYS_ENV))
+    configured = is_set(PSEUDONYM_KEY_ENV) or is_set(ENCRYPTION_KEYS_ENV)
     if configured or not local:
         return PrivacyResource(
             pseudonym_key=dg.EnvVar(PSEUDONYM_KEY_ENV), encryption_keys=dg.EnvVar(ENCRYPTION_KEYS_ENV)

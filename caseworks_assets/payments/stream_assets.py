@@ -15,7 +15,6 @@ history, not per micro-batch (a payment may land before a late transaction).
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import dagster as dg
@@ -42,7 +41,7 @@ from caseworks_assets.payments.rules import PAYMENT_RECORD_RULES, TRANSACTION_RU
 from caseworks_assets.payments.stream import BATCH_SUFFIX, parse_batch
 from caseworks_assets.quality import apply_rules, reconciliation_check
 from caseworks_assets.resources import WAREHOUSE_KIND, WAREHOUSE_POOL
-from caseworks_assets.settings import Settings
+from caseworks_assets.settings import Settings, env_value
 
 LANDING_ENV = "CASEWORKS_PAYMENTS_LANDING"
 batches = dg.DynamicPartitionsDefinition(name="payments_batches")
@@ -70,7 +69,7 @@ class StreamLanding(dg.ConfigurableResource):
     path: str | None = None
 
     def folder(self) -> Path:
-        chosen = self.path or os.environ.get(LANDING_ENV, "").strip()
+        chosen = self.path or env_value(LANDING_ENV)
         return Path(chosen) if chosen else Settings.from_env().case_out_dir(CASE) / "landing"
 
     def batch_files(self) -> list[Path]:

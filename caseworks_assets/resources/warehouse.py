@@ -11,16 +11,17 @@ still works), so local runs do not pay for importing the Google Cloud client.
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
 from dagster_duckdb_polars import DuckDBPolarsIOManager
+
+from caseworks_assets.settings import environment
 
 if TYPE_CHECKING:
     from caseworks_assets.resources.bigquery import BigQueryPolarsIOManager, BigQueryPolarsTypeHandler
 
 #: The warehouse's kind tag in the UI, following the environment the definitions load in.
-WAREHOUSE_KIND = "bigquery" if os.environ.get("CASEWORKS_ENV", "local").strip() == "prod" else "duckdb"
+WAREHOUSE_KIND = "bigquery" if environment() == "prod" else "duckdb"
 
 #: Pool that serializes warehouse writes: DuckDB allows one writer per file, so
 #: a multi-partition backfill must not open it from several processes at once.

@@ -611,7 +611,6 @@ class ExportConfig(dg.Config):
     fmt: str = Field(default="parquet", description="csv, json or parquet")
 
 
-
 @dg.asset(
     key_prefix=PREFIX,
     group_name=CASE,

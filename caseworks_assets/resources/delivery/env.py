@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from dagster import EnvVar
 
+from caseworks_assets.settings import is_set
 
-def is_set(name: str) -> bool:
-    return bool(os.environ.get(name, "").strip())
+__all__ = ["is_set", "setting"]
 
 
 def setting(name: str, default: Any = "", kind: type = str) -> Any:

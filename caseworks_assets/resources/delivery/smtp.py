@@ -10,7 +10,6 @@ whose message names the server and the next step.
 from __future__ import annotations
 
 import mimetypes
-import os
 import smtplib
 import socket
 import ssl
@@ -23,6 +22,7 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from caseworks_assets.resources.delivery.env import is_set, setting
+from caseworks_assets.settings import env_value
 
 Security = Literal["starttls", "ssl", "none"]
 
@@ -143,7 +143,7 @@ class SMTPResource(ConfigurableResource):
             user=setting("CASEWORKS_SMTP_USER"),
             password=setting("CASEWORKS_SMTP_PASSWORD"),
             sender=setting("CASEWORKS_SMTP_FROM", "caseworks@localhost"),
-            security=os.environ.get("CASEWORKS_SMTP_SECURITY", "").strip() or "starttls",
+            security=env_value("CASEWORKS_SMTP_SECURITY", "starttls"),
             ca_file=setting("CASEWORKS_SMTP_CA_FILE"),
             **recipients,
         )
