@@ -19,6 +19,8 @@ from caseworks_assets.crm.columns import (
     QUARANTINE_COLUMNS,
     raw_columns,
 )
+from caseworks_assets.crm.serving import CrmServing
+from caseworks_assets.crm.store import ServingData
 from caseworks_assets.governance import governance_metadata, governance_tags
 from caseworks_assets.quality import quality_metadata
 from caseworks_assets.resources import WAREHOUSE_KIND, WAREHOUSE_POOL, CaseInputs
@@ -105,4 +107,30 @@ def crm_clean(raw_customers: pl.DataFrame, raw_interactions: pl.DataFrame, raw_p
     )
 
 
-ALL_ASSETS = [*RAW_ASSETS, crm_clean]
+@dg.asset(
+    key=key("serving_store"),
+    ins={"customers": dg.AssetIn(key=key("customers")), "interactions": dg.AssetIn(key=key("interactions"))},
+    group_name=CASE,
+    kinds={"polars", "duckdb", "postgres"},
+    pool=WAREHOUSE_POOL,
+    description="The API's store: Alembic migrations to the newest serving schema, then the load of customers, "
+    "interactions and known channels. Locally a new DuckDB snapshot under <out dir>/crm/serving made current by "
+    "an atomic pointer swap; PostgreSQL (one transaction) when CASEWORKS_CRM_DATABASE_URL is set.",
+)
+def serving_store(
+    context: dg.AssetExecutionContext, customers: pl.DataFrame, interactions: pl.DataFrame, crm_serving: CrmServing
+) -> dg.MaterializeResult:
+    data = ServingData.from_clean(customers, interactions)
+    published = crm_serving.publish(data)
+    context.log.info(f"published serving data version {published['version']} to {published['store']}")
+    return dg.MaterializeResult(
+        metadata={
+            **published,
+            "customers": data.customers.height,
+            "interactions": data.interactions.height,
+            "channels": ", ".join(data.channels),
+        }
+    )
+
+
+ALL_ASSETS = [*RAW_ASSETS, crm_clean, serving_store]
