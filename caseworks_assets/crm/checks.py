@@ -9,6 +9,7 @@ import dagster as dg
 import pandera.polars as pa
 import polars as pl
 
+from caseworks_assets.crm import anomalies
 from caseworks_assets.crm.assets import key
 from caseworks_assets.crm.columns import CASE
 from caseworks_assets.crm.rules import CHANNEL_PATTERN
@@ -66,7 +67,29 @@ def quarantine_matches_counters(context: dg.AssetCheckExecutionContext, quaranti
     )
 
 
+@dg.asset_check(
+    asset=key("interactions"),
+    name="interaction_volumes",
+    blocking=False,
+    description="Interactions per channel and day within their trailing distribution (robust median/MAD score); "
+    "a warning lists the anomalous channel-days, which the anomaly sensor also alerts.",
+)
+def interaction_volumes(interactions: pl.DataFrame) -> dg.AssetCheckResult:
+    flagged = anomalies.anomalies(anomalies.daily_counts(interactions))
+    lines = anomalies.describe(flagged)
+    return dg.AssetCheckResult(
+        passed=flagged.is_empty(),
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "anomalous_days": flagged.height,
+            "anomalies": dg.MetadataValue.md("\n".join(f"- {x}" for x in lines) or "none"),
+        },
+        description=f"{flagged.height} anomalous channel-day(s)" + (f"; worst: {lines[0]}" if lines else ""),
+    )
+
+
 CHECKS = [
+    interaction_volumes,
     *(pandera_check(key(table), schema) for table, schema in SCHEMAS.items()),
     *(reconciliation_check(key(table)) for table in SCHEMAS),
     quarantine_matches_counters,

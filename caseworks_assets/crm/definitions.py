@@ -8,14 +8,18 @@ from caseworks_assets.crm import cli
 from caseworks_assets.crm.assets import ALL_ASSETS
 from caseworks_assets.crm.checks import CHECKS
 from caseworks_assets.crm.columns import CASE as NAME
-from caseworks_assets.crm.jobs import crm_job
+from caseworks_assets.crm.jobs import crm_interaction_anomalies, crm_job
 from caseworks_assets.crm.reader import validate_inputs
 from caseworks_assets.crm.sample import write_sample
 from caseworks_assets.crm.serving import CrmServing
 from caseworks_assets.registry import Case
 
 defs = dg.Definitions(
-    assets=ALL_ASSETS, asset_checks=CHECKS, jobs=[crm_job], resources={"crm_serving": CrmServing.from_env()}
+    assets=ALL_ASSETS,
+    asset_checks=CHECKS,
+    jobs=[crm_job],
+    sensors=[crm_interaction_anomalies],
+    resources={"crm_serving": CrmServing.from_env()},
 )
 
 CASE = Case(
