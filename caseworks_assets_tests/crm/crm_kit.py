@@ -30,7 +30,10 @@ from caseworks_assets.crm.serving import CrmServing
 from caseworks_assets.resources import CaseInputs, LocalWarehouseIOManager
 from caseworks_assets_tests.conftest import free_port
 
-CUSTOMERS_CSV = "Customer_Id,Occupation,Type\n1,Engineer,Business\n2,Teacher,Individual\n3,,\n4.0,Nurse,Business\n,,\n2,Teacher,Individual\n"
+CUSTOMERS_CSV = (
+    "Customer_Id,Occupation,Type\n1,Engineer,Business\n2,Teacher,Individual\n3,,\n4.0,Nurse,Business\n,,\n"
+    "2,Teacher,Individual\n"
+)
 PRODUCTS_CSV = "date,product\n10-2019,Mortgage\n11-2019,Credit card\n"
 INTERACTIONS_CSV = "date_start,event,customers\n02/11/2019 10:00,Email,3\n,,\n31/02/2019 10:00,Email,3\n"
 INTERACTIONS_XLSX = [
