@@ -34,11 +34,12 @@ crm_job = dg.define_asset_job(
 def crm_interaction_anomalies(
     context: dg.SensorEvaluationContext, crm_serving: CrmServing, smtp: SMTPResource, outbox: OutboxResource
 ) -> dg.SkipReason:
-    event = context.instance.get_latest_materialization_event(SERVING_KEY)
-    if event is None:
+    records = context.instance.fetch_materializations(SERVING_KEY, limit=1).records
+    if not records:
         return dg.SkipReason("the serving store has not been published yet")
+    storage_id = records[0].storage_id
     cursor = json.loads(context.cursor) if context.cursor else {}
-    if cursor.get("storage_id") == event.storage_id:
+    if cursor.get("storage_id") == storage_id:
         return dg.SkipReason("no new publication since the last evaluation")
     reader = reader_for(crm_serving.database_url or None, crm_serving.folder())
     flagged = anomalies.anomalies(daily_from_store(reader))
@@ -49,5 +50,5 @@ def crm_interaction_anomalies(
     if new.height:
         sent_to = send_alert(anomaly_alert(new, reader.version()), smtp, outbox)
         message = f"alerted {new.height} anomalous channel-day(s) to {sent_to}"
-    context.update_cursor(json.dumps({"storage_id": event.storage_id, "alerted": sorted(alerted | set(keys))[-1000:]}))
+    context.update_cursor(json.dumps({"storage_id": storage_id, "alerted": sorted(alerted | set(keys))[-1000:]}))
     return dg.SkipReason(message)
