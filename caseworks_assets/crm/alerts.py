@@ -8,7 +8,6 @@ import polars as pl
 
 from caseworks_assets.crm import anomalies, queries
 from caseworks_assets.crm.columns import CASE
-from caseworks_assets.ouchhungry.alerts import Alert
 
 NEXT_STEP = (
     "look at the day's interactions on that channel (GET /api/v1/statistics?channel=...&date_from=DAY&date_to=DAY): "
@@ -17,12 +16,23 @@ NEXT_STEP = (
 
 
 @dataclass(frozen=True)
-class AnomalyAlert(Alert):
-    """An :class:`~caseworks_assets.ouchhungry.alerts.Alert` about crm interaction volumes."""
+class AnomalyAlert:
+    """An alert about crm interaction volumes: what, where and what to do next in its first lines."""
+
+    stage: str
+    what: str
+    where: str
+    next_step: str
+    details: str = ""
 
     @property
     def subject(self) -> str:
         return f"[caseworks ALERT] {CASE} {self.stage}: {self.what[:90]}"
+
+    @property
+    def body(self) -> str:
+        text = f"WHAT: {self.what}\nWHERE: {self.where}\nNEXT STEP: {self.next_step}\n"
+        return text + (f"\nDETAILS:\n{self.details}\n" if self.details else "")
 
 
 def daily_from_store(reader: queries.ServingReader) -> pl.DataFrame:

@@ -10,8 +10,7 @@ from caseworks_assets.crm.alerts import anomaly_alert, daily_from_store
 from caseworks_assets.crm.columns import CASE
 from caseworks_assets.crm.queries import reader_for
 from caseworks_assets.crm.serving import CrmServing
-from caseworks_assets.ouchhungry.alerts import send_alert
-from caseworks_assets.resources.delivery import OutboxResource, SMTPResource
+from caseworks_assets.resources.delivery import OutboxResource, SMTPResource, send_alert_mail
 
 SERVING_KEY = dg.AssetKey([CASE, "serving_store"])
 
@@ -48,7 +47,8 @@ def crm_interaction_anomalies(
     new = flagged.filter(pl.Series([k not in alerted for k in keys], dtype=pl.Boolean))
     message = "no anomalous channel-day"
     if new.height:
-        sent_to = send_alert(anomaly_alert(new, reader.version()), smtp, outbox)
+        alert = anomaly_alert(new, reader.version())
+        sent_to = send_alert_mail(alert.subject, alert.body, smtp, outbox)
         message = f"alerted {new.height} anomalous channel-day(s) to {sent_to}"
     context.update_cursor(json.dumps({"storage_id": storage_id, "alerted": sorted(alerted | set(keys))[-1000:]}))
     return dg.SkipReason(message)
