@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -35,6 +35,8 @@ class ServingReader(Protocol):
 
     def version(self) -> str: ...
 
+    def memo(self, name: str, compute: Callable[[], Any]) -> Any: ...
+
 
 _PLACEHOLDER = re.compile(r"(?<!:):([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -48,6 +50,8 @@ class SnapshotReader:
         self.folder = folder
         self._lock = threading.Lock()
         self._state: tuple[tuple[int, int], duckdb.DuckDBPyConnection, str] | None = None
+        self._local = threading.local()  # one cursor per thread and snapshot: opening one per query costs
+        self._memo: dict[tuple[str, str], Any] = {}
 
     def _pointer_stamp(self) -> tuple[int, int] | None:
         try:
@@ -77,15 +81,22 @@ class SnapshotReader:
         return state[1], state[2]
 
     def rows(self, sql: str, params: dict[str, Any]) -> list[tuple]:
-        con, _ = self.connection()
-        cursor = con.cursor()
-        try:
-            return cursor.execute(_PLACEHOLDER.sub(r"$\1", sql), params).fetchall()
-        finally:
-            cursor.close()
+        con, version = self.connection()
+        local = self._local
+        if getattr(local, "version", None) != version:
+            local.cursor, local.version = con.cursor(), version
+        return local.cursor.execute(_PLACEHOLDER.sub(r"$\1", sql), params).fetchall()
 
     def version(self) -> str:
         return self.connection()[1]
+
+    def memo(self, name: str, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per snapshot (a snapshot never changes)."""
+        key = (name, self.version())
+        if key not in self._memo:
+            self._memo = {k: v for k, v in self._memo.items() if k[1] == key[1]}
+            self._memo[key] = compute()
+        return self._memo[key]
 
 
 class PostgresReader:
@@ -105,6 +116,10 @@ class PostgresReader:
         if not rows:
             raise NoDataError("no crm data loaded in the PostgreSQL serving store")
         return rows[0][0]
+
+    def memo(self, name: str, compute: Callable[[], Any]) -> Any:
+        """No cache: the tables change in place, a cached answer could outlive its data."""
+        return compute()
 
 
 def reader_for(database_url: str | None, folder: Path) -> ServingReader:
@@ -145,7 +160,9 @@ class Filters:
 
 
 def known_channels(reader: ServingReader) -> list[str]:
-    return [row[0] for row in reader.rows("SELECT channel FROM channels ORDER BY channel", {})]
+    return reader.memo(
+        "channels", lambda: [row[0] for row in reader.rows("SELECT channel FROM channels ORDER BY channel", {})]
+    )
 
 
 def _counts(channels: Sequence[str], found: dict[str, int]) -> dict[str, int]:
@@ -172,14 +189,16 @@ def customer(reader: ServingReader, customer_id: int) -> dict[str, Any] | None:
 
 def customer_interactions(reader: ServingReader, customer_id: int, filters: Filters) -> dict[str, Any] | None:
     """``{"customer_id": 1, "interactions": {"Email": 1, "Call": 0, ...}}``, or None for an unknown customer."""
-    if not reader.rows("SELECT 1 FROM customers WHERE customer_id = :customer_id", {"customer_id": customer_id}):
-        return None
-    where, params = filters.where()
+    where, params = filters.where("i")
     found = reader.rows(
-        f"SELECT channel, count(*) FROM interactions WHERE customer_id = :customer_id{where} GROUP BY channel",
+        "SELECT i.channel, count(i.channel) FROM customers c LEFT JOIN interactions i "
+        f"ON i.customer_id = :customer_id{where} WHERE c.customer_id = :customer_id GROUP BY i.channel",
         {"customer_id": customer_id, **params},
     )
-    return {"customer_id": customer_id, "interactions": _counts(listed_channels(reader, filters), dict(found))}
+    if not found:  # not even the customer's own row: no such customer
+        return None
+    counts = {channel: n for channel, n in found if channel is not None}
+    return {"customer_id": customer_id, "interactions": _counts(listed_channels(reader, filters), counts)}
 
 
 def interactions_page(

@@ -163,6 +163,10 @@ class _FixtureReader:
         assert self.target is not None
         return self.target.version()
 
+    def memo(self, name: str, compute):
+        assert self.target is not None
+        return self.target.memo(name, compute)
+
 
 FUZZED = _FixtureReader()
 schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(FUZZED, [KEY]))
