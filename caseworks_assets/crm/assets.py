@@ -19,7 +19,7 @@ from caseworks_assets.crm.columns import (
     QUARANTINE_COLUMNS,
     raw_columns,
 )
-from caseworks_assets.crm.serving import CrmServing
+from caseworks_assets.crm.serving import SERVING_KIND, CrmServing
 from caseworks_assets.crm.store import ServingData
 from caseworks_assets.governance import governance_metadata, governance_tags
 from caseworks_assets.quality import quality_metadata
@@ -111,11 +111,14 @@ def crm_clean(raw_customers: pl.DataFrame, raw_interactions: pl.DataFrame, raw_p
     key=key("serving_store"),
     ins={"customers": dg.AssetIn(key=key("customers")), "interactions": dg.AssetIn(key=key("interactions"))},
     group_name=CASE,
-    kinds={"polars", "duckdb", "postgres"},
+    kinds={"polars", SERVING_KIND},
+    metadata=governance_metadata(INTERACTION_COLUMNS),
+    tags=governance_tags(INTERACTION_COLUMNS),
     pool=WAREHOUSE_POOL,
     description="The API's store: Alembic migrations to the newest serving schema, then the load of customers, "
     "interactions and known channels. Locally a new DuckDB snapshot under <out dir>/crm/serving made current by "
-    "an atomic pointer swap; PostgreSQL (one transaction) when CASEWORKS_CRM_DATABASE_URL is set.",
+    "an atomic pointer swap; PostgreSQL (one transaction) when CASEWORKS_CRM_DATABASE_URL is set. Tables "
+    "interactions (columns below), customers and channels (the known channels).",
 )
 def serving_store(
     context: dg.AssetExecutionContext, customers: pl.DataFrame, interactions: pl.DataFrame, crm_serving: CrmServing

@@ -8,10 +8,13 @@ from dagster import ConfigurableResource
 
 from caseworks_assets.crm.columns import CASE
 from caseworks_assets.crm.store import ServingData, load_postgres, publish_snapshot
-from caseworks_assets.resources.delivery.env import setting
+from caseworks_assets.resources.delivery.env import is_set, setting
+from caseworks_assets.resources.warehouse import WAREHOUSE_KIND
 from caseworks_assets.settings import CRM_DATABASE_URL_ENV, Settings
 
 SERVING_FOLDER = "serving"
+#: The serving store's kind tag in the UI: PostgreSQL in deployment (or whenever its URL is set), else DuckDB.
+SERVING_KIND = "postgres" if is_set(CRM_DATABASE_URL_ENV) or WAREHOUSE_KIND == "bigquery" else "duckdb"
 
 
 def snapshot_folder(out_dir: Path) -> Path:
