@@ -16,7 +16,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -52,41 +52,32 @@ def _interactions(rows: int, customers: int, rng: np.random.Generator) -> pl.Dat
     """``rows`` interactions as text in the original layout, defects included, in a seeded order."""
     spike = max(20, rows // 50)
     normal = max(rows - spike, 1)
-    minutes = rng.integers(0, 365 * 24 * 60, normal)
-    when = [YEAR_START + timedelta(minutes=int(m)) for m in minutes]
-    spike_start = datetime.combine(SPIKE_DAY, datetime.min.time()) + timedelta(hours=9)
-    when += [spike_start + timedelta(minutes=int(m)) for m in rng.integers(0, 8 * 60, spike)]
-    channel = list(rng.choice(CHANNELS, normal, p=CHANNEL_WEIGHTS)) + ["Email"] * spike
-    # customers 1..customers-1 interact; the last customer never does
-    customer = [str(int(c)) for c in rng.integers(1, max(customers, 2), normal + spike)]
-    frame = pl.DataFrame(
-        {
-            "date_start": [w.strftime("%d/%m/%Y %H:%M") for w in when],
-            "channel": [str(c) for c in channel],
-            "customer": customer,
-        }
+    spike_start = (datetime.combine(SPIKE_DAY, datetime.min.time()) - YEAR_START).total_seconds() // 60 + 9 * 60
+    minutes = np.concatenate([rng.integers(0, 365 * 24 * 60, normal), spike_start + rng.integers(0, 8 * 60, spike)])
+    channel = np.concatenate(
+        [rng.choice(np.array(CHANNELS, dtype=object), normal, p=CHANNEL_WEIGHTS), ["Email"] * spike]
     )
-    n = frame.height
+    # customers 1..customers-1 interact; the last customer never does
+    customer = rng.integers(1, max(customers, 2), normal + spike).astype(object)
+    n = normal + spike
     k = max(1, n // 200)  # half a percent of each defect
     picks = rng.choice(n, 4 * k, replace=False)
-    variants, unknown, orphans = picks[:k], picks[k : 2 * k], picks[2 * k : 3 * k]
-    duplicates = frame[picks[3 * k :].tolist()]
-    frame = frame.with_row_index("i").with_columns(
-        pl.when(pl.col("i").is_in(variants.tolist()))
-        .then(pl.col("i").map_elements(lambda i: VARIANTS[i % len(VARIANTS)], return_dtype=pl.String))
-        .when(pl.col("i").is_in(unknown.tolist()))
-        .then(pl.col("i").map_elements(lambda i: UNKNOWN[i % len(UNKNOWN)], return_dtype=pl.String))
-        .otherwise(pl.col("channel"))
-        .alias("channel"),
-        pl.when(pl.col("i").is_in(orphans.tolist()))
-        .then((pl.col("i") + 100_000_000).cast(pl.String))
-        .otherwise(pl.col("customer"))
-        .alias("customer"),
+    variants, unknown, orphans, duplicates = picks[:k], picks[k : 2 * k], picks[2 * k : 3 * k], picks[3 * k :]
+    channel[variants] = np.array(VARIANTS, dtype=object)[variants % len(VARIANTS)]
+    channel[unknown] = np.array(UNKNOWN, dtype=object)[unknown % len(UNKNOWN)]
+    customer[orphans] = orphans + 100_000_000
+    frame = pl.DataFrame(
+        {
+            "date_start": (pl.Series(minutes.astype(np.int64)) * 60_000_000)
+            .cast(pl.Datetime("us"))
+            .dt.offset_by(f"{(YEAR_START - datetime(1970, 1, 1)).days}d")
+            .dt.strftime("%d/%m/%Y %H:%M"),
+            "channel": pl.Series(channel.tolist(), dtype=pl.String),
+            "customer": pl.Series(customer.tolist(), dtype=pl.Int64).cast(pl.String),
+        }
     )
-    blanks = pl.DataFrame(
-        {"date_start": [None] * 2, "channel": [None] * 2, "customer": [None] * 2}, schema=frame.drop("i").schema
-    )
-    frame = pl.concat([frame.drop("i"), duplicates, blanks])
+    blanks = pl.DataFrame({c: [None] * 2 for c in frame.columns}, schema=frame.schema)
+    frame = pl.concat([frame, frame[duplicates.tolist()], blanks])
     return frame[rng.permutation(frame.height).tolist()]
 
 
