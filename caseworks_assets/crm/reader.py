@@ -10,6 +10,7 @@ titles, not records. Nothing is cast here: the clean rules cast and validate.
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 import polars as pl
@@ -26,6 +27,7 @@ from caseworks_assets.registry import InputError
 
 HEADER_SEARCH_ROWS = 20
 SUFFIXES = (".csv", ".xlsx")
+SEPARATORS = (",", ";", "\t")
 
 
 def input_files(data_dir: Path, table: str) -> list[Path]:
@@ -56,18 +58,30 @@ def _expected(table: str) -> str:
     return " / ".join(sorted(HEADERS[table]))
 
 
-def _csv_header(path: Path, table: str) -> tuple[int, dict[int, str]]:
-    """(lines above the header, header mapping) of a CSV file."""
+def _text_source(path: Path) -> tuple[Path | io.BytesIO, str]:
+    """The file as polars should read it, and its first lines: UTF-8 as is, else Windows-1252 re-encoded.
+
+    Spreadsheet exports on Windows are often cp1252 (``Engenheiro Elétrico``); decoding
+    them as UTF-8 with replacement characters would lose the text, so they are decoded
+    as what they are.
+    """
+    data = path.read_bytes()
     try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            for line, cells in enumerate(csv.reader(handle)):
-                if line >= HEADER_SEARCH_ROWS:
-                    break
-                mapping = header_mapping(table, cells)
-                if mapping is not None:
-                    return line, mapping
-    except (UnicodeDecodeError, csv.Error) as error:
-        raise InputError(f"{path}: not a UTF-8 CSV file: {error}") from error
+        text = data.decode("utf-8-sig")
+        source: Path | io.BytesIO = path
+    except UnicodeDecodeError:
+        text = data.decode("cp1252", errors="replace")
+        source = io.BytesIO(text.encode("utf-8"))
+    return source, "\n".join(text.splitlines()[:HEADER_SEARCH_ROWS])
+
+
+def _csv_header(path: Path, table: str, head: str) -> tuple[int, dict[int, str], str]:
+    """(lines above the header, header mapping, separator) of a CSV file: ``,``, ``;`` or tab."""
+    for separator in SEPARATORS:
+        for line, cells in enumerate(csv.reader(io.StringIO(head), delimiter=separator)):
+            mapping = header_mapping(table, cells)
+            if mapping is not None:
+                return line, mapping, separator
     raise InputError(f"{path}: no {table} header (columns {_expected(table)}) in its first {HEADER_SEARCH_ROWS} rows")
 
 
@@ -85,10 +99,12 @@ def _finish(frame: pl.DataFrame, mapping: dict[int, str], table: str, path: Path
 
 
 def read_csv(path: Path, table: str) -> pl.DataFrame:
-    above, mapping = _csv_header(path, table)
+    source, head = _text_source(path)
+    above, mapping, separator = _csv_header(path, table, head)
     try:
         frame = pl.read_csv(
-            path,
+            source,
+            separator=separator,
             skip_rows=above,
             infer_schema=False,
             has_header=True,
@@ -137,4 +153,4 @@ def validate_inputs(data_dir: Path) -> None:
             raise InputError(f"{data_dir}: no {FILE_PREFIXES[table]}*.csv or .xlsx file for {table}")
         for path in files:
             if path.suffix.lower() == ".csv":
-                _csv_header(path, table)
+                _csv_header(path, table, _text_source(path)[1])

@@ -80,3 +80,12 @@ def test_header_is_found_under_title_rows_in_csv_too_and_its_absence_is_an_error
         reader.read_table(tmp_path, "products")
     with pytest.raises(InputError, match="no interaction"):
         reader.validate_inputs(tmp_path)
+
+
+def test_semicolons_and_windows_1252_are_read_as_written(tmp_path: Path) -> None:
+    text = "Customer_Id;Occupation;Type\n1;Engenheiro Elétrico;Pessoa Física\n"
+    (tmp_path / "customer.csv").write_bytes(text.encode("cp1252"))
+    frame = reader.read_table(tmp_path, "customers")
+    assert frame.select("customer_id", "occupation", "customer_type").rows() == [
+        ("1", "Engenheiro Elétrico", "Pessoa Física")
+    ]
