@@ -38,12 +38,12 @@ def _raw_asset(table: str) -> dg.AssetsDefinition:
     @dg.asset(
         key=key(f"raw_{table}"),
         group_name=CASE,
-        kinds={"polars", WAREHOUSE_KIND},
+        io_manager_key="lake_io_manager",
+        kinds={"polars", "parquet"},
         metadata=governance_metadata(columns),
         tags=governance_tags(columns),
-        pool=WAREHOUSE_POOL,
         description=f"Every {table} file of the export (CSV or .xlsx, title rows skipped, either header variant), "
-        "every value as the text it was, with its source file and row.",
+        "every value as the text it was, with its source file and row, as Parquet in the lake.",
     )
     def _raw(context: dg.AssetExecutionContext, inputs: CaseInputs) -> dg.MaterializeResult:
         frame = reader.read_table(inputs.dir_for(CASE), table)
