@@ -14,11 +14,12 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Annotated, Any, Self
 
 from fastapi import Depends, FastAPI, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -324,14 +325,22 @@ def create_app(reader: ServingReader, api_keys: Sequence[str]) -> FastAPI:
     async def _no_data(_request: Request, error: NoDataError) -> JSONResponse:
         return JSONResponse({"error": {"code": "no_data", "message": str(error)}}, status_code=503)
 
+    async def answer(compute: Callable[[], dict[str, Any]]) -> JSONResponse:
+        """Run ``compute`` (its queries) and send its JSON. Queries on an embedded snapshot take about a
+        millisecond and run on the event loop (a thread hop would cost more); PostgreSQL queries wait on the
+        network, so they run in the thread pool."""
+        body = compute() if reader.kind == "duckdb" else await run_in_threadpool(compute)
+        return JSONResponse(body)
+
     @app.get("/healthz", response_model=Health, responses={503: {"model": Health}}, tags=["health"])
-    def healthz() -> Any:
+    async def healthz() -> Any:
         """Liveness and the version of the data served (no authentication)."""
         try:
-            return Health(status="ok", store=reader.kind, snapshot_version=reader.version())
+            version = reader.version() if reader.kind == "duckdb" else await run_in_threadpool(reader.version)
         except NoDataError:
             body = Health(status="unavailable", store=reader.kind, snapshot_version=None)
             return JSONResponse(body.model_dump(), status_code=503)
+        return JSONResponse({"status": "ok", "store": reader.kind, "snapshot_version": version})
 
     secured = {"dependencies": [Depends(authorize)], "tags": ["interactions"]}
 
@@ -341,35 +350,41 @@ def create_app(reader: ServingReader, api_keys: Sequence[str]) -> FastAPI:
         responses={**ERRORS, **NOT_FOUND},
         **secured,
     )
-    def customer_interactions(
-        customer_id: CustomerId, params: Annotated[InteractionFilters, Query()]
-    ) -> dict[str, Any]:
+    async def customer_interactions(customer_id: CustomerId, params: Annotated[InteractionFilters, Query()]) -> Any:
         """Interactions of one customer per channel, every known channel present (0 when none)."""
-        answer = queries.customer_interactions(reader, customer_id, _filters(reader, params))
-        if answer is None:
-            raise ApiError(404, "not_found", f"no customer {customer_id}")
-        return {"data": answer}
+
+        def compute() -> dict[str, Any]:
+            found = queries.customer_interactions(reader, customer_id, _filters(reader, params))
+            if found is None:
+                raise ApiError(404, "not_found", f"no customer {customer_id}")
+            return {"data": found}
+
+        return await answer(compute)
 
     @app.get("/api/v1/interactions", response_model=InteractionsPage, responses=ERRORS, **secured)
-    def interactions(request: Request, params: Annotated[PageParams, Query()]) -> dict[str, Any]:
+    async def interactions(request: Request, params: Annotated[PageParams, Query()]) -> Any:
         """Every customer's interactions per channel, by customer id, one page at a time."""
-        rows, total = queries.interactions_page(
-            reader, _filters(reader, params), params.customer_type, params.page, params.page_size
-        )
-        more = params.page * params.page_size < total
-        following = request.url.include_query_params(page=params.page + 1) if more else None
-        return {
-            "data": rows,
-            "page": params.page,
-            "page_size": params.page_size,
-            "total": total,
-            "next": f"{following.path}?{following.query}" if following is not None else None,
-        }
+
+        def compute() -> dict[str, Any]:
+            rows, total = queries.interactions_page(
+                reader, _filters(reader, params), params.customer_type, params.page, params.page_size
+            )
+            more = params.page * params.page_size < total
+            following = request.url.include_query_params(page=params.page + 1) if more else None
+            return {
+                "data": rows,
+                "page": params.page,
+                "page_size": params.page_size,
+                "total": total,
+                "next": f"{following.path}?{following.query}" if following is not None else None,
+            }
+
+        return await answer(compute)
 
     @app.get("/api/v1/statistics", response_model=StatisticsResponse, responses=ERRORS, **secured)
-    def statistics(params: Annotated[InteractionFilters, Query()]) -> dict[str, Any]:
+    async def statistics(params: Annotated[InteractionFilters, Query()]) -> Any:
         """Interactions per channel, per customer type, per month and per topic."""
-        return {"data": queries.statistics(reader, _filters(reader, params))}
+        return await answer(lambda: {"data": queries.statistics(reader, _filters(reader, params))})
 
     @app.get(
         "/api/v1/customers/{customer_id}",
@@ -377,15 +392,19 @@ def create_app(reader: ServingReader, api_keys: Sequence[str]) -> FastAPI:
         responses={**ERRORS, **NOT_FOUND},
         **secured,
     )
-    def customer(customer_id: CustomerId, request: Request) -> dict[str, Any]:
+    async def customer(customer_id: CustomerId, request: Request) -> Any:
         """One customer: occupation, type and number of interactions."""
         if request.query_params:
             name = next(iter(request.query_params))
             raise _invalid(("query", name), "unknown query parameter", request.query_params[name])
-        answer = queries.customer(reader, customer_id)
-        if answer is None:
-            raise ApiError(404, "not_found", f"no customer {customer_id}")
-        return {"data": answer}
+
+        def compute() -> dict[str, Any]:
+            found = queries.customer(reader, customer_id)
+            if found is None:
+                raise ApiError(404, "not_found", f"no customer {customer_id}")
+            return {"data": found}
+
+        return await answer(compute)
 
     app.add_middleware(AccessLog)
     return app
