@@ -74,7 +74,9 @@ class SnapshotReader:
                 path = current_snapshot(self.folder)
                 if path is None:
                     raise NoDataError(f"no crm snapshot published in {self.folder}")
-                con = duckdb.connect(str(path), read_only=True)
+                # one thread per query: the API's questions are point lookups, and a server answering many at
+                # once gains nothing from splitting each one (it costs twice the CPU)
+                con = duckdb.connect(str(path), read_only=True, config={"threads": 1})
                 version = con.execute("SELECT value FROM serving_meta WHERE key = 'version'").fetchone()[0]  # type: ignore[index]
                 # the previous connection is not closed: queries still running on it finish there
                 state = self._state = (stamp, con, version)
