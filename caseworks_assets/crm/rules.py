@@ -111,11 +111,13 @@ def is_channel(expr: pl.Expr) -> pl.Expr:
 
 
 def parse_month(expr: pl.Expr) -> pl.Expr:
-    """``MM-YYYY`` (also ``M-YYYY``, ``MM/YYYY``) as the first day of the month; an ISO date (an .xlsx date cell)
-    as the first day of its month."""
+    """``MM-YYYY`` (also ``M-YYYY``, ``MM/YYYY``, ``YYYY-MM``) as the first day of the month; an ISO date (an
+    .xlsx date cell) as the first day of its month."""
     text = expr.cast(pl.String).str.strip_chars()
     parts = text.str.extract_groups(r"^([0-9]{1,2})[-/]([0-9]{4})$")
-    month, year = parts.struct.field("1").cast(pl.Int32), parts.struct.field("2").cast(pl.Int32)
+    iso = text.str.extract_groups(r"^([0-9]{4})-([0-9]{1,2})$")
+    month = pl.coalesce(parts.struct.field("1"), iso.struct.field("2")).cast(pl.Int32)
+    year = pl.coalesce(parts.struct.field("2"), iso.struct.field("1")).cast(pl.Int32)
     from_parts = pl.when(month.is_between(1, 12)).then(pl.date(year, month, 1))
     from_iso = parse_datetime((), iso=True)(text).dt.date().dt.truncate("1mo")
     return pl.coalesce(from_parts, from_iso)

@@ -13,6 +13,7 @@ interactions.csv (``date_start, event, customers``) hold 12 records: 6 clean
 
 from __future__ import annotations
 
+import pwd
 import shutil
 import subprocess
 import tempfile
@@ -113,6 +114,15 @@ def materialize_crm(data_dir: Path, out_dir: Path, database_url: str = "") -> dg
 # --------------------------------------------------------------------------- PostgreSQL
 
 PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+
+
+def _server_user() -> str:
+    """The Debian package's ``postgres`` user, else ``nobody``: any user but root may run initdb."""
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        return "nobody"
+    return "postgres"
 
 
 @contextmanager
