@@ -76,7 +76,8 @@ class SnapshotReader:
                     raise NoDataError(f"no crm snapshot published in {self.folder}")
                 # one thread per query: the API's questions are point lookups, and a server answering many at
                 # once gains nothing from splitting each one (it costs twice the CPU)
-                con = duckdb.connect(str(path), read_only=True, config={"threads": 1})
+                con = duckdb.connect(str(path), read_only=True)
+                con.execute("SET threads = 1")
                 version = con.execute("SELECT value FROM serving_meta WHERE key = 'version'").fetchone()[0]  # type: ignore[index]
                 # the previous connection is not closed: queries still running on it finish there
                 state = self._state = (stamp, con, version)
