@@ -6,8 +6,9 @@ Each step runs in its own process so its peak resident set size is its own
 equivalent of its work, timed in the same run (in a process of its own, like
 the case) so the ratio is meaningful on whatever machine runs it, and
 ``RUN_ARGS``, extra ``caseworks run`` arguments that narrow the measured run to
-the work the baseline stands for. The per-step seconds come from the run's
-Dagster event log.
+the work the baseline stands for, and ``after_runs(data_dir, out_dir, rows) -> dict``,
+measurements of what the last run left behind (e.g. a served API), merged into
+the result. The per-step seconds come from the run's Dagster event log.
 """
 
 from __future__ import annotations
@@ -150,6 +151,8 @@ def run_benchmark(case: str, rows: int, work_dir: Path | None = None, repeat: in
         ]
     else:
         result["attempts"] = [{"wall_s": attempt["run"].wall_s} for attempt in attempts]
+    if getattr(module, "after_runs", None) is not None:
+        result.update(module.after_runs(data_dir, out_dir, rows))
     return result
 
 

@@ -1,4 +1,4 @@
-"""The ``caseworks`` command line: demo, run, sample and ui.
+"""The ``caseworks`` command line: demo, run, sample, serve and ui.
 
 Errors a user can fix (a missing folder, a malformed file, a bad setting) end
 with one line on stderr and exit code 2; a failed run ends with the failing step
@@ -107,6 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
     rotate = commands.add_parser("rotate-keys", help="re-encrypt restricted values with the active key")
     rotate.add_argument("--out-dir", type=Path, help="the output folder whose lake and warehouse to rotate")
 
+    serve = commands.add_parser("serve", help="serve a case's HTTP API over its published data (crm)")
+    serve.add_argument("case", choices=["crm"])
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--out-dir", type=Path, help="the output folder the case published to")
+
     ui = commands.add_parser("ui", help="serve the Dagster UI on the same instance and warehouse")
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)
@@ -198,6 +204,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"wrote {args.case} sample to {args.out}")
         elif args.command == "ui":
             _ui(args)
+        elif args.command == "serve":
+            from caseworks_assets.crm.serve import serve
+
+            serve(_configure(args.out_dir), args.host, args.port)
         elif args.command == "stream":
             from caseworks_assets.payments.commands import stream
 

@@ -16,6 +16,8 @@ Environment = Literal["local", "prod"]
 
 CASES_DATA_ENV = "CASEWORKS_DATA_DIR"
 OUT_DIR_ENV = "CASEWORKS_OUT_DIR"
+CRM_DATABASE_URL_ENV = "CASEWORKS_CRM_DATABASE_URL"
+CRM_API_KEYS_ENV = "CASEWORKS_CRM_API_KEYS"
 
 
 class SettingsError(ValueError):
@@ -59,6 +61,10 @@ class Settings:
     bigquery_project: str | None
     bigquery_location: str | None
     gcp_credentials: str | None
+    #: the crm serving store in deployment (PostgreSQL); unset: the DuckDB snapshot under ``<out_dir>/crm/``
+    crm_database_url: str | None = None
+    #: API keys the crm API accepts as Bearer tokens (comma-separated in the environment)
+    crm_api_keys: tuple[str, ...] = ()
 
     def case_data_dir(self, case: str) -> Path:
         """Input folder of ``case``: its own variable, else ``<data_dir>/<case>``."""
@@ -93,4 +99,6 @@ class Settings:
             bigquery_project=project,
             bigquery_location=env_value("CASEWORKS_BQ_LOCATION"),
             gcp_credentials=env_value("CASEWORKS_GCP_CREDENTIALS"),
+            crm_database_url=env_value(CRM_DATABASE_URL_ENV),
+            crm_api_keys=tuple(k.strip() for k in (env_value(CRM_API_KEYS_ENV) or "").split(",") if k.strip()),
         )

@@ -16,7 +16,7 @@ import dagster as dg
 from caseworks_assets.ouchhungry.manifest import DeliveryManifest
 from caseworks_assets.ouchhungry.partitions import CASE, START_DATE, TIMEZONE
 from caseworks_assets.resources import LakeResource
-from caseworks_assets.resources.delivery import OutboxResource, SMTPDeliveryError, SMTPResource
+from caseworks_assets.resources.delivery import OutboxResource, SMTPResource, send_alert_mail
 
 NEXT_STEPS = {
     "extraction": "check the source export / extraction logs for the partition, then re-run the partition.",
@@ -50,19 +50,8 @@ class Alert:
 
 
 def send_alert(alert: Alert, smtp: SMTPResource, outbox: OutboxResource) -> str:
-    """E-mail the data team; without SMTP the alert lands in the outbox. Returns where it went.
-
-    If the SMTP server cannot take the alert, it is kept in the outbox and the
-    error is raised, so the sensor tick fails visibly and the alert is not lost.
-    """
-    if not smtp.is_configured:
-        return f"outbox:{outbox.put_email(smtp.alerts or ['data-team'], alert.subject, alert.body)}"
-    try:
-        smtp.send(smtp.alerts, alert.subject, alert.body)
-    except SMTPDeliveryError as error:
-        kept = outbox.put_email(smtp.alerts or ["data-team"], alert.subject, alert.body)
-        raise SMTPDeliveryError(f"{error} The alert was kept in {kept}.") from error
-    return f"{smtp.where()} to {', '.join(smtp.alerts)}"
+    """E-mail the data team, else the outbox: :func:`~caseworks_assets.resources.delivery.send_alert_mail`."""
+    return send_alert_mail(alert.subject, alert.body, smtp, outbox)
 
 
 def _error_text(error) -> str:

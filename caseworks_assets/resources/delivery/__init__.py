@@ -1,4 +1,4 @@
-"""Delivery channels any case can use: SFTP, a partner REST API, SMTP e-mail and a local outbox.
+"""Delivery channels any case can use: SFTP, a partner REST API, SMTP e-mail, a local outbox; data-team alerts.
 
 Each resource is a ``ConfigurableResource`` whose settings come from the
 environment through ``from_env()`` (secrets as ``EnvVar``). A channel whose host
@@ -6,6 +6,7 @@ or URL is unset is "not configured": callers then write to the
 :class:`OutboxResource` and say so.
 """
 
+from caseworks_assets.resources.delivery.alerts import send_alert_mail
 from caseworks_assets.resources.delivery.outbox import OutboxResource
 from caseworks_assets.resources.delivery.partner_api import PartnerAPIError, PartnerAPIResource
 from caseworks_assets.resources.delivery.sftp import RemoteFile, SFTPDeliveryError, SFTPResource
@@ -20,5 +21,6 @@ __all__ = [
     "SFTPResource",
     "SMTPDeliveryError",
     "SMTPResource",
+    "send_alert_mail",
     "split_addresses",
 ]

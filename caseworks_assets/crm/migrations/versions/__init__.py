@@ -1,0 +1,1 @@
+"""Revisions of the crm serving schema, oldest first."""

@@ -1,0 +1,261 @@
+"""The API's answers, as SQL on the serving store (DuckDB snapshot or PostgreSQL), no web framework here.
+
+A :class:`ServingReader` runs parameterised SQL (``:name`` placeholders) on the
+current data: :class:`SnapshotReader` follows the snapshot pointer (a new
+snapshot is picked up on the next query, the old one stays open for queries
+already running on it), :class:`PostgresReader` uses a connection pool.
+The answer functions take a reader, so the API, the demo's summary, the
+benchmark's direct queries and the tests ask the same questions.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Protocol
+
+import duckdb
+import sqlalchemy as sa
+
+from caseworks_assets.crm.store import POINTER, current_snapshot, sqlalchemy_url
+
+
+class NoDataError(RuntimeError):
+    """Nothing has been published yet."""
+
+
+class ServingReader(Protocol):
+    kind: str
+
+    def rows(self, sql: str, params: dict[str, Any]) -> list[tuple]: ...
+
+    def version(self) -> str: ...
+
+    def memo(self, name: str, compute: Callable[[], Any]) -> Any: ...
+
+
+_PLACEHOLDER = re.compile(r"(?<!:):([A-Za-z_][A-Za-z0-9_]*)")
+
+
+class SnapshotReader:
+    """Reads the current DuckDB snapshot of ``folder`` read-only, reopening when the pointer moves."""
+
+    kind = "duckdb"
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._lock = threading.Lock()
+        self._state: tuple[tuple[int, int], duckdb.DuckDBPyConnection, str] | None = None
+        self._local = threading.local()  # one cursor per thread and snapshot: opening one per query costs
+        self._memo: dict[tuple[str, str], Any] = {}
+
+    def _pointer_stamp(self) -> tuple[int, int] | None:
+        try:
+            stat = (self.folder / POINTER).stat()
+        except FileNotFoundError:
+            return None
+        return stat.st_ino, stat.st_mtime_ns
+
+    def connection(self) -> tuple[duckdb.DuckDBPyConnection, str]:
+        """The current snapshot's connection and version (opened once per snapshot)."""
+        stamp = self._pointer_stamp()
+        if stamp is None:
+            raise NoDataError(f"no crm snapshot published in {self.folder}")
+        state = self._state
+        if state is not None and state[0] == stamp:
+            return state[1], state[2]
+        with self._lock:
+            state = self._state
+            if state is None or state[0] != stamp:
+                path = current_snapshot(self.folder)
+                if path is None:
+                    raise NoDataError(f"no crm snapshot published in {self.folder}")
+                # one thread per query: the API's questions are point lookups, and a server answering many at
+                # once gains nothing from splitting each one (it costs twice the CPU)
+                con = duckdb.connect(str(path), read_only=True)
+                con.execute("SET threads = 1")
+                version = con.execute("SELECT value FROM serving_meta WHERE key = 'version'").fetchone()[0]  # type: ignore[index]
+                # the previous connection is not closed: queries still running on it finish there
+                state = self._state = (stamp, con, version)
+        return state[1], state[2]
+
+    def rows(self, sql: str, params: dict[str, Any]) -> list[tuple]:
+        con, version = self.connection()
+        local = self._local
+        if getattr(local, "version", None) != version:
+            local.cursor, local.version = con.cursor(), version
+        return local.cursor.execute(_PLACEHOLDER.sub(r"$\1", sql), params).fetchall()
+
+    def version(self) -> str:
+        return self.connection()[1]
+
+    def memo(self, name: str, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per snapshot (a snapshot never changes)."""
+        key = (name, self.version())
+        if key not in self._memo:
+            self._memo = {k: v for k, v in self._memo.items() if k[1] == key[1]}
+            self._memo[key] = compute()
+        return self._memo[key]
+
+
+class PostgresReader:
+    """Reads the PostgreSQL serving store through a pool of connections."""
+
+    kind = "postgresql"
+
+    def __init__(self, url: str, pool_size: int = 8) -> None:
+        self.engine = sa.create_engine(sqlalchemy_url(url), pool_size=pool_size, max_overflow=8, pool_pre_ping=True)
+
+    def rows(self, sql: str, params: dict[str, Any]) -> list[tuple]:
+        with self.engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(sa.text(sql), params)]
+
+    def version(self) -> str:
+        rows = self.rows("SELECT value FROM serving_meta WHERE key = 'version'", {})
+        if not rows:
+            raise NoDataError("no crm data loaded in the PostgreSQL serving store")
+        return rows[0][0]
+
+    def memo(self, name: str, compute: Callable[[], Any]) -> Any:
+        """No cache: the tables change in place, a cached answer could outlive its data."""
+        return compute()
+
+
+def reader_for(database_url: str | None, folder: Path) -> ServingReader:
+    """PostgreSQL when a URL is given, else the snapshots in ``folder``."""
+    return PostgresReader(database_url) if database_url else SnapshotReader(folder)
+
+
+# --------------------------------------------------------------------------- answers
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which interactions count: channels (canonical names), an inclusive day range, a topic."""
+
+    channels: tuple[str, ...] = ()
+    date_from: date | None = None
+    date_to: date | None = None
+    topic: str | None = None
+
+    def where(self, alias: str = "") -> tuple[str, dict[str, Any]]:
+        """SQL conditions (joined by AND, starting with AND) and their parameters."""
+        prefix = f"{alias}." if alias else ""
+        sql, params = [], {}
+        if self.channels:
+            names = [f"ch{i}" for i in range(len(self.channels))]
+            sql.append(f"{prefix}channel IN ({', '.join(':' + n for n in names)})")
+            params |= dict(zip(names, self.channels, strict=True))
+        if self.date_from is not None:
+            sql.append(f"{prefix}day >= :date_from")
+            params["date_from"] = self.date_from
+        if self.date_to is not None:
+            sql.append(f"{prefix}day <= :date_to")
+            params["date_to"] = self.date_to
+        if self.topic is not None:
+            sql.append(f"{prefix}topic = :topic")
+            params["topic"] = self.topic
+        return "".join(f" AND {condition}" for condition in sql), params
+
+
+def known_channels(reader: ServingReader) -> list[str]:
+    return reader.memo(
+        "channels", lambda: [row[0] for row in reader.rows("SELECT channel FROM channels ORDER BY channel", {})]
+    )
+
+
+def _counts(channels: Sequence[str], found: dict[str, int]) -> dict[str, int]:
+    return {channel: int(found.get(channel, 0)) for channel in channels}
+
+
+def listed_channels(reader: ServingReader, filters: Filters) -> list[str]:
+    """The channels an answer lists: every known channel, or the filtered ones."""
+    return list(filters.channels) if filters.channels else known_channels(reader)
+
+
+def customer(reader: ServingReader, customer_id: int) -> dict[str, Any] | None:
+    rows = reader.rows(
+        "SELECT c.customer_id, c.occupation, c.customer_type, "
+        "(SELECT count(*) FROM interactions i WHERE i.customer_id = c.customer_id) "
+        "FROM customers c WHERE c.customer_id = :customer_id",
+        {"customer_id": customer_id},
+    )
+    if not rows:
+        return None
+    cid, occupation, customer_type, total = rows[0]
+    return {"customer_id": cid, "occupation": occupation, "customer_type": customer_type, "interactions": total}
+
+
+def customer_interactions(reader: ServingReader, customer_id: int, filters: Filters) -> dict[str, Any] | None:
+    """``{"customer_id": 1, "interactions": {"Email": 1, "Call": 0, ...}}``, or None for an unknown customer."""
+    where, params = filters.where("i")
+    found = reader.rows(
+        "SELECT i.channel, count(i.channel) FROM customers c LEFT JOIN interactions i "
+        f"ON i.customer_id = :customer_id{where} WHERE c.customer_id = :customer_id GROUP BY i.channel",
+        {"customer_id": customer_id, **params},
+    )
+    if not found:  # not even the customer's own row: no such customer
+        return None
+    counts = {channel: n for channel, n in found if channel is not None}
+    return {"customer_id": customer_id, "interactions": _counts(listed_channels(reader, filters), counts)}
+
+
+def interactions_page(
+    reader: ServingReader, filters: Filters, customer_type: str | None, page: int, page_size: int
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of customers (by id) with their counts per channel, and the number of customers in all pages."""
+    type_sql = " WHERE customer_type = :customer_type" if customer_type is not None else ""
+    type_params = {"customer_type": customer_type} if customer_type is not None else {}
+    total = reader.rows(f"SELECT count(*) FROM customers{type_sql}", type_params)[0][0]
+    ids = [
+        row[0]
+        for row in reader.rows(
+            f"SELECT customer_id FROM customers{type_sql} ORDER BY customer_id LIMIT :limit OFFSET :offset",
+            {**type_params, "limit": page_size, "offset": (page - 1) * page_size},
+        )
+    ]
+    channels = listed_channels(reader, filters)
+    if not ids:
+        return [], int(total)
+    where, params = filters.where("i")
+    found = reader.rows(
+        "SELECT i.customer_id, i.channel, count(*) FROM interactions i "
+        f"WHERE i.customer_id BETWEEN :first AND :last{where} GROUP BY i.customer_id, i.channel",
+        {"first": ids[0], "last": ids[-1], **params},
+    )
+    per_customer: dict[int, dict[str, int]] = {}
+    for cid, channel, n in found:
+        per_customer.setdefault(cid, {})[channel] = n
+    return [{"customer_id": cid, "interactions": _counts(channels, per_customer.get(cid, {}))} for cid in ids], int(
+        total
+    )
+
+
+def statistics(reader: ServingReader, filters: Filters) -> dict[str, Any]:
+    """Interactions per channel (every known channel), per customer type, per month and per topic."""
+    where, params = filters.where("i")
+    base = f"FROM interactions i WHERE 1 = 1{where}"
+    per_channel = dict(reader.rows(f"SELECT i.channel, count(*) {base} GROUP BY i.channel", params))
+    per_type = reader.rows(
+        "SELECT c.customer_type, count(*) FROM interactions i JOIN customers c ON c.customer_id = i.customer_id "
+        f"WHERE 1 = 1{where} GROUP BY c.customer_type ORDER BY c.customer_type NULLS LAST",
+        params,
+    )
+    per_month = reader.rows(f"SELECT i.month, count(*) {base} GROUP BY i.month ORDER BY i.month", params)
+    per_topic = reader.rows(f"SELECT i.topic, count(*) {base} GROUP BY i.topic ORDER BY i.topic NULLS LAST", params)
+    return {
+        "total": int(sum(per_channel.values())),
+        "per_channel": _counts(listed_channels(reader, filters), per_channel),
+        "per_customer_type": [{"customer_type": t, "interactions": int(n)} for t, n in per_type],
+        "per_month": [{"month": m.strftime("%Y-%m"), "interactions": int(n)} for m, n in per_month],
+        "per_topic": [{"topic": t, "interactions": int(n)} for t, n in per_topic],
+    }
+
+
+def daily_counts(reader: ServingReader) -> list[tuple[str, date, int]]:
+    """Interactions per channel and day: the series the anomaly sensor scores."""
+    return reader.rows("SELECT channel, day, count(*) FROM interactions GROUP BY channel, day ORDER BY 1, 2", {})
