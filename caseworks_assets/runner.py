@@ -7,6 +7,9 @@ instance, so they appear in the UI next to runs launched there.
 from __future__ import annotations
 
 import os
+import signal
+import sys
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -15,7 +18,9 @@ from typing import Any
 
 import dagster as dg
 
+from caseworks_assets.recovery import INVOCATION_TAG, process_tags, remove_staged_files
 from caseworks_assets.registry import InputError
+from caseworks_assets.resources.warehouse import WAREHOUSE_POOL
 
 #: Console log level of CLI runs; every event is in the instance (the UI) whatever this is.
 LOG_LEVEL_ENV = "CASEWORKS_LOG_LEVEL"
@@ -29,6 +34,18 @@ def console_logging(level: str | None = None) -> dict[str, Any]:
 
 class CaseRunFailed(RuntimeError):
     """A run of the case failed; the message is the failing step and its error."""
+
+
+class CaseRunCanceled(CaseRunFailed):
+    """The run was stopped by SIGINT or SIGTERM and recorded as canceled."""
+
+    def __init__(self, message: str, signum: int) -> None:
+        super().__init__(message)
+        self.signum = signum
+
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def failure_summary(result: dg.ExecuteInProcessResult) -> str:
@@ -97,16 +114,37 @@ class CaseRun:
         tags: Mapping[str, str] | None = None,
     ) -> dg.ExecuteInProcessResult:
         """Execute ``job_name`` in process on the instance; raise :class:`CaseRunFailed` on failure."""
+        from caseworks_assets.run_watch import RunWatch, cancel_after_interrupt
+
         job = self.defs.resolve_job_def(job_name)
-        result = job.execute_in_process(
-            run_config={**console_logging(), **(run_config or {})},
-            instance=self.instance,
-            partition_key=partition_key,
-            asset_selection=self.selected(job, asset_selection),
-            tags={"caseworks/case": self.case, "caseworks/source": "cli", **(tags or {})},
-            raise_on_error=False,
+        invocation = uuid.uuid4().hex
+        watch = RunWatch(
+            self.instance,
+            invocation,
+            [WAREHOUSE_POOL],
+            echo=_to_stderr,
+            on_exit=lambda: remove_staged_files(self.out_dir),
         )
+        with watch:
+            result = job.execute_in_process(
+                run_config={**console_logging(), **(run_config or {})},
+                instance=self.instance,
+                partition_key=partition_key,
+                asset_selection=self.selected(job, asset_selection),
+                tags={
+                    "caseworks/case": self.case,
+                    "caseworks/source": "cli",
+                    **process_tags(),
+                    INVOCATION_TAG: invocation,
+                    **(tags or {}),
+                },
+                raise_on_error=False,
+            )
         self.results.append(result)
+        if watch.signal is not None:
+            cancel_after_interrupt(self.instance, result.dagster_run, watch.signal)
+            remove_staged_files(self.out_dir)
+            raise CaseRunCanceled(f"{self.case}: stopped on {signal.Signals(watch.signal).name}", watch.signal)
         if not result.success:
             where = f" (partition {partition_key})" if partition_key else ""
             raise CaseRunFailed(f"{self.case}{where}: {failure_summary(result)}")
