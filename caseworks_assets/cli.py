@@ -21,7 +21,14 @@ from datetime import date
 from pathlib import Path
 
 from caseworks_assets.cases import CASE_MODULES
-from caseworks_assets.settings import CASES_DATA_ENV, OUT_DIR_ENV, Settings, SettingsError, case_data_env
+from caseworks_assets.settings import (
+    CASES_DATA_ENV,
+    OUT_DIR_ENV,
+    Settings,
+    SettingsError,
+    case_data_env,
+    log_level,
+)
 
 EXIT_RUN_FAILED = 1
 EXIT_USAGE = 2
@@ -123,7 +130,23 @@ def _configure(out_dir: Path | None, data_dir: Path | None = None, case: str | N
     if data_dir is not None:
         key = case_data_env(case) if case else CASES_DATA_ENV
         os.environ[key] = str(data_dir.absolute())
-    return Settings.from_env()
+    settings = Settings.from_env()
+    from caseworks_assets.governance.encryption import KeyRingError
+    from caseworks_assets.governance.keys import check_key_settings
+
+    try:
+        check_key_settings()
+    except KeyRingError as error:
+        raise SettingsError(str(error)) from error
+    return settings
+
+
+def _innermost(error: BaseException) -> str:
+    """The first line of ``error``'s message, or of its cause's when it has none of its own."""
+    while not str(error).strip() and error.__cause__ is not None:
+        error = error.__cause__
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
 
 
 def _say(line: str) -> None:
@@ -262,7 +285,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say(f"run canceled: {error}; run the same command again to start over")
         return EXIT_SIGNAL + error.signum
     except CaseRunFailed as error:
-        print(f"caseworks: run failed: {error}", file=sys.stderr)
+        where = f"run {error.run_id} in `caseworks ui`" if error.run_id else "`caseworks ui`"
+        print(f"caseworks: run failed: {error}; full log: {where}", file=sys.stderr)
+        return EXIT_RUN_FAILED
+    except Exception as error:  # anything unforeseen still ends in one line; the traceback on request
+        if log_level() == "DEBUG":
+            raise
+        _say(f"{args.command} failed: {_innermost(error)} (CASEWORKS_LOG_LEVEL=DEBUG shows the traceback)")
         return EXIT_RUN_FAILED
     except KeyboardInterrupt:
         _say("interrupted before the run started; nothing was recorded")
