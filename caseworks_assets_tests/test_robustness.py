@@ -74,8 +74,13 @@ def _results(out: Path) -> dict[str, object]:
     import duckdb
 
     with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
-        tables = [r[0] for r in con.execute("select table_name from duckdb_tables() where schema_name = 'payments'")]
-        tables += [r[0] for r in con.execute("select view_name from duckdb_views() where schema_name = 'payments'")]
+        tables = [
+            r[0]
+            for r in con.execute("select table_name from duckdb_tables() where schema_name = 'payments'").fetchall()
+        ]
+        tables += [
+            r[0] for r in con.execute("select view_name from duckdb_views() where schema_name = 'payments'").fetchall()
+        ]
         counts = {t: con.execute(f'select count(*) from payments."{t}"').fetchone()[0] for t in sorted(tables)}
     clients = pl.read_parquet(out / "payments" / "delinquent_clients" / "**" / "*.parquet", hive_partitioning=True)
     delinquent = sorted(clients.filter(pl.col("inadimplente").cast(pl.String) == "true")["customer_id"].to_list())

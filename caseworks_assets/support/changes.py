@@ -241,6 +241,30 @@ def _with_records(quarantine: pl.DataFrame, rows: pl.DataFrame | pl.LazyFrame, s
     return quarantine.drop("raw_record").join(records, on="row_number", how="left")
 
 
+def _line_breaks(chunk: pl.DataFrame) -> pl.DataFrame:
+    """The rows of ``chunk`` with line breaks inside quoted fields, and how many: ``SOURCE_LINE``, ``breaks``."""
+    texts = [name for name, dtype in chunk.schema.items() if dtype == pl.String and name != SOURCE_FILE]
+    counts = [pl.col(name).str.count_matches("\n", literal=True).fill_null(0) for name in texts]
+    return chunk.select(pl.col(SOURCE_LINE), pl.sum_horizontal(counts).cast(pl.Int64).alias("breaks")).filter(
+        pl.col("breaks") > 0
+    )
+
+
+def physical_lines(lines: pl.Series, breaks: pl.DataFrame) -> pl.Series:
+    """Record-numbered ``lines`` (header = 1, a record per line) as the file's physical line each record starts on.
+
+    A quoted field holding line breaks makes its record span several lines;
+    every record after it starts that many lines further down. ``breaks``
+    (from :func:`_line_breaks`) lists only the records that hold some, usually none.
+    """
+    if breaks.is_empty() or lines.is_empty():
+        return lines
+    ordered = breaks.sort(SOURCE_LINE)
+    before = ordered[SOURCE_LINE].search_sorted(lines, side="left")  # records with breaks that come earlier
+    prefix = pl.concat([pl.Series([0], dtype=pl.Int64), ordered["breaks"].cum_sum()])
+    return (lines + prefix.gather(before)).alias(lines.name)
+
+
 @dataclass
 class Changes:
     """One month's typed changes of one table and what was rejected on the way."""
@@ -292,8 +316,10 @@ def typed_changes(spec: TableSpec, raw: RawFile | pl.DataFrame, chunk_rows: int 
     delete_parts: list[pl.DataFrame] = [pl.DataFrame(schema=change_schema)]
     upsert_parts: list[pl.DataFrame] = []
     quarantines: list[pl.DataFrame] = [empty_quarantine()]
+    breaks: list[pl.DataFrame] = [pl.DataFrame(schema={SOURCE_LINE: pl.Int64, "breaks": pl.Int64})]
     for chunk in chunks:
         rows_read += chunk.height
+        breaks.append(_line_breaks(chunk))
         source_file = source_file or (chunk[SOURCE_FILE][0] if chunk.height else "")
         entry = apply_rules(chunk.drop(SOURCE_FILE), entry_rules, row_number_offset=0)
         _sum_counts(counts, entry.counts)
@@ -361,18 +387,15 @@ def typed_changes(spec: TableSpec, raw: RawFile | pl.DataFrame, chunk_rows: int 
     )
     del combined
 
-    quarantine = (
-        pl.concat(quarantines)
-        .sort("row_number")
-        .select(
-            pl.lit(spec.name).alias("table"),
-            pl.lit(source_file).alias("source_file"),
-            pl.col("row_number").alias("line"),
-            "rule",
-            "column",
-            "reason",
-            "raw_record",
-        )
+    quarantined = pl.concat(quarantines).sort("row_number")
+    quarantine = quarantined.with_columns(physical_lines(quarantined["row_number"], pl.concat(breaks))).select(
+        pl.lit(spec.name).alias("table"),
+        pl.lit(source_file).alias("source_file"),
+        pl.col("row_number").alias("line"),
+        "rule",
+        "column",
+        "reason",
+        "raw_record",
     )
     return Changes(rows=rows, quarantine=quarantine, rows_read=rows_read, counts=counts)
 
