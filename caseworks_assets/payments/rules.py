@@ -38,6 +38,11 @@ def json_number(expr: pl.Expr) -> pl.Expr:
     return expr.map_batches(convert, return_dtype=pl.Float64)
 
 
+def finite(expr: pl.Expr) -> pl.Expr:
+    """Not ``Infinity``, ``-Infinity`` or ``NaN``, which JSON readers accept unquoted and a cast reads as floats."""
+    return expr.is_finite()
+
+
 def positive(expr: pl.Expr) -> pl.Expr:
     return expr > 0
 
@@ -76,6 +81,7 @@ def _amount_rules(column: str) -> list[Rule]:
             required=True,
             reason=_AMOUNT_REASON.format(col=column),
         ),
+        Rule(f"{column}_finite", column, valid=finite, reason=f"{column} is not a finite number (Infinity or NaN)"),
         Rule(f"{column}_positive", column, valid=positive, reason=f"{column} must be > 0"),
     ]
 
@@ -114,6 +120,7 @@ PAYMENT_RECORD_RULES = [
     ),
     _status_rule("payment_status_known", PAYMENT_STATUSES),
     Rule("fee_amount_number", "fee_amount", repair=json_number, action=Action.SET_NULL),
+    Rule("fee_amount_finite", "fee_amount", valid=finite, action=Action.SET_NULL, reason="fee_amount not finite"),
 ]
 
 
