@@ -89,7 +89,7 @@ def check_key_settings() -> None:
             f"{given} is set but {missing} is not: set both (or, locally, neither to use the public demo keys)"
         )
     if not pseudonym and not _is_local():
-        raise KeyRingError(f"{PSEUDONYM_KEY_ENV} and {ENCRYPTION_KEYS_ENV} are required when CASEWORKS_ENV=prod")
+        raise KeyRingError(f"{ENCRYPTION_KEYS_ENV} is required when CASEWORKS_ENV=prod, and so is {PSEUDONYM_KEY_ENV}")
     if ring:
         try:
             KeyRing.parse(ring)
