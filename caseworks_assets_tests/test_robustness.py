@@ -28,15 +28,19 @@ def _env(home: Path, **extra: str) -> dict[str, str]:
     return {**env, "DAGSTER_HOME": str(home), "PYTHONPATH": str(ROOT), **extra}
 
 
-def _command(data: Path, out: Path, *extra: str) -> list[str]:
+def _command(data: Path, out: Path, *extra: str, case: str = "payments") -> list[str]:
     cli = [sys.executable, "-m", "caseworks_assets.cli"]
-    return [*cli, "run", "payments", "--data-dir", str(data), "--out-dir", str(out), *extra]
+    return [*cli, "run", case, "--data-dir", str(data), "--out-dir", str(out), *extra]
 
 
-def _start(data: Path, out: Path, home: Path, log: Path, *extra: str) -> subprocess.Popen:
+def _start(data: Path, out: Path, home: Path, log: Path, *extra: str, case: str = "payments") -> subprocess.Popen:
     with log.open("wb") as handle:
         return subprocess.Popen(
-            _command(data, out, *extra), env=_env(home), stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+            _command(data, out, *extra, case=case),
+            env=_env(home),
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
 
@@ -51,8 +55,9 @@ def _query(home: Path, database: str, sql: str, *params: object) -> list[tuple]:
             return []
 
 
-def _slot_holders(home: Path) -> list[str]:
-    return [r[0] for r in _query(home, "runs/index.db", "select run_id from concurrency_slots where run_id <> ''")]
+def _slot_holders(home: Path, step: str | None = None) -> list[str]:
+    sql = "select run_id from concurrency_slots where run_id <> ''" + (" and step_key = ?" if step else "")
+    return [r[0] for r in _query(home, "runs/index.db", sql, *([step] if step else []))]
 
 
 def _status(home: Path, run_id: str) -> str:
@@ -141,6 +146,47 @@ def test_a_killed_run_frees_its_slot_a_waiting_run_says_why_and_stops_on_sigterm
     )
     assert clean.returncode == 0, clean.stderr
     assert _results(tmp_path / "out-a") == _results(tmp_path / "out-clean")
+
+
+def _support_results(out: Path) -> dict[str, object]:
+    import duckdb
+
+    with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
+        names = con.execute("select table_name from duckdb_tables() where schema_name = 'support'").fetchall()
+        names += con.execute("select view_name from duckdb_views() where schema_name = 'support'").fetchall()
+        counts = {n: con.execute(f'select count(*) from support."{n}"').fetchone()[0] for (n,) in sorted(names)}
+    report = pl.read_parquet(out / "support" / "support_report.parquet")
+    return {
+        "counts": counts,
+        "report": report.sort(report.columns).rows(),
+        "answers": (out / "support" / "support_answers.md").read_text(),
+    }
+
+
+@pytest.mark.slow
+def test_support_killed_in_its_longest_step_reruns_to_the_results_of_a_clean_run(tmp_path: Path) -> None:
+    data, home = tmp_path / "data", tmp_path / "home"
+    assert main(["sample", "support", "--out", str(data), "--rows", "300"]) == 0
+    killed = _start(data, tmp_path / "out", home, tmp_path / "killed.log", case="support")
+    holder = _wait_for(lambda: _slot_holders(home, "support_month"), 300, "support_month to hold its pool slot")[0]
+    os.killpg(killed.pid, signal.SIGKILL)
+    killed.wait(timeout=60)
+
+    rerun = subprocess.run(
+        _command(data, tmp_path / "out", case="support"), env=_env(home), capture_output=True, text=True, timeout=900
+    )
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"run {holder} (support_job) marked failed" in rerun.stderr
+    assert _status(home, holder) == "FAILURE" and _slot_holders(home) == []
+    assert _staged(tmp_path / "out") == []
+    clean = subprocess.run(
+        _command(data, tmp_path / "clean", case="support"),
+        env=_env(tmp_path / "home-clean"),
+        capture_output=True,
+        timeout=900,
+    )
+    assert clean.returncode == 0, clean.stderr
+    assert _support_results(tmp_path / "out") == _support_results(tmp_path / "clean")
 
 
 def test_a_second_run_on_the_same_output_folder_waits_and_says_for_whom(tmp_path: Path) -> None:
