@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -250,6 +251,35 @@ def _line_breaks(chunk: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+#: Bytes counted at a time when counting a file's lines.
+_BLOCK_BYTES = 16 * 1024 * 1024
+_NO_BREAKS = pl.DataFrame(schema={SOURCE_LINE: pl.Int64, "breaks": pl.Int64})
+
+
+def _line_count(path: Path) -> int:
+    """Physical lines of ``path`` (a last line without a line break counts), by C-speed block counts."""
+    lines, last = 0, b"\n"
+    with path.open("rb") as handle:
+        while block := handle.read(_BLOCK_BYTES):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    return lines + (last != b"\n")
+
+
+def _record_breaks(raw: RawFile | pl.DataFrame, records: int) -> pl.DataFrame:
+    """The records of ``raw`` holding line breaks (see :func:`_line_breaks`), usually none.
+
+    A file with one line per record (its line count is its records plus the
+    header) has none, which a count of its line breaks shows; only a file
+    that has more lines is read again to find them.
+    """
+    if isinstance(raw, pl.DataFrame):
+        return _line_breaks(raw)
+    if raw.path is None or _line_count(raw.path) <= records + 1:
+        return _NO_BREAKS
+    return pl.concat([_NO_BREAKS, *(_line_breaks(chunk) for chunk in raw.chunks(CHUNK_ROWS))])
+
+
 def physical_lines(lines: pl.Series, breaks: pl.DataFrame) -> pl.Series:
     """Record-numbered ``lines`` (header = 1, a record per line) as the file's physical line each record starts on.
 
@@ -316,10 +346,8 @@ def typed_changes(spec: TableSpec, raw: RawFile | pl.DataFrame, chunk_rows: int 
     delete_parts: list[pl.DataFrame] = [pl.DataFrame(schema=change_schema)]
     upsert_parts: list[pl.DataFrame] = []
     quarantines: list[pl.DataFrame] = [empty_quarantine()]
-    breaks: list[pl.DataFrame] = [pl.DataFrame(schema={SOURCE_LINE: pl.Int64, "breaks": pl.Int64})]
     for chunk in chunks:
         rows_read += chunk.height
-        breaks.append(_line_breaks(chunk))
         source_file = source_file or (chunk[SOURCE_FILE][0] if chunk.height else "")
         entry = apply_rules(chunk.drop(SOURCE_FILE), entry_rules, row_number_offset=0)
         _sum_counts(counts, entry.counts)
@@ -388,7 +416,9 @@ def typed_changes(spec: TableSpec, raw: RawFile | pl.DataFrame, chunk_rows: int 
     del combined
 
     quarantined = pl.concat(quarantines).sort("row_number")
-    quarantine = quarantined.with_columns(physical_lines(quarantined["row_number"], pl.concat(breaks))).select(
+    quarantine = quarantined.with_columns(
+        physical_lines(quarantined["row_number"], _record_breaks(raw, rows_read) if quarantined.height else _NO_BREAKS)
+    ).select(
         pl.lit(spec.name).alias("table"),
         pl.lit(source_file).alias("source_file"),
         pl.col("row_number").alias("line"),
