@@ -11,19 +11,29 @@ import argparse
 import gc
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import date
 from pathlib import Path
 
 from caseworks_assets.cases import CASE_MODULES
-from caseworks_assets.settings import CASES_DATA_ENV, OUT_DIR_ENV, Settings, SettingsError, case_data_env
+from caseworks_assets.settings import (
+    CASES_DATA_ENV,
+    OUT_DIR_ENV,
+    Settings,
+    SettingsError,
+    case_data_env,
+    log_level,
+)
 
 EXIT_RUN_FAILED = 1
 EXIT_USAGE = 2
+#: Exit code of a command stopped by a signal is this plus the signal's number (130 for SIGINT, 143 for SIGTERM).
+EXIT_SIGNAL = 128
 FORMATS = ("csv", "json", "parquet")
 
 
@@ -126,12 +136,59 @@ def _configure(out_dir: Path | None, data_dir: Path | None = None, case: str | N
     if data_dir is not None:
         key = case_data_env(case) if case else CASES_DATA_ENV
         os.environ[key] = str(data_dir.absolute())
-    return Settings.from_env()
+    settings = Settings.from_env()
+    from caseworks_assets.governance.encryption import KeyRingError
+    from caseworks_assets.governance.keys import check_key_settings
+
+    try:
+        check_key_settings()
+    except KeyRingError as error:
+        raise SettingsError(str(error)) from error
+    return settings
+
+
+def _innermost(error: BaseException) -> str:
+    """The first line of ``error``'s message, or of its cause's when it has none of its own."""
+    while not str(error).strip() and error.__cause__ is not None:
+        error = error.__cause__
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+
+
+def _say(line: str) -> None:
+    print(f"caseworks: {line}", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def _owning(out_dir: Path, command: str) -> Iterator[None]:
+    """Hold ``out_dir`` for this process (a second run waits, saying for whom); clear what a killed run left.
+
+    Half-written staging files of a killed run are deleted, and runs of this
+    instance whose process is gone are marked failed and give back their pool
+    slots, before anything runs.
+    """
+    from caseworks_assets.locks import out_dir_lock
+    from caseworks_assets.recovery import remove_staged_files
+
+    with out_dir_lock(out_dir, on_wait=_say, command=command):
+        remove_staged_files(out_dir)
+        yield
+
+
+def _instance():
+    """The instance, after recovering the runs a killed ``caseworks`` left unfinished."""
+    from caseworks_assets.instance import get_instance
+    from caseworks_assets.recovery import recover_dead_runs
+    from caseworks_assets.resources.warehouse import WAREHOUSE_POOL
+
+    instance = get_instance()
+    for gone in recover_dead_runs(instance, [WAREHOUSE_POOL]):
+        _say(f"run {gone.run_id} ({gone.job_name}) marked failed and its pool slots freed: {gone.reason}")
+    return instance
 
 
 def _run_case(name: str, settings: Settings, fmt: str = "parquet", months=None, as_of=None, select=None) -> str:
     from caseworks_assets.code_location import build_definitions
-    from caseworks_assets.instance import get_instance
     from caseworks_assets.registry import load_case
     from caseworks_assets.runner import CaseRun
 
@@ -143,7 +200,7 @@ def _run_case(name: str, settings: Settings, fmt: str = "parquet", months=None, 
             case=name,
             data_dir=data_dir,
             out_dir=settings.out_dir,
-            instance=get_instance(),
+            instance=_instance(),
             defs=build_definitions(settings, cases=[name]),
             fmt=fmt,
             months=months,
@@ -155,10 +212,15 @@ def _run_case(name: str, settings: Settings, fmt: str = "parquet", months=None, 
 
 
 def _demo(args: argparse.Namespace) -> None:
+    settings = _configure(args.out_dir, args.data_dir)
+    with _owning(settings.out_dir, "caseworks demo"):
+        _demo_cases(settings)
+
+
+def _demo_cases(settings: Settings) -> None:
     from caseworks_assets.governance.keys import DEMO_WARNING, privacy_resource
     from caseworks_assets.registry import registered_cases
 
-    settings = _configure(args.out_dir, args.data_dir)
     for name, case in registered_cases().items():
         data_dir = settings.case_data_dir(name)
         if not data_dir.exists():
@@ -192,13 +254,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     with _building():
         from caseworks_assets.registry import InputError, load_case
-        from caseworks_assets.runner import CaseRunFailed
+        from caseworks_assets.runner import CaseRunCanceled, CaseRunFailed
     try:
         if args.command == "demo":
             _demo(args)
         elif args.command == "run":
             settings = _configure(args.out_dir, args.data_dir, args.case)
-            print(_run_case(args.case, settings, args.fmt, args.months, args.as_of, args.select))
+            with _owning(settings.out_dir, f"caseworks run {args.case}"):
+                print(_run_case(args.case, settings, args.fmt, args.months, args.as_of, args.select))
         elif args.command == "sample":
             load_case(args.case).write_sample(args.out, args.rows, args.seed)
             print(f"wrote {args.case} sample to {args.out}")
@@ -214,20 +277,35 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings = _configure(args.out_dir, args.data_dir, args.case)
             data_dir = settings.case_data_dir(args.case)
             load_case(args.case).validate_inputs(data_dir)
-            landed = stream(
-                data_dir, args.landing, batch_rows=args.batch_rows, interval=args.interval, process=args.process
-            )
+            with _owning(settings.out_dir, "caseworks stream") if args.process else nullcontext():
+                landed = stream(
+                    data_dir, args.landing, batch_rows=args.batch_rows, interval=args.interval, process=args.process
+                )
             print(f"{len(landed)} micro-batch(es) in {args.landing}")
         elif args.command == "rotate-keys":
             from caseworks_assets.governance.commands import rotate_keys
 
-            rotate_keys(_configure(args.out_dir))
+            settings = _configure(args.out_dir)
+            with _owning(settings.out_dir, "caseworks rotate-keys"):
+                rotate_keys(settings)
     except (InputError, SettingsError) as error:
         print(f"caseworks: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except CaseRunCanceled as error:
+        _say(f"run canceled: {error}; run the same command again to start over")
+        return EXIT_SIGNAL + error.signum
     except CaseRunFailed as error:
-        print(f"caseworks: run failed: {error}", file=sys.stderr)
+        where = f"run {error.run_id} in `caseworks ui`" if error.run_id else "`caseworks ui`"
+        print(f"caseworks: run failed: {error}; full log: {where}", file=sys.stderr)
         return EXIT_RUN_FAILED
+    except Exception as error:  # anything unforeseen still ends in one line; the traceback on request
+        if log_level() == "DEBUG":
+            raise
+        _say(f"{args.command} failed: {_innermost(error)} (CASEWORKS_LOG_LEVEL=DEBUG shows the traceback)")
+        return EXIT_RUN_FAILED
+    except KeyboardInterrupt:
+        _say("interrupted before the run started; nothing was recorded")
+        return EXIT_SIGNAL + signal.SIGINT
     return 0
 
 

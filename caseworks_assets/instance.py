@@ -8,7 +8,10 @@ from pathlib import Path
 
 import dagster as dg
 
+from caseworks_assets.locks import instance_lock
+from caseworks_assets.resources.staging import staged_path
 from caseworks_assets.resources.warehouse import WAREHOUSE_POOL
+from caseworks_assets.settings import SettingsError
 
 DEFAULT_DAGSTER_HOME = ".dagster_home"
 
@@ -32,6 +35,11 @@ concurrency:
     max_concurrent_runs: 4
 telemetry:
   enabled: false
+# The daemon fails runs whose worker died and frees pool slots still held a minute after a run ended;
+# `caseworks` itself does the same for its own runs before each run (caseworks_assets/recovery.py).
+run_monitoring:
+  enabled: true
+  free_slots_after_run_end_seconds: 60
 # Dagster's SQLite storage at its default place, keeping its database connections
 # (caseworks_assets/instance_storage.py); remove these two entries for Dagster's own classes.
 run_storage:
@@ -48,17 +56,45 @@ event_log_storage:
 """
 
 
-def ensure_dagster_home() -> Path:
-    """Point ``DAGSTER_HOME`` at a persistent folder and give it the caseworks config."""
+def _home() -> Path:
     home = Path(os.environ.get("DAGSTER_HOME") or DEFAULT_DAGSTER_HOME).absolute()
-    home.mkdir(parents=True, exist_ok=True)
+    if home.exists() and not home.is_dir():
+        raise SettingsError(f"DAGSTER_HOME {home} is a file, not a folder: point it at a folder")
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SettingsError(f"DAGSTER_HOME {home} cannot be created: {error.strerror}") from error
+    return home
+
+
+def ensure_dagster_home() -> Path:
+    """Point ``DAGSTER_HOME`` at a persistent folder and give it the caseworks config.
+
+    The config is written under the instance lock and renamed into place, so a
+    second process starting at the same moment never reads half of it.
+    """
+    home = _home()
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text(instance_yaml(home))
+        with instance_lock(home):
+            if not config.exists():
+                with staged_path(config) as staging:
+                    staging.write_text(instance_yaml(home))
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
 
 def get_instance() -> dg.DagsterInstance:
-    ensure_dagster_home()
-    return dg.DagsterInstance.get()
+    """The instance of ``DAGSTER_HOME``, its databases created by one process at a time.
+
+    Dagster creates each SQLite database and its schema on first use; two
+    processes doing that at once on a new home made one fail
+    (``UNIQUE constraint failed: alembic_version``). The run database and the
+    event-log index are therefore opened once under the instance lock.
+    """
+    home = ensure_dagster_home()
+    with instance_lock(home):
+        instance = dg.DagsterInstance.get()
+        instance.get_run_records(limit=1)
+        instance.event_log_storage.get_concurrency_info(WAREHOUSE_POOL)
+    return instance

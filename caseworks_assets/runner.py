@@ -6,8 +6,12 @@ instance, so they appear in the UI next to runs launched there.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Mapping, Sequence
+import re
+import signal
+import sys
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -15,38 +19,105 @@ from typing import Any
 
 import dagster as dg
 
+from caseworks_assets.recovery import INVOCATION_TAG, process_tags, remove_staged_files
 from caseworks_assets.registry import InputError
-
-#: Console log level of CLI runs; every event is in the instance (the UI) whatever this is.
-LOG_LEVEL_ENV = "CASEWORKS_LOG_LEVEL"
+from caseworks_assets.resources.warehouse import WAREHOUSE_POOL
+from caseworks_assets.settings import SettingsError, log_level
 
 
 def console_logging(level: str | None = None) -> dict[str, Any]:
-    """Run config for Dagster's console logger: quiet by default, the UI keeps the full log."""
-    chosen = (level or os.environ.get(LOG_LEVEL_ENV) or "ERROR").upper()
+    """Run config for Dagster's console logger: silent by default (the command prints one line per failure), the UI
+    keeps the full log."""
+    chosen = (level or log_level()).upper()
     return {"loggers": {"console": {"config": {"log_level": chosen}}}}
 
 
 class CaseRunFailed(RuntimeError):
     """A run of the case failed; the message is the failing step and its error."""
 
+    def __init__(self, message: str, run_id: str | None = None) -> None:
+        super().__init__(message)
+        self.run_id = run_id
+
+
+class CaseRunCanceled(CaseRunFailed):
+    """The run was stopped by SIGINT or SIGTERM and recorded as canceled."""
+
+    def __init__(self, message: str, signum: int, run_id: str | None = None) -> None:
+        super().__init__(message, run_id)
+        self.signum = signum
+
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _human_message(error: Any) -> str:
+    """The message a person wrote for ``error``: the outermost error in its chain that is not Dagster's wrapper.
+
+    Dagster wraps what a step raised in its own errors (``DagsterExecutionStepExecutionError``,
+    ``DagsterResourceFunctionError``, ...); the error under them is the one our code or a library
+    raised, and its message is the one meant for people (our errors keep the library's as their cause).
+    Only its first line is kept, without the exception's class name.
+    """
+    chosen = error
+    while chosen is not None and chosen.cls_name and chosen.cls_name.startswith("Dagster") and chosen.cause:
+        chosen = chosen.cause
+    if chosen is None:
+        return "unknown error"
+    lines = [line.strip() for line in chosen.message.strip().splitlines() if line.strip()]
+    first = lines[0] if lines else chosen.cls_name or "unknown error"
+    name = re.escape(chosen.cls_name or "")
+    return re.sub(rf"^[\w.]*{name}:\s*", "", first) if name else first
+
 
 def failure_summary(result: dg.ExecuteInProcessResult) -> str:
-    """One line per failed step or failed blocking check, for humans."""
+    """One line per failed step, failed resource or failed blocking check, for humans."""
     lines = []
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data:
-            error = event.step_failure_data.error
-            message = error.message.strip() if error else "unknown error"
-            cause = error.cause if error else None
-            while cause is not None:
-                message = cause.message.strip()
-                cause = cause.cause
-            lines.append(f"{event.step_key}: {message}")
+            lines.append(f"{event.step_key}: {_human_message(event.step_failure_data.error)}")
+        elif event.event_type_value == "RESOURCE_INIT_FAILURE":
+            data = event.event_specific_data
+            lines.append(f"starting the run's resources: {_human_message(getattr(data, 'error', None))}")
     for evaluation in result.get_asset_check_evaluations():
         if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
             lines.append(f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} failed")
-    return "; ".join(lines) or "the run failed"
+    if not lines:
+        failure = result.get_run_failure_event() if not result.success else None
+        data = failure.event_specific_data if failure is not None else None
+        if getattr(data, "error", None) is not None:
+            lines.append(_human_message(data.error))  # type: ignore[union-attr]
+    return "; ".join(dict.fromkeys(lines)) or "the run failed"
+
+
+def _subclass_names(cls: type) -> set[str]:
+    return {cls.__name__}.union(*(_subclass_names(sub) for sub in cls.__subclasses__()))
+
+
+def failed_on_input(result: dg.ExecuteInProcessResult) -> bool:
+    """Whether every failed step failed on an :class:`InputError` (a malformed input file): bad input, not a bug."""
+    names = _subclass_names(InputError)
+    failures = [e.step_failure_data.error for e in result.all_events if e.is_step_failure and e.step_failure_data]
+
+    def on_input(error: Any) -> bool:
+        while error is not None:
+            if error.cls_name in names:
+                return True
+            error = error.cause
+        return False
+
+    return bool(failures) and all(on_input(error) for error in failures)
+
+
+@contextmanager
+def _config_errors() -> Iterator[None]:
+    """A run whose configuration Dagster rejects (an unset ``EnvVar``, ...) is a settings error, in one line."""
+    try:
+        yield
+    except dg.DagsterInvalidConfigError as error:
+        reasons = [e.message.strip().splitlines()[0] for e in error.errors] or [str(error).splitlines()[0]]
+        raise SettingsError("; ".join(reasons)) from error
 
 
 @dataclass
@@ -97,17 +168,43 @@ class CaseRun:
         tags: Mapping[str, str] | None = None,
     ) -> dg.ExecuteInProcessResult:
         """Execute ``job_name`` in process on the instance; raise :class:`CaseRunFailed` on failure."""
+        from caseworks_assets.run_watch import RunWatch, cancel_after_interrupt
+
         job = self.defs.resolve_job_def(job_name)
-        result = job.execute_in_process(
-            run_config={**console_logging(), **(run_config or {})},
-            instance=self.instance,
-            partition_key=partition_key,
-            asset_selection=self.selected(job, asset_selection),
-            tags={"caseworks/case": self.case, "caseworks/source": "cli", **(tags or {})},
-            raise_on_error=False,
+        invocation = uuid.uuid4().hex
+        watch = RunWatch(
+            self.instance,
+            invocation,
+            [WAREHOUSE_POOL],
+            echo=_to_stderr,
+            on_exit=lambda: remove_staged_files(self.out_dir),
         )
+        with watch, _config_errors():
+            result = job.execute_in_process(
+                run_config={**console_logging(), **(run_config or {})},
+                instance=self.instance,
+                partition_key=partition_key,
+                asset_selection=self.selected(job, asset_selection),
+                tags={
+                    "caseworks/case": self.case,
+                    "caseworks/source": "cli",
+                    **process_tags(),
+                    INVOCATION_TAG: invocation,
+                    **(tags or {}),
+                },
+                raise_on_error=False,
+            )
         self.results.append(result)
+        if watch.signal is not None:
+            cancel_after_interrupt(self.instance, result.dagster_run, watch.signal)
+            remove_staged_files(self.out_dir)
+            raise CaseRunCanceled(
+                f"{self.case}: stopped on {signal.Signals(watch.signal).name}", watch.signal, result.run_id
+            )
         if not result.success:
             where = f" (partition {partition_key})" if partition_key else ""
-            raise CaseRunFailed(f"{self.case}{where}: {failure_summary(result)}")
+            message = f"{self.case}{where}: {failure_summary(result)}"
+            if failed_on_input(result):
+                raise InputError(f"{message}; fix the input and run the same command again")
+            raise CaseRunFailed(message, result.run_id)
         return result

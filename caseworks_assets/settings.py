@@ -18,6 +18,15 @@ CASES_DATA_ENV = "CASEWORKS_DATA_DIR"
 OUT_DIR_ENV = "CASEWORKS_OUT_DIR"
 CRM_DATABASE_URL_ENV = "CASEWORKS_CRM_DATABASE_URL"
 CRM_API_KEYS_ENV = "CASEWORKS_CRM_API_KEYS"
+#: Console log level of CLI runs; every event is in the instance (the UI) whatever this is.
+LOG_LEVEL_ENV = "CASEWORKS_LOG_LEVEL"
+#: By default Dagster prints nothing: a failed command ends with its own one-line reason.
+DEFAULT_LOG_LEVEL = "CRITICAL"
+
+
+def log_level() -> str:
+    """The console log level asked for with ``CASEWORKS_LOG_LEVEL`` (``CRITICAL``, i.e. silent, by default)."""
+    return (env_value(LOG_LEVEL_ENV) or DEFAULT_LOG_LEVEL).upper()
 
 
 class SettingsError(ValueError):

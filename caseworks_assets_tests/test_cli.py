@@ -106,3 +106,91 @@ def test_the_caseworks_process_runs_a_command_and_exits_with_its_code(tmp_path: 
     )
     assert failed.returncode == EXIT_USAGE
     assert failed.stderr.startswith("caseworks: error:") and "Traceback" not in failed.stderr
+
+
+def _payments_sample(tmp_path: Path) -> Path:
+    data = tmp_path / "payments-in"
+    assert main(["sample", "payments", "--out", str(data), "--rows", "60"]) == 0
+    return data
+
+
+def _last_line(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return err.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("variables", "says"),
+    [
+        (
+            {"CASEWORKS_PSEUDONYM_KEY": "p", "CASEWORKS_ENCRYPTION_KEYS": "k1:not-base64!"},
+            "key 'k1' is not valid base64",
+        ),
+        ({"CASEWORKS_PSEUDONYM_KEY": "p"}, "CASEWORKS_PSEUDONYM_KEY is set but CASEWORKS_ENCRYPTION_KEYS is not"),
+        ({"CASEWORKS_ENCRYPTION_KEYS": "k1:" + "A" * 44}, "CASEWORKS_ENCRYPTION_KEYS is set but"),
+    ],
+)
+def test_bad_key_settings_end_in_one_line_exit_2(
+    variables: dict[str, str],
+    says: str,
+    caseworks_env: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = _payments_sample(tmp_path)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    code = main(["run", "payments", "--data-dir", str(data), "--out-dir", str(tmp_path / "out")])
+    line = _last_line(capsys)
+    assert code == EXIT_USAGE
+    assert line.startswith("caseworks: error: CASEWORKS_") and says in line, line
+
+
+def test_out_dir_that_is_a_file_ends_in_one_line_exit_2(
+    caseworks_env: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = _payments_sample(tmp_path)
+    a_file = tmp_path / "not-a-folder"
+    a_file.write_text("x")
+    code = main(["run", "payments", "--data-dir", str(data), "--out-dir", str(a_file)])
+    assert code == EXIT_USAGE
+    assert (
+        _last_line(capsys)
+        == f"caseworks: error: --out-dir {a_file} is a file, not a folder: name a folder (it is created if missing)"
+    )
+
+
+def test_broken_ndjson_is_named_by_relative_file_and_physical_line_exit_2(
+    caseworks_env: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    data = _payments_sample(tmp_path)
+    records = json.loads((data / "payments.json").read_text())
+    (data / "payments.json").unlink()
+    lines = [json.dumps(r) for r in records[:10]]
+    lines[6] = lines[6][:-5]  # line 7 is cut short
+    (data / "payments").mkdir()
+    (data / "payments" / "part-1.ndjson").write_text("\n".join(lines) + "\n")
+    code = main(["run", "payments", "--data-dir", str(data), "--out-dir", str(tmp_path / "out")])
+    line = _last_line(capsys)
+    assert code == EXIT_USAGE
+    assert line.startswith(
+        "caseworks: error: payments: ingest_payments: payments/part-1.ndjson: line 7: not valid JSON"
+    )
+    assert str(data) not in line and "line 8" not in line
+
+
+def test_a_json_object_wrapping_the_records_is_refused_naming_the_file(
+    caseworks_env: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = _payments_sample(tmp_path)
+    array = (data / "transactions.json").read_text()
+    (data / "transactions.json").write_text('{"transactions": ' + array + "}")
+    code = main(["run", "payments", "--data-dir", str(data), "--out-dir", str(tmp_path / "out")])
+    line = _last_line(capsys)
+    assert code == EXIT_USAGE
+    assert line.startswith("caseworks: error: transactions.json: line 1: the top level is a JSON object")
+    assert "expected a JSON array of records or NDJSON" in line

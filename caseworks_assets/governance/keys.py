@@ -73,6 +73,30 @@ def keyring_from_env() -> KeyRing:
     return KeyRing.parse(DEMO_ENCRYPTION_KEYS)
 
 
+def check_key_settings() -> None:
+    """Raise :class:`KeyRingError` (one line, naming the variable) if the key variables are half set or malformed.
+
+    Called before a run starts, so a bad key ends the command with that line
+    instead of a failed run whose reason is buried in a resource's error.
+    """
+    pseudonym = env_value(PSEUDONYM_KEY_ENV)
+    ring = env_value(ENCRYPTION_KEYS_ENV)
+    if bool(pseudonym) != bool(ring):
+        given, missing = (
+            (PSEUDONYM_KEY_ENV, ENCRYPTION_KEYS_ENV) if pseudonym else (ENCRYPTION_KEYS_ENV, PSEUDONYM_KEY_ENV)
+        )
+        raise KeyRingError(
+            f"{given} is set but {missing} is not: set both (or, locally, neither to use the public demo keys)"
+        )
+    if not pseudonym and not _is_local():
+        raise KeyRingError(f"{ENCRYPTION_KEYS_ENV} is required when CASEWORKS_ENV=prod, and so is {PSEUDONYM_KEY_ENV}")
+    if ring:
+        try:
+            KeyRing.parse(ring)
+        except KeyRingError as error:
+            raise KeyRingError(f"{ENCRYPTION_KEYS_ENV}: {error}") from error
+
+
 def privacy_resource() -> PrivacyResource:
     """``EnvVar``-backed keys; the demo keys only when they are unset and ``CASEWORKS_ENV=local``."""
     local = _is_local()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from caseworks_assets.payments.reader import input_files
+from caseworks_assets.payments.reader import KINDS, check_top_level, input_files
 from caseworks_assets.registry import InputError
 from caseworks_assets.runner import CaseRun
 
@@ -22,8 +22,10 @@ def validate_inputs(data_dir: Path) -> None:
         for path in files:
             with path.open("rb") as handle:
                 head = handle.read(4096).lstrip()
+            name = path.relative_to(data_dir).as_posix()
             if head and head[:1] not in (b"[", b"{"):
-                raise InputError(f"{path}: line 1: not a JSON array or NDJSON file (starts with {head[:20]!r})")
+                raise InputError(f"{name}: line 1: not a JSON array or NDJSON file (starts with {head[:20]!r})")
+            check_top_level(path, name, KINDS[kind])
 
 
 def run(case_run: CaseRun) -> None:

@@ -10,6 +10,7 @@ import dagster as dg
 
 from caseworks_assets.payments.stream import replay
 from caseworks_assets.payments.stream_assets import LANDING_ENV, StreamLanding, batches, payments_stream_sensor
+from caseworks_assets.recovery import process_tags
 
 
 def tick_stream_sensor(instance: dg.DagsterInstance, landing: Path, cursor: str | None) -> dg.SensorResult:
@@ -46,7 +47,12 @@ class StreamConsumer:
             outcome = job.execute_in_process(
                 instance=self.instance,
                 partition_key=request.partition_key,
-                tags={**request.tags, "dagster/run_key": request.run_key or "", "caseworks/source": "stream"},
+                tags={
+                    **request.tags,
+                    "dagster/run_key": request.run_key or "",
+                    "caseworks/source": "stream",
+                    **process_tags(),
+                },
                 raise_on_error=False,
             )
             if not outcome.success:

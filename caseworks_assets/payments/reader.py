@@ -13,6 +13,7 @@ ever held in Python whole, and plaintext restricted values never touch disk.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -246,13 +247,49 @@ def read_json_file(
     try:
         yield from con.execute(sql).to_arrow_reader(batch_rows)
     except (duckdb.InvalidInputException, duckdb.ConversionException, duckdb.IOException) as error:
-        message = str(error).replace(str(path.parent) + "/", "").strip()
+        message = str(error).replace(str(path), source_file).replace(str(path.parent) + "/", "").strip()
         if projection is not Projection.RECORDS and "Expected OBJECT" in message:
             what = "a record or nested value" if projection is Projection.STRUCTS else "a record"
-            raise NotAnObject(f"{path.name}: {what} is not a JSON object ({message.splitlines()[0]})") from error
-        line = first_bad_ndjson_line(path)
-        where = f"line {line}: " if line else ""
-        raise MalformedInput(f"{path.name}: {where}malformed JSON input ({message})") from error
+            raise NotAnObject(f"{source_file}: {what} is not a JSON object ({message.splitlines()[0]})") from error
+        raise MalformedInput(malformed_message(path, source_file, message)) from error
+
+
+#: DuckDB's position of a JSON syntax error ("at byte 16 in line 7: <reason>"): its line is not the file's
+#: (one off for NDJSON, a record index for arrays), so only the reason is kept.
+_DUCKDB_POSITION = re.compile(r"at byte \d+ in (?:line|record/value) \d+: (?P<reason>.*)$", re.DOTALL)
+#: Largest JSON array parsed again in Python, on the error path only, to find its bad line.
+EXACT_LINE_BYTES = 256 * 1024 * 1024
+
+
+def malformed_message(path: Path, source_file: str, duckdb_message: str) -> str:
+    """``<file>: line <n>: not valid JSON: <reason>``, the line being the file's physical line."""
+    found = _DUCKDB_POSITION.search(duckdb_message)
+    reason = found["reason"].strip().rstrip(".") if found else duckdb_message.splitlines()[0]
+    line = first_bad_line(path)
+    where = f"line {line}: " if line else ""
+    return f"{source_file}: {where}not valid JSON: {reason}"
+
+
+def first_bad_line(path: Path) -> int | None:
+    """The physical line of the first JSON syntax error of ``path`` (only called on the error path).
+
+    NDJSON is checked line by line (streamed). A JSON array is parsed whole by
+    Python's parser, which reports the exact line, if it is small enough
+    (:data:`EXACT_LINE_BYTES`); otherwise the position is unknown.
+    """
+    with path.open("rb") as handle:
+        head = handle.read(64).lstrip()
+    if head.startswith(b"["):
+        if path.stat().st_size > EXACT_LINE_BYTES:
+            return None
+        try:
+            json.loads(path.read_bytes())
+        except json.JSONDecodeError as error:
+            return error.lineno
+        except ValueError:
+            return None
+        return None
+    return first_bad_ndjson_line(path)
 
 
 def first_bad_ndjson_line(path: Path) -> int | None:
@@ -260,7 +297,7 @@ def first_bad_ndjson_line(path: Path) -> int | None:
     with path.open("rb") as handle:
         head = handle.read(64).lstrip()
         if head.startswith(b"["):
-            return None  # a JSON array: DuckDB's byte/line position is the best available
+            return None  # a JSON array: see first_bad_line
         handle.seek(0)
         for number, line in enumerate(handle, start=1):
             if line.strip():
@@ -269,6 +306,28 @@ def first_bad_ndjson_line(path: Path) -> int | None:
                 except ValueError:
                     return number
     return None
+
+
+#: A document whose top level is an object holding an array, as ``{"transactions": [`` starts.
+_WRAPPED = re.compile(rb'^\s*\{\s*"(?P<key>[^"]{1,200})"\s*:\s*\[')
+
+
+def check_top_level(path: Path, source_file: str, fields: dict[str, str]) -> None:
+    """Refuse a JSON document whose top level is an object wrapping the records (``{"transactions": [...]}``).
+
+    Read as NDJSON it would be one record with none of the expected fields, so
+    every record in it would be lost. Only the file's first 4 KiB are read.
+    """
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+    found = _WRAPPED.match(head)
+    top_keys = {p.removeprefix("$.").split(".")[0] for p in fields.values()}
+    if found and found["key"].decode(errors="replace") not in top_keys:
+        key = found["key"].decode(errors="replace")
+        raise MalformedInput(
+            f"{source_file}: line 1: the top level is a JSON object ({{{key!r}: [...]}}); expected a JSON array "
+            f"of records or NDJSON (one object per line): write the array under {key!r} on its own"
+        )
 
 
 def raw_batches(
@@ -296,6 +355,7 @@ def raw_batches(
         for path in files:
             name = path.relative_to(base_dir).as_posix() if path.is_relative_to(base_dir) else path.name
             stats.per_file[name] = 0
+            check_top_level(path, name, fields)
             for batch in read_json_file(con, path, name, fields, kind == "payments", batch_rows, projection):
                 stats.per_file[name] += batch.num_rows
                 yield to_raw_table(batch, schema)

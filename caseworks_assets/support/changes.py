@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -241,6 +242,59 @@ def _with_records(quarantine: pl.DataFrame, rows: pl.DataFrame | pl.LazyFrame, s
     return quarantine.drop("raw_record").join(records, on="row_number", how="left")
 
 
+def _line_breaks(chunk: pl.DataFrame) -> pl.DataFrame:
+    """The rows of ``chunk`` with line breaks inside quoted fields, and how many: ``SOURCE_LINE``, ``breaks``."""
+    texts = [name for name, dtype in chunk.schema.items() if dtype == pl.String and name != SOURCE_FILE]
+    counts = [pl.col(name).str.count_matches("\n", literal=True).fill_null(0) for name in texts]
+    return chunk.select(pl.col(SOURCE_LINE), pl.sum_horizontal(counts).cast(pl.Int64).alias("breaks")).filter(
+        pl.col("breaks") > 0
+    )
+
+
+#: Bytes counted at a time when counting a file's lines.
+_BLOCK_BYTES = 16 * 1024 * 1024
+_NO_BREAKS = pl.DataFrame(schema={SOURCE_LINE: pl.Int64, "breaks": pl.Int64})
+
+
+def _line_count(path: Path) -> int:
+    """Physical lines of ``path`` (a last line without a line break counts), by C-speed block counts."""
+    lines, last = 0, b"\n"
+    with path.open("rb") as handle:
+        while block := handle.read(_BLOCK_BYTES):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    return lines + (last != b"\n")
+
+
+def _record_breaks(raw: RawFile | pl.DataFrame, records: int) -> pl.DataFrame:
+    """The records of ``raw`` holding line breaks (see :func:`_line_breaks`), usually none.
+
+    A file with one line per record (its line count is its records plus the
+    header) has none, which a count of its line breaks shows; only a file
+    that has more lines is read again to find them.
+    """
+    if isinstance(raw, pl.DataFrame):
+        return _line_breaks(raw)
+    if raw.path is None or _line_count(raw.path) <= records + 1:
+        return _NO_BREAKS
+    return pl.concat([_NO_BREAKS, *(_line_breaks(chunk) for chunk in raw.chunks(CHUNK_ROWS))])
+
+
+def physical_lines(lines: pl.Series, breaks: pl.DataFrame) -> pl.Series:
+    """Record-numbered ``lines`` (header = 1, a record per line) as the file's physical line each record starts on.
+
+    A quoted field holding line breaks makes its record span several lines;
+    every record after it starts that many lines further down. ``breaks``
+    (from :func:`_line_breaks`) lists only the records that hold some, usually none.
+    """
+    if breaks.is_empty() or lines.is_empty():
+        return lines
+    ordered = breaks.sort(SOURCE_LINE)
+    before = ordered[SOURCE_LINE].search_sorted(lines, side="left")  # records with breaks that come earlier
+    prefix = pl.concat([pl.Series([0], dtype=pl.Int64), ordered["breaks"].cum_sum()])
+    return (lines + prefix.gather(before)).alias(lines.name)
+
+
 @dataclass
 class Changes:
     """One month's typed changes of one table and what was rejected on the way."""
@@ -361,18 +415,17 @@ def typed_changes(spec: TableSpec, raw: RawFile | pl.DataFrame, chunk_rows: int 
     )
     del combined
 
-    quarantine = (
-        pl.concat(quarantines)
-        .sort("row_number")
-        .select(
-            pl.lit(spec.name).alias("table"),
-            pl.lit(source_file).alias("source_file"),
-            pl.col("row_number").alias("line"),
-            "rule",
-            "column",
-            "reason",
-            "raw_record",
-        )
+    quarantined = pl.concat(quarantines).sort("row_number")
+    quarantine = quarantined.with_columns(
+        physical_lines(quarantined["row_number"], _record_breaks(raw, rows_read) if quarantined.height else _NO_BREAKS)
+    ).select(
+        pl.lit(spec.name).alias("table"),
+        pl.lit(source_file).alias("source_file"),
+        pl.col("row_number").alias("line"),
+        "rule",
+        "column",
+        "reason",
+        "raw_record",
     )
     return Changes(rows=rows, quarantine=quarantine, rows_read=rows_read, counts=counts)
 

@@ -189,9 +189,45 @@ def discover(data_dir: Path) -> Layout:
     return Layout(data_dir=data_dir, initial_month=initial, deltas=deltas)
 
 
+#: Bytes decoded at a time when looking for the line of an encoding error (on the error path only).
+_BLOCK_BYTES = 16 * 1024 * 1024
+
+
+def first_undecodable_line(path: Path) -> tuple[int, str] | None:
+    """The physical line of the first byte sequence of ``path`` that is not UTF-8, and the bytes; None if all is.
+
+    Read in blocks ending at a line break, each decoded by Python's C decoder:
+    fast enough for the error path, where it runs.
+    """
+    lines_before = 0
+    with path.open("rb") as handle:
+        while block := handle.read(_BLOCK_BYTES):
+            block += handle.readline()
+            try:
+                block.decode("utf-8")
+            except UnicodeDecodeError as error:
+                line = lines_before + block.count(b"\n", 0, error.start) + 1
+                return line, repr(block[error.start : error.end])
+            lines_before += block.count(b"\n")
+    return None
+
+
+def _not_utf8(path: Path, name: str | None = None) -> InputError | None:
+    found = first_undecodable_line(path)
+    if found is None:
+        return None
+    line, raw = found
+    return InputError(f"{name or path}, line {line}: not UTF-8 text (bytes {raw}): save the file as UTF-8")
+
+
 def _check_header(path: Path, expected: tuple[str, ...], name: str | None = None) -> None:
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        header = next(csv.reader(handle), [])
+    with path.open("rb") as handle:
+        first = handle.readline()
+    try:
+        text = first.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise _not_utf8(path, name) or InputError(f"{name or path}, line 1: not UTF-8 text") from error
+    header = next(csv.reader([text]), [])
     found = [name.strip() for name in header]
     if sorted(found) != sorted(expected):
         missing = [c for c in expected if c not in found]
@@ -254,7 +290,7 @@ class RawFile:
         rows = pl.scan_csv(
             self.path,
             infer_schema=False,
-            encoding="utf8-lossy",
+            encoding="utf8",  # strict: a byte that is not UTF-8 fails the file, naming its line
             with_column_names=lambda names: [name.strip() for name in names],
             row_index_name=SOURCE_LINE,
             row_index_offset=2,  # line 1 is the header
@@ -272,6 +308,8 @@ class RawFile:
             except StopIteration:
                 return
             except pl.exceptions.PolarsError as error:
+                if self.path is not None and (encoding := _not_utf8(self.path, self.name)) is not None:
+                    raise encoding from error
                 first = str(error).strip().splitlines()[0]
                 raise InputError(f"{self.name}: malformed CSV ({first})") from error
             yield chunk

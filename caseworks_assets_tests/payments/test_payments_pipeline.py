@@ -199,3 +199,35 @@ def test_malformed_file_fails_with_its_name_and_line(payments_setup):
     message = failure.step_failure_data.error.cause.message  # type: ignore[union-attr]
     assert "transactions_extra.ndjson" in message and "line 2" in message
     assert issubclass(MalformedInput, ValueError)
+
+
+def test_duplicate_ids_keep_the_latest_then_the_last_record_and_quarantine_the_others(payments_setup):
+    from conftest import _pay, _tx
+
+    settings, data_dir, resources = payments_setup
+    later = [_tx("T1", amount=999.0, transaction_date="2024-03-01"), _tx("T8", amount=1.0), _tx("T8", amount=2.0)]
+    (data_dir / "transactions_more.ndjson").write_text("\n".join(json.dumps(r) for r in later) + "\n")
+    (data_dir / "payments_more.ndjson").write_text(json.dumps(_pay("P8", "T8", payment_date="2023-01-01")) + "\n")
+    result = _materialize(resources)
+    assert result.success
+    assert _sql(settings, "select transaction_id, amount from payments.transactions order by 1") == [
+        ("T1", 999.0),  # the latest transaction_date wins
+        ("T2", 250.5),
+        ("T8", 2.0),  # same date three times: the last in file order wins
+    ]
+    losers = _sql(
+        settings,
+        "select source_file, source_line, json_extract_string(raw_record, '$.kept_record') "
+        "from payments.transactions_quarantine where rule = 'duplicate_id' order by 1, 2",
+    )
+    assert losers == [
+        ("transactions.json", 1, "transactions_more.ndjson record 1"),
+        ("transactions_extra.ndjson", 1, "transactions_more.ndjson record 3"),
+        ("transactions_more.ndjson", 2, "transactions_more.ndjson record 3"),
+    ]
+    # P8 of 2023 is older than P8 of 2024: it is the one quarantined
+    assert _sql(settings, "select source_file from payments.payments_quarantine where rule = 'duplicate_id'") == [
+        ("payments_more.ndjson",)
+    ]
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations() if "reconciliation" in e.check_name}
+    assert checks and all(checks.values())

@@ -138,3 +138,29 @@ def test_a_record_that_is_not_an_object_is_kept_at_its_position(payments_setup):
     event = next(m for m in result.get_asset_materialization_events() if m.asset_key == raw_key)
     files = event.materialization.metadata["files"]
     assert files.data == {"transactions.json": 5, "transactions_extra.ndjson": 2}  # type: ignore[union-attr]
+
+
+def test_non_finite_amounts_are_quarantined_with_their_rule(tmp_path: Path):
+    """Unquoted ``Infinity`` / ``NaN`` (which JSON readers accept) read end to end, then meet the rules."""
+    from caseworks_assets.payments.rules import TRANSACTION_RULES
+    from caseworks_assets.quality import apply_rules
+
+    lines = [json.dumps(record) for record in TRANSACTIONS_ARRAY[:4]]
+    lines[0] = lines[0].replace('"amount": 100.0', '"amount": Infinity')
+    lines[1] = lines[1].replace('"amount": "250.50"', '"amount": NaN')
+    lines[3] = lines[3].replace('"amount": -5', '"amount": -Infinity')
+    path = tmp_path / "transactions.ndjson"
+    path.write_text("\n".join(lines) + "\n")
+    raw = _ingest(path, "transactions", Projection.STRUCTS)
+    assert raw["amount"].to_list()[:2] == ["Infinity", "NaN"]
+    result = apply_rules(raw.drop("source_file", "source_line"), TRANSACTION_RULES)
+    rules = dict(zip(result.quarantine["row_number"].to_list(), result.quarantine["rule"].to_list(), strict=True))
+    assert rules == {1: "amount_finite", 2: "amount_finite", 3: "amount_number", 4: "amount_finite"}
+    assert result.clean.is_empty()
+
+
+def test_a_json_object_wrapping_the_records_is_refused_on_read(tmp_path: Path):
+    path = tmp_path / "transactions.json"
+    path.write_text(json.dumps({"transactions": TRANSACTIONS_ARRAY}, indent=1))
+    with pytest.raises(reader.MalformedInput, match=r"transactions\.json: line 1: the top level is a JSON object"):
+        _ingest(path, "transactions", Projection.STRUCTS)

@@ -329,3 +329,45 @@ def test_report_schema_rejects_negative_calls():
     )
     assert not validate_frame(report, REPORT_SCHEMA).passed
     assert validate_frame(report.with_columns(pl.lit(0, dtype=pl.Int64).alias("total_calls")), REPORT_SCHEMA).passed
+
+
+# --------------------------------------------------------------------------- hostile bytes and physical lines
+
+
+def _interaction(interaction_id: str, start: str = "2025-01-05T10:00:00Z", category: str = "S1") -> str:
+    return f"{interaction_id},2025-01-05T10:00:00Z,phone,{category},A1,C1,{start},,,3,5"
+
+
+def test_a_byte_that_is_not_utf8_fails_its_file_naming_the_physical_line(tmp_path):
+    """Far into the file (after polars' first block) and after a quoted line break: the line is still exact."""
+    rows = [_interaction(f"X{i}") for i in range(5000)]
+    rows[1] = _interaction("X1", category='"multi\nline"')  # record 3 spans lines 3-4
+    body = (HEADER + "\n" + "\n".join(rows) + "\n").encode()
+    cut = body.index(b"X4000,")
+    path = tmp_path / "interactions.csv"
+    path.write_bytes(body[:cut] + b"X4000\xe9\xff" + body[cut + 5 :])
+    # X4000 is record 4002 (header = line 1), one line further down because of the quoted line break
+    with pytest.raises(InputError, match=r"interactions\.csv, line 4003: not UTF-8 text"):
+        read_raw(INTERACTIONS, path, initial=True)
+    header_broken = _write(tmp_path / "h.csv", "x")
+    header_broken.write_bytes(b"interaction_id\xff," + HEADER.encode()[15:] + b"\n")
+    with pytest.raises(InputError, match=r"h\.csv, line 1: not UTF-8 text"):
+        validate_inputs_header(header_broken)
+
+
+def validate_inputs_header(path: Path) -> None:
+    from caseworks_assets.support.layout import _check_header
+
+    _check_header(path, INTERACTIONS.columns)
+
+
+def test_quarantine_lines_are_physical_lines_after_a_quoted_line_break(tmp_path):
+    rows = [
+        _interaction("X0", category='"two\nlines"'),
+        _interaction("X1", category='"three\nmore\nlines"'),
+        _interaction("X2", start="not a time"),
+    ]
+    path = _write(tmp_path / "interactions.csv", HEADER + "\n" + "\n".join(rows) + "\n")
+    changes = typed_changes(INTERACTIONS, RawFile(INTERACTIONS, path, initial=True), chunk_rows=1)
+    assert changes.quarantine["line"].to_list() == [7]  # header 1, X0 lines 2-3, X1 lines 4-6, X2 line 7
+    assert path.read_text().splitlines()[6].startswith("X2,")
