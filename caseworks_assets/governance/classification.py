@@ -15,6 +15,8 @@ from enum import IntEnum
 
 import dagster as dg
 
+from caseworks_assets.quality.repairs import Severity
+
 
 class Classification(IntEnum):
     """Sensitivity levels, ordered so that ``max`` gives the most sensitive."""
@@ -42,6 +44,9 @@ class ColumnSpec:
             that may not see identities get it pseudonymized instead of dropped,
             so joins and distinct counts still work.
         encrypted: the stored value is ciphertext (``<key id>:<base64>``).
+        severity: what an unreadable value does to its row (the data-quality contract):
+            ``error`` quarantines the row (keys, values the outputs depend on),
+            ``warning`` nulls the value and keeps the row with a warning (optional attributes).
     """
 
     name: str
@@ -50,6 +55,7 @@ class ColumnSpec:
     classification: Classification = Classification.INTERNAL
     identifier: bool = False
     encrypted: bool = False
+    severity: Severity = Severity.ERROR
 
 
 def table_classification(columns: Iterable[ColumnSpec]) -> Classification:
@@ -67,7 +73,7 @@ def column_schema(columns: Sequence[ColumnSpec]) -> dg.TableSchema:
                 description=f"[{c.classification.label}] {c.description}"
                 + (" (encrypted: key id + AES-GCM ciphertext)" if c.encrypted else "")
                 + (" (pseudonymized for roles without identity access)" if c.identifier else ""),
-                tags={"classification": c.classification.label},
+                tags={"classification": c.classification.label, "severity": c.severity.value},
             )
             for c in columns
         ]

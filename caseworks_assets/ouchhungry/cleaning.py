@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from caseworks_assets.governance.classification import ColumnSpec
+from caseworks_assets.ouchhungry import columns as contracts
 from caseworks_assets.quality import (
     Action,
     Dedupe,
@@ -27,6 +29,7 @@ from caseworks_assets.quality import (
     parse_datetime,
     parse_number,
 )
+from caseworks_assets.quality.repairs import Severity
 
 PRODUCT_CODE = r"[A-Z]{3}-[0-9]{4}"
 CUSTOMER_ID = r"C[0-9]{6}"
@@ -39,6 +42,12 @@ def normalize_product_code(expr: pl.Expr) -> pl.Expr:
     """``ref 0001`` / ``ref0001`` / ``REF_0001`` -> ``REF-0001``; anything else stays as typed (and fails)."""
     text = expr.cast(pl.String).str.strip_chars().str.to_uppercase()
     return text.str.replace(r"^([A-Z]{3})[\s_-]?([0-9]{4})$", "$1-$2")
+
+
+def _action(columns: list[ColumnSpec], name: str) -> Action:
+    """A defect in ``name`` per its column contract: quarantine the row (error) or null the value with a warning."""
+    spec = next(c for c in columns if c.name == name)
+    return Action.WARN if spec.severity is Severity.WARNING else Action.QUARANTINE
 
 
 def _positive(expr: pl.Expr) -> pl.Expr:
@@ -79,8 +88,8 @@ PRODUCT_RULES: list[Rule] = [
         "launched_on_date",
         "launched_on",
         repair=parse_date(BR_DATE_FORMATS),
-        action=Action.SET_NULL,
-        reason="launch date unreadable",
+        action=_action(contracts.PRODUCTS, "launched_on"),
+        reason="launch date unreadable, nulled",
     ),
 ]
 PRODUCT_DEDUPE = Dedupe(keys=("product_code",), name="duplicate_product")
@@ -94,21 +103,33 @@ CUSTOMER_RULES: list[Rule] = [
         reason="customer id missing or not C999999",
     ),
     Rule("cpf_check_digits", "cpf", valid=is_cpf, required=True, reason="CPF missing or with wrong check digits"),
-    Rule("email_valid", "email", repair=normalize_email, action=Action.SET_NULL, reason="e-mail invalid, nulled"),
+    Rule(
+        "email_valid",
+        "email",
+        repair=normalize_email,
+        action=_action(contracts.CUSTOMERS, "email"),
+        reason="e-mail invalid, nulled",
+    ),
     Rule(
         "phone_e164",
         "phone",
         repair=normalize_br_phone,
-        action=Action.SET_NULL,
+        action=_action(contracts.CUSTOMERS, "phone"),
         reason="phone not a Brazilian number with area code, nulled",
     ),
-    Rule("cep_format", "cep", repair=normalize_cep, action=Action.SET_NULL, reason="CEP unreadable, nulled"),
+    Rule(
+        "cep_format",
+        "cep",
+        repair=normalize_cep,
+        action=_action(contracts.CUSTOMERS, "cep"),
+        reason="CEP unreadable, nulled",
+    ),
     fill_null("city", UNKNOWN_CITY, name="city_filled"),
     Rule(
         "birth_date",
         "birth_date",
         repair=parse_date(BR_DATE_FORMATS),
-        action=Action.SET_NULL,
+        action=_action(contracts.CUSTOMERS, "birth_date"),
         reason="birth date unreadable, nulled",
     ),
     Rule(

@@ -64,7 +64,10 @@ def per_file_counts(lake: LakeResource, raw: tuple[str, ...], clean: tuple[str, 
     """``source_file, read, loaded, quarantined`` recounted from the stored lake files."""
 
     def count(parts: tuple[str, ...], label: str) -> pl.LazyFrame:
-        return pl.scan_parquet(str(lake.path(*parts))).group_by("source_file").agg(pl.len().alias(label))
+        rows = pl.scan_parquet(str(lake.path(*parts)))
+        if label == "quarantined":  # warnings are loaded rows with a nulled value, not rejected ones
+            rows = rows.filter(pl.col("severity") != "warning")
+        return rows.group_by("source_file").agg(pl.len().alias(label))
 
     return (
         count(raw, "read")

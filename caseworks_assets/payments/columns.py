@@ -7,7 +7,9 @@ schema shown in the UI, the Pandera schemas and the role projections.
 from __future__ import annotations
 
 from caseworks_assets.governance import Classification, ColumnSpec
+from caseworks_assets.quality.repairs import Severity
 
+ERROR, WARNING = Severity.ERROR, Severity.WARNING
 PUBLIC, INTERNAL, CONFIDENTIAL, RESTRICTED = (
     Classification.PUBLIC,
     Classification.INTERNAL,
@@ -99,7 +101,9 @@ RAW_PAYMENT_COLUMNS = raw_columns(PAYMENT_FIELDS, restricted=True)
 CUSTOMER_ID = ColumnSpec(
     "customer_id", "String", "customer identifier (personal: pseudonymized for analysts)", CONFIDENTIAL, identifier=True
 )
-CURRENCY = ColumnSpec("currency", "String", "ISO currency code; null when the source sent it empty", PUBLIC)
+CURRENCY = ColumnSpec(
+    "currency", "String", "ISO currency code; null when the source sent it empty", PUBLIC, severity=WARNING
+)
 
 TRANSACTION_COLUMNS = [
     ColumnSpec("transaction_id", "String", "transaction identifier", INTERNAL),
@@ -108,19 +112,32 @@ TRANSACTION_COLUMNS = [
     CURRENCY,
     ColumnSpec("transaction_date", "Date", "date of the sale (null when the source sent none)", INTERNAL),
     ColumnSpec("due_date", "Date", "date the amount is due (never null)", INTERNAL),
-    ColumnSpec("payment_terms", "String", "payment terms as sent (e.g. net_30)", INTERNAL),
+    ColumnSpec("payment_terms", "String", "payment terms as sent (e.g. net_30)", INTERNAL, severity=WARNING),
     ColumnSpec("status", "String", "pending | completed | refunded | cancelled", INTERNAL),
-    ColumnSpec("product_category", "String", "product category", PUBLIC),
+    ColumnSpec("product_category", "String", "product category", PUBLIC, severity=WARNING),
     ColumnSpec(
         "sales_rep",
         "String",
         "sales representative (an employee: pseudonymized for analysts)",
         CONFIDENTIAL,
         identifier=True,
+        severity=WARNING,
     ),
-    ColumnSpec("channel", "String", "sales channel", PUBLIC),
-    ColumnSpec("discount_applied", "Boolean", "whether a discount was applied (null if unreadable)", INTERNAL),
-    ColumnSpec("installments", "Int64", "number of installments (null if unreadable)", INTERNAL),
+    ColumnSpec("channel", "String", "sales channel", PUBLIC, severity=WARNING),
+    ColumnSpec(
+        "discount_applied",
+        "Boolean",
+        "whether a discount was applied (null with a warning if unreadable)",
+        INTERNAL,
+        severity=WARNING,
+    ),
+    ColumnSpec(
+        "installments",
+        "Int64",
+        "number of installments (5.0 read as 5; null with a warning if unreadable)",
+        INTERNAL,
+        severity=WARNING,
+    ),
     *SOURCE_COLUMNS,
 ]
 
@@ -131,11 +148,13 @@ PAYMENT_COLUMNS = [
     ColumnSpec("amount_paid", "Float64", "amount paid (> 0; numeric strings repaired)", INTERNAL),
     CURRENCY,
     ColumnSpec("payment_date", "Date", "date of the payment", INTERNAL),
-    ColumnSpec("payment_method", "String", "payment method", INTERNAL),
-    ColumnSpec("payment_type", "String", "full | partial_N", INTERNAL),
+    ColumnSpec("payment_method", "String", "payment method", INTERNAL, severity=WARNING),
+    ColumnSpec("payment_type", "String", "full | partial_N", INTERNAL, severity=WARNING),
     ColumnSpec("status", "String", "completed | processing | failed", INTERNAL),
-    ColumnSpec("processor", "String", "payment processor", INTERNAL),
-    ColumnSpec("fee_amount", "Float64", "processor fee (null if missing or unreadable)", INTERNAL),
+    ColumnSpec("processor", "String", "payment processor", INTERNAL, severity=WARNING),
+    ColumnSpec(
+        "fee_amount", "Float64", "processor fee (null with a warning if unreadable)", INTERNAL, severity=WARNING
+    ),
     *SOURCE_COLUMNS,
 ]
 
@@ -156,6 +175,12 @@ QUARANTINE_COLUMNS = [
         "String",
         "the record as received (JSON; restricted fields excluded, they stay encrypted in raw_payments)",
         CONFIDENTIAL,
+    ),
+    ColumnSpec(
+        "severity",
+        "String",
+        "error: the record was rejected; warning: it was loaded with this column's value nulled",
+        PUBLIC,
     ),
     *SOURCE_COLUMNS,
 ]

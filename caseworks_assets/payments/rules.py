@@ -9,8 +9,15 @@ from __future__ import annotations
 
 import polars as pl
 
-from caseworks_assets.payments.columns import PAYMENT_STATUSES, TRANSACTION_STATUSES
+from caseworks_assets.governance import ColumnSpec
+from caseworks_assets.payments.columns import (
+    PAYMENT_COLUMNS,
+    PAYMENT_STATUSES,
+    TRANSACTION_COLUMNS,
+    TRANSACTION_STATUSES,
+)
 from caseworks_assets.quality import Action, Rule
+from caseworks_assets.quality.repairs import Severity, read_integer
 from caseworks_assets.quality.validators import parse_date, parse_number
 
 DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S")
@@ -55,7 +62,14 @@ def boolean_text(expr: pl.Expr) -> pl.Expr:
 
 
 def integer_text(expr: pl.Expr) -> pl.Expr:
-    return expr.cast(pl.Float64, strict=False).cast(pl.Int64, strict=False)
+    """An integer written as ``3``, ``3.0`` or `` 3 ``; ``3.5`` is not an integer (null), never truncated."""
+    return read_integer(expr)
+
+
+def action_of(columns: list[ColumnSpec], name: str) -> Action:
+    """What a defect in ``name`` does, from its column contract: quarantine the row, or null the value and warn."""
+    spec = next(c for c in columns if c.name == name)
+    return Action.WARN if spec.severity is Severity.WARNING else Action.QUARANTINE
 
 
 _date = parse_date(DATE_FORMATS)
@@ -101,8 +115,20 @@ TRANSACTION_RULES = [
     Rule("transaction_date_valid", "transaction_date", repair=_date, reason="transaction_date is not a date"),
     Rule("due_date_valid", "due_date", repair=_date, required=True, reason="due_date missing or not a date"),
     _status_rule("transaction_status_known", TRANSACTION_STATUSES),
-    Rule("discount_applied_boolean", "discount_applied", repair=boolean_text, action=Action.SET_NULL),
-    Rule("installments_integer", "installments", repair=integer_text, action=Action.SET_NULL),
+    Rule(
+        "discount_applied_boolean",
+        "discount_applied",
+        repair=boolean_text,
+        action=action_of(TRANSACTION_COLUMNS, "discount_applied"),
+        reason="discount_applied is not true or false",
+    ),
+    Rule(
+        "installments_integer",
+        "installments",
+        repair=integer_text,
+        action=action_of(TRANSACTION_COLUMNS, "installments"),
+        reason="installments is not a whole number",
+    ),
 ]
 
 
@@ -113,7 +139,13 @@ PAYMENT_RECORD_RULES = [
         "payment_date_valid", "payment_date", repair=_date, required=True, reason="payment_date missing or not a date"
     ),
     _status_rule("payment_status_known", PAYMENT_STATUSES),
-    Rule("fee_amount_number", "fee_amount", repair=json_number, action=Action.SET_NULL),
+    Rule(
+        "fee_amount_number",
+        "fee_amount",
+        repair=json_number,
+        action=action_of(PAYMENT_COLUMNS, "fee_amount"),
+        reason="fee_amount is not a number",
+    ),
 ]
 
 

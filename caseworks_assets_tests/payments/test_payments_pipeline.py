@@ -51,9 +51,13 @@ def test_every_record_is_loaded_or_quarantined_under_its_rule(pipeline):
         EXPECTED_TX_QUARANTINE
     )
     assert _sql(settings, "select payment_id from payments.payments order by 1") == [("P1",), ("P2",), ("P8",)]
-    assert dict(_sql(settings, "select rule, count(*) from payments.payments_quarantine group by 1")) == (
-        EXPECTED_PAY_QUARANTINE
-    )
+    assert dict(
+        _sql(settings, "select rule, count(*) from payments.payments_quarantine where severity = 'error' group by 1")
+    ) == (EXPECTED_PAY_QUARANTINE)
+    # an unreadable fee (optional) is nulled and the payment loaded: a warning with its file and line, not a reject
+    assert _sql(
+        settings, "select rule, source_file, source_line from payments.payments_quarantine where severity = 'warning'"
+    ) == [("fee_amount_number", "payments.json", 8)]
     # raw keeps every record with its file and position (NDJSON: the line)
     assert _sql(
         settings, "select source_file, count(*), max(source_line) from payments.raw_transactions group by 1 order by 1"
