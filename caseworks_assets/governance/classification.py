@@ -15,7 +15,7 @@ from enum import IntEnum
 
 import dagster as dg
 
-from caseworks_assets.quality.repairs import Severity
+from caseworks_assets.quality.repairs import NumberFormat, Severity
 
 
 class Classification(IntEnum):
@@ -47,6 +47,8 @@ class ColumnSpec:
         severity: what an unreadable value does to its row (the data-quality contract):
             ``error`` quarantines the row (keys, values the outputs depend on),
             ``warning`` nulls the value and keeps the row with a warning (optional attributes).
+        number_format: how the source writes the column's numbers; thousands separators and decimal
+            commas are read only where it is declared (``plain`` reads neither).
     """
 
     name: str
@@ -56,6 +58,7 @@ class ColumnSpec:
     identifier: bool = False
     encrypted: bool = False
     severity: Severity = Severity.ERROR
+    number_format: NumberFormat = NumberFormat.PLAIN
 
 
 def table_classification(columns: Iterable[ColumnSpec]) -> Classification:

@@ -27,9 +27,8 @@ from caseworks_assets.quality import (
     not_null,
     parse_date,
     parse_datetime,
-    parse_number,
 )
-from caseworks_assets.quality.repairs import Severity
+from caseworks_assets.quality.repairs import Severity, read_money
 
 PRODUCT_CODE = r"[A-Z]{3}-[0-9]{4}"
 CUSTOMER_ID = r"C[0-9]{6}"
@@ -48,6 +47,12 @@ def _action(columns: list[ColumnSpec], name: str) -> Action:
     """A defect in ``name`` per its column contract: quarantine the row (error) or null the value with a warning."""
     spec = next(c for c in columns if c.name == name)
     return Action.WARN if spec.severity is Severity.WARNING else Action.QUARANTINE
+
+
+def _number(columns: list[ColumnSpec], name: str):
+    """The reader of a money or count column, in the number convention its contract declares."""
+    fmt = next(c for c in columns if c.name == name).number_format
+    return lambda expr: read_money(expr, fmt)
 
 
 def _positive(expr: pl.Expr) -> pl.Expr:
@@ -79,7 +84,7 @@ PRODUCT_RULES: list[Rule] = [
     Rule(
         "list_price_number",
         "list_price",
-        repair=parse_number,
+        repair=_number(contracts.PRODUCTS, "list_price"),
         valid=_positive,
         required=True,
         reason="list price missing, unreadable or not positive",
@@ -171,7 +176,7 @@ def transaction_rules(product_codes: Sequence[str], customer_ids: Sequence[str])
         Rule(
             "quantity_whole",
             "quantity",
-            repair=parse_number,
+            repair=_number(contracts.TRANSACTIONS, "quantity"),
             valid=_whole_positive,
             required=True,
             reason="quantity missing, unreadable or not a positive whole number",
@@ -179,7 +184,7 @@ def transaction_rules(product_codes: Sequence[str], customer_ids: Sequence[str])
         Rule(
             "unit_price_number",
             "unit_price",
-            repair=parse_number,
+            repair=_number(contracts.TRANSACTIONS, "unit_price"),
             valid=_positive,
             required=True,
             reason="unit price missing, unreadable or not positive",

@@ -7,9 +7,11 @@ pseudonym, and cities with fewer than k customers are merged.
 """
 
 from caseworks_assets.governance.classification import Classification, ColumnSpec
-from caseworks_assets.quality.repairs import Severity
+from caseworks_assets.quality.repairs import NumberFormat, Severity
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
+#: the marketplace writes Brazilian numbers: R$ 1.234,56 (a lone dot, as in 4.49, is still a decimal point)
+BR = NumberFormat.DECIMAL_COMMA
 
 PUBLIC, INTERNAL, CONFIDENTIAL, RESTRICTED = (
     Classification.PUBLIC,
@@ -49,7 +51,13 @@ PRODUCTS = [
     ColumnSpec("product_name", "String", "Product name as sold.", PUBLIC, severity=WARNING),
     ColumnSpec("brand", "String", "Brand; OuchHungry is the partner.", PUBLIC),
     ColumnSpec("segment", "String", "Market segment (Refrigerantes, Salgadinhos, ...).", PUBLIC),
-    ColumnSpec("list_price", "Float64", "List price in BRL (R$ 1.234,56 read with the Brazilian convention).", PUBLIC),
+    ColumnSpec(
+        "list_price",
+        "Float64",
+        "List price in BRL (R$ 1.234,56 read with the Brazilian convention).",
+        PUBLIC,
+        number_format=BR,
+    ),
     ColumnSpec("launched_on", "Date", "Launch date (null with a warning when unreadable).", PUBLIC, severity=WARNING),
 ]
 CUSTOMERS = [
@@ -75,8 +83,8 @@ TRANSACTIONS = [
     ColumnSpec("sold_at", "Datetime", "Sale time (São Paulo wall clock).", INTERNAL),
     ColumnSpec("customer_id", "String", "Buyer (customer table id).", CONFIDENTIAL, identifier=True),
     ColumnSpec("product_code", "String", "Product sold (catalog code).", INTERNAL),
-    ColumnSpec("quantity", "Int64", "Units sold, positive whole number.", INTERNAL),
-    ColumnSpec("unit_price", "Float64", "Unit price paid in BRL.", INTERNAL),
+    ColumnSpec("quantity", "Int64", "Units sold, positive whole number (2,0 read as 2).", INTERNAL, number_format=BR),
+    ColumnSpec("unit_price", "Float64", "Unit price paid in BRL (R$ 4,49 / 4,49 / 4.49).", INTERNAL, number_format=BR),
 ]
 DAILY_SALES = [
     ColumnSpec("sale_date", "Date", "Day of the sale (São Paulo).", PUBLIC),

@@ -7,7 +7,7 @@ schema shown in the UI, the Pandera schemas and the role projections.
 from __future__ import annotations
 
 from caseworks_assets.governance import Classification, ColumnSpec
-from caseworks_assets.quality.repairs import Severity
+from caseworks_assets.quality.repairs import NumberFormat, Severity
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
 PUBLIC, INTERNAL, CONFIDENTIAL, RESTRICTED = (
@@ -108,7 +108,13 @@ CURRENCY = ColumnSpec(
 TRANSACTION_COLUMNS = [
     ColumnSpec("transaction_id", "String", "transaction identifier", INTERNAL),
     CUSTOMER_ID,
-    ColumnSpec("amount", "Float64", "amount owed (> 0; numeric strings repaired)", INTERNAL),
+    ColumnSpec(
+        "amount",
+        "Float64",
+        'amount owed (> 0; numeric strings such as "1,234.50" read: decimal point, comma thousands)',
+        INTERNAL,
+        number_format=NumberFormat.DECIMAL_POINT,
+    ),
     CURRENCY,
     ColumnSpec("transaction_date", "Date", "date of the sale (null when the source sent none)", INTERNAL),
     ColumnSpec("due_date", "Date", "date the amount is due (never null)", INTERNAL),
@@ -145,7 +151,13 @@ PAYMENT_COLUMNS = [
     ColumnSpec("payment_id", "String", "payment identifier", INTERNAL),
     ColumnSpec("transaction_id", "String", "the transaction paid (always a cleaned transaction)", INTERNAL),
     CUSTOMER_ID,
-    ColumnSpec("amount_paid", "Float64", "amount paid (> 0; numeric strings repaired)", INTERNAL),
+    ColumnSpec(
+        "amount_paid",
+        "Float64",
+        "amount paid (> 0; numeric strings read: decimal point, comma thousands)",
+        INTERNAL,
+        number_format=NumberFormat.DECIMAL_POINT,
+    ),
     CURRENCY,
     ColumnSpec("payment_date", "Date", "date of the payment", INTERNAL),
     ColumnSpec("payment_method", "String", "payment method", INTERNAL, severity=WARNING),
@@ -153,7 +165,12 @@ PAYMENT_COLUMNS = [
     ColumnSpec("status", "String", "completed | processing | failed", INTERNAL),
     ColumnSpec("processor", "String", "payment processor", INTERNAL, severity=WARNING),
     ColumnSpec(
-        "fee_amount", "Float64", "processor fee (null with a warning if unreadable)", INTERNAL, severity=WARNING
+        "fee_amount",
+        "Float64",
+        "processor fee (null with a warning if unreadable)",
+        INTERNAL,
+        severity=WARNING,
+        number_format=NumberFormat.DECIMAL_POINT,
     ),
     *SOURCE_COLUMNS,
 ]

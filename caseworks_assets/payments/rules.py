@@ -17,18 +17,19 @@ from caseworks_assets.payments.columns import (
     TRANSACTION_STATUSES,
 )
 from caseworks_assets.quality import Action, Rule
-from caseworks_assets.quality.repairs import Severity, read_integer
-from caseworks_assets.quality.validators import parse_date, parse_number
+from caseworks_assets.quality.repairs import NumberFormat, Severity, read_integer, read_number
+from caseworks_assets.quality.validators import parse_date
 
 DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S")
 
 
-def json_number(expr: pl.Expr) -> pl.Expr:
+def json_number(expr: pl.Expr, fmt: NumberFormat = NumberFormat.DECIMAL_POINT) -> pl.Expr:
     """A JSON number literal, or a JSON string holding a number, as Float64 (null if unreadable).
 
     Plain JSON numbers are cast directly; only the distinct remaining values
-    (strings such as ``"1.234,56"``) go through the toolkit's ``parse_number``,
-    which is thorough but far slower than a cast.
+    (strings such as ``"1,234.50"`` or ``" 12 "``) are read with the column's
+    declared convention ``fmt`` (see ``number_format`` in :mod:`.columns`):
+    a separator the convention does not declare makes the value unreadable.
     """
 
     def convert(values: pl.Series) -> pl.Series:
@@ -37,7 +38,7 @@ def json_number(expr: pl.Expr) -> pl.Expr:
         if rest.is_empty():
             return direct
         parsed = pl.DataFrame({"v": rest}).select(
-            parse_number(pl.col("v").str.strip_chars().str.strip_prefix('"').str.strip_suffix('"'))
+            read_number(pl.col("v").str.strip_chars().str.strip_prefix('"').str.strip_suffix('"'), fmt)
         )
         mapping = dict(zip(rest.to_list(), parsed.to_series().to_list(), strict=True))
         return direct.fill_null(values.replace_strict(mapping, default=None, return_dtype=pl.Float64))
@@ -81,12 +82,17 @@ def amount_number_rule(column: str) -> str:
     return f"{column}_number"
 
 
+def _format(name: str) -> NumberFormat:
+    spec = next(c for c in (*TRANSACTION_COLUMNS, *PAYMENT_COLUMNS) if c.name == name)
+    return spec.number_format
+
+
 def _amount_rules(column: str) -> list[Rule]:
     return [
         Rule(
             amount_number_rule(column),
             column,
-            repair=json_number,
+            repair=lambda expr: json_number(expr, _format(column)),
             required=True,
             reason=_AMOUNT_REASON.format(col=column),
         ),
@@ -142,7 +148,7 @@ PAYMENT_RECORD_RULES = [
     Rule(
         "fee_amount_number",
         "fee_amount",
-        repair=json_number,
+        repair=lambda expr: json_number(expr, _format("fee_amount")),
         action=action_of(PAYMENT_COLUMNS, "fee_amount"),
         reason="fee_amount is not a number",
     ),

@@ -108,6 +108,15 @@ def read_number(expr: pl.Expr, fmt: NumberFormat = NumberFormat.PLAIN) -> pl.Exp
     return _canonical_number(_stripped(expr), fmt).cast(pl.Float64, strict=False)
 
 
+_CURRENCY_MARKS = r"(?i)R\$|US\$|\$|€|£|\bBRL\b|\bUSD\b|\bEUR\b"
+
+
+def read_money(expr: pl.Expr, fmt: NumberFormat) -> pl.Expr:
+    """:func:`read_number` after dropping currency marks and inner spaces (``R$ 1.234,56`` with DECIMAL_COMMA)."""
+    text = _stripped(expr).str.replace_all(_CURRENCY_MARKS, "").str.replace_all(r"\s", "")
+    return read_number(text, fmt)
+
+
 def read_instant(expr: pl.Expr) -> pl.Expr:
     """A UTC instant from ISO 8601 text with ``Z`` or an explicit offset (fractions allowed); else null.
 

@@ -255,7 +255,9 @@ def apply_rules(
         value = pl.col("__value")
         checks = [pl.lit(False)]
         if rule.repair is not None:
-            checks.append(original.is_not_null() & value.is_null())
+            # a repair that gives null fails, unless the value was blank: blank is null (a lossless repair)
+            blank = original.cast(pl.String).str.strip_chars().str.len_chars() == 0
+            checks.append(original.is_not_null() & value.is_null() & ~blank)
         if rule.valid is not None:
             checks.append(value.is_not_null() & ~rule.valid(value).fill_null(False))
         if rule.required:
