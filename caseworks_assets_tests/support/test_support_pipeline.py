@@ -141,9 +141,39 @@ def test_month_metadata_counts_the_changes(full_run):
     assert (february["adds"], february["updates"], february["deletes"]) == (6, 0, 1)
     assert (february["rows_before"], february["rows_after"]) == (18, 23)  # 11 + 7 in January, +6 -1
     assert february["rows_read"] == february["rows_loaded"] + february["rows_quarantined"] == 7
+    # the export's formats (sample.AS_EXPORTED) are repaired and counted, with examples, not quarantined
+    assert february["rows_quarantined"] == 0
+    assert february["repair/integral_decimal/satisfaction_rating"] == 2  # K2 4.0, K4 2.0
+    assert february["repair/blank_to_null/satisfaction_rating"] == 1  # K5
+    assert february["repair/trimmed/call_duration_minutes"] == 1  # K2 " 11 "
+    assert february["repair/utc_offset/interaction_start"] == 1  # K4 +00:00
+    assert february["repair/utc_offset/interaction_end"] == 1  # K4 -05:00
+    assert february["repairs"]["satisfaction_rating"]["integral_decimal"]["examples"] == ["'4.0' -> 4", "'2.0' -> 2"]
+    march = metadata("interactions", "2025-03")
+    assert (march["rows_quarantined"], march["values_warned"]) == (0, 1)  # L2's rating "n/a": nulled, row kept
+    assert metadata("interactions", "2025-01")["repair/utc_offset/agent_resolution_timestamp"] == 1  # J1
     march_centers = metadata("contact_centers", "2025-03")
     assert (march_centers["deletes"], march_centers["unknown_deletes"], march_centers["rows_after"]) == (1, 0, 2)
     assert metadata("agents", "2025-03")["rows_read"] == 0  # no agents delta in March
+
+
+def test_an_unreadable_optional_value_is_a_warning_in_the_quarantine_table(full_run):
+    root, _, _ = full_run
+    rows = warehouse_table(root, "quarantine")
+    warning = rows.filter(pl.col("severity") == "warning")
+    assert warning.select("month", "table", "line", "rule", "column").rows() == [
+        ("2025-03", "interactions", 3, "bad_satisfaction_rating", "satisfaction_rating")
+    ]
+    assert warning["source_file"].item().endswith("interactions_delta_202503.csv")
+    assert '"satisfaction_rating":"n/a"' in warning["raw_record"].item()
+    state = lake_snapshot(root, "interactions", "2025-03")
+    assert state.filter(pl.col("interaction_id") == "L2")["satisfaction_rating"].to_list() == [None]
+    ratings = dict(
+        state.filter(pl.col("interaction_id").is_in(["K2", "K4", "K5"]))
+        .select("interaction_id", "satisfaction_rating")
+        .iter_rows()
+    )
+    assert ratings == {"K2": 4, "K4": 2, "K5": None}
 
 
 def test_answers_are_computed_from_the_data(full_run):
