@@ -52,7 +52,7 @@ def quarantine_frame(
     ``frame`` is what the rules ran on and ``offset`` the row number its first
     row got, so a quarantined row's position is taken from its row there.
     """
-    rows = result.warnings if warnings else result.quarantine
+    rows = pl.concat([result.warnings, result.repaired]) if warnings else result.quarantine
     at = rows["row_number"] - offset
     return rows.hstack(frame.select(pl.col("source_file", "source_line").gather(at)))
 
@@ -189,7 +189,7 @@ def clean_batches(
                 warned = quarantine_frame(result, frame, offset, warnings=True)
                 offset += frame.height
                 stats.add(frame, clean, quarantine, result)
-                stats.values_warned += warned.height
+                stats.values_warned += result.warnings.height
                 stats.repairs.merge(result.repairs)
                 writes.submit(clean_out.write, clean)
                 # rejected rows and warnings share the quarantine table; ``severity`` tells them apart

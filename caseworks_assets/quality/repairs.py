@@ -162,12 +162,26 @@ def repair_marks(text: pl.Expr, kind: Kind, fmt: NumberFormat = NumberFormat.PLA
     return marks
 
 
+REPAIRED_SCHEMA = {"at": pl.Int64, "rule": pl.String, "column": pl.String, "original": pl.String, "repaired": pl.String}
+
+
 @dataclass
 class RepairLog:
-    """Repairs counted per (rule, column), with up to :data:`EXAMPLES` examples ``original -> repaired`` each."""
+    """Repairs counted per (rule, column), with up to :data:`EXAMPLES` examples ``original -> repaired`` each.
+
+    With ``locate`` (a column of the frames it records, e.g. a row number or a
+    source line) it also keeps every repaired value with its position, so the
+    quarantine table can show it as a warning (see :meth:`located`).
+    """
 
     counts: dict[tuple[str, str], int] = field(default_factory=dict)
     examples: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    locate: str | None = None
+    rows: list[pl.DataFrame] = field(default_factory=list)
+
+    def with_locate(self, frame: pl.DataFrame) -> list[str]:
+        """The locating column, when ``frame`` has it: what a caller must keep in the subset it records."""
+        return [self.locate] if self.locate is not None and self.locate in frame.columns else []
 
     def record(self, frame: pl.DataFrame, column: str, repaired: str, kind: Kind, fmt: NumberFormat) -> None:
         """Count the repairs of ``frame[column]`` (text as read) whose value is ``frame[repaired]``.
@@ -183,7 +197,9 @@ class RepairLog:
             rule: mark & (value.is_not_null() if rule != "blank_to_null" else pl.lit(True))
             for rule, mark in repair_marks(pl.col(column), kind, fmt).items()
         }
+        located = self.with_locate(frame)
         marked = frame.select(
+            *(pl.col(name).cast(pl.Int64).alias("__at") for name in located),
             pl.col(column).cast(pl.String).alias("__original"),
             value.cast(pl.String).alias("__repaired"),
             *(mark.fill_null(False).alias(rule) for rule, mark in marks.items()),
@@ -194,6 +210,16 @@ class RepairLog:
                 continue
             key = (rule, column)
             self.counts[key] = self.counts.get(key, 0) + int(count)
+            if located:
+                self.rows.append(
+                    marked.filter(pl.col(rule)).select(
+                        pl.col("__at").alias("at"),
+                        pl.lit(rule).alias("rule"),
+                        pl.lit(column).alias("column"),
+                        pl.col("__original").alias("original"),
+                        pl.col("__repaired").alias("repaired"),
+                    )
+                )
             kept = self.examples.setdefault(key, [])
             if len(kept) < EXAMPLES:
                 sample = marked.filter(pl.col(rule)).head(EXAMPLES - len(kept))
@@ -202,7 +228,12 @@ class RepairLog:
                     for o, r in sample.select("__original", "__repaired").iter_rows()
                 ]
 
+    def located(self) -> pl.DataFrame:
+        """Every repaired value with its position (``at``), rule, column, original and repaired text."""
+        return pl.concat(self.rows) if self.rows else pl.DataFrame(schema=REPAIRED_SCHEMA)
+
     def merge(self, other: RepairLog) -> None:
+        """Add ``other``'s counts and examples (not its located rows: positions are the caller's business)."""
         for key, count in other.counts.items():
             self.counts[key] = self.counts.get(key, 0) + count
             kept = self.examples.setdefault(key, [])
@@ -274,7 +305,7 @@ def repair_rows(
 ) -> pl.DataFrame:
     """``frame`` whose ``target`` is read again with the repairing reader at the rows ``retry`` marks."""
     positions = retry.arg_true()
-    subset = frame.select(pl.col(column)).filter(retry)
+    subset = frame.select(pl.col(column), *(log.with_locate(frame) if log is not None else [])).filter(retry)
     read = subset.with_columns(reader(kind, fmt)(pl.col(column)).alias("__read"))
     if log is not None:
         log.record(read, column, "__read", kind, fmt)
@@ -305,7 +336,7 @@ def normalize_text(
         mask = masks[column]
         if not mask.any():
             continue
-        subset = frame.select(pl.col(column)).filter(mask)
+        subset = frame.select(pl.col(column), *(log.with_locate(frame) if log is not None else [])).filter(mask)
         read = subset.with_columns(read_text(pl.col(column)).alias("__read"))
         if log is not None:
             log.record(read, column, "__read", Kind.TEXT, NumberFormat.PLAIN)

@@ -100,11 +100,15 @@ class QualityResult:
     warnings: pl.DataFrame = field(default_factory=lambda: empty_quarantine())
     #: lossless repairs made before the rules ran (trimmed text, blanks as null), per rule and column
     repairs: RepairLog = field(default_factory=RepairLog)
+    #: the repaired values of loaded rows, one warning row each (``rule`` = the repair, ``reason`` = what was read)
+    repaired: pl.DataFrame = field(default_factory=lambda: empty_quarantine())
 
     @property
     def issues(self) -> pl.DataFrame:
-        """Quarantined rows and warnings in one table (what a case's quarantine asset stores), by row."""
-        return pl.concat([self.quarantine, self.warnings]).sort("row_number", "severity", maintain_order=True)
+        """Quarantined rows, warnings and repaired values in one table (a case's quarantine asset), by row."""
+        return pl.concat([self.quarantine, self.warnings, self.repaired]).sort(
+            "row_number", "severity", maintain_order=True
+        )
 
     @property
     def reconciles(self) -> bool:
@@ -184,6 +188,26 @@ def _quarantine_rows(
     )
 
 
+def repaired_rows(located: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
+    """Quarantine-shaped warning rows for repaired values (``located`` from a :class:`RepairLog`) of ``raw``'s rows."""
+    if located.is_empty():
+        return empty_quarantine()
+    return (
+        raw.join(located, left_on=ROW_ID, right_on="at", how="inner")
+        .select(
+            pl.col(ROW_ID).cast(pl.Int64).alias("row_number"),
+            pl.concat_str([pl.lit("repaired_"), pl.col("rule")]).alias("rule"),
+            pl.col("column"),
+            pl.concat_str(
+                [pl.lit("'"), pl.col("original"), pl.lit("' read as "), pl.col("repaired").fill_null("null")]
+            ).alias("reason"),
+            raw_record_expr([c for c in raw.columns if c != ROW_ID]),
+            pl.lit("warning").alias("severity"),
+        )
+        .sort("row_number", "column")
+    )
+
+
 def _dropped_rows(frame: pl.DataFrame, raw: pl.DataFrame, rule: str, column: str, reason: str) -> pl.DataFrame:
     """The rows of ``raw`` whose ids ``frame`` holds, quarantined under one ``rule``."""
     marked = frame.select(ROW_ID).with_columns(pl.lit(0, dtype=pl.Int32).alias(RULE))
@@ -238,7 +262,7 @@ def apply_rules(
     raw = frame.with_row_index(ROW_ID, offset=row_number_offset)
     # Rows are never filtered between rules (a copy of every column each time): a row a rule
     # quarantines is marked with the rule's name in RULE and later rules leave it alone.
-    repairs = RepairLog()
+    repairs = RepairLog(locate=ROW_ID)
     work = normalize_text(raw, list(text_columns), repairs)
     work = work.with_columns(pl.lit(None, dtype=pl.Int32).alias(RULE))
     live = pl.col(RULE).is_null()
@@ -315,4 +339,7 @@ def apply_rules(
         rows_read=frame.height,
         warnings=warnings.sort("row_number", "rule"),
         repairs=repairs,
+        repaired=repaired_rows(
+            repairs.located().join(work.select(ROW_ID), left_on="at", right_on=ROW_ID, how="semi"), raw
+        ),
     )

@@ -340,11 +340,13 @@ def _quarantine_rows(month: str, lake: LakeResource, rejected: dict[str, pl.Data
 
 def _quarantine_metadata(rows: pl.DataFrame) -> dict[str, dg.MetadataValue]:
     by_rule = rows.group_by("table", "rule").len().sort("table", "rule")
-    warnings = int((rows["severity"] == "warning").sum())
+    warnings = rows["severity"] == "warning"
+    repaired = warnings & rows["rule"].str.starts_with("repaired_")
     return {
         "dagster/row_count": dg.MetadataValue.int(rows.height),
-        "rows_rejected": dg.MetadataValue.int(rows.height - warnings),
-        "values_warned": dg.MetadataValue.int(warnings),
+        "rows_rejected": dg.MetadataValue.int(int((~warnings).sum())),
+        "values_warned": dg.MetadataValue.int(int((warnings & ~repaired).sum())),
+        "values_repaired": dg.MetadataValue.int(int(repaired.sum())),
         "by_rule": dg.MetadataValue.json({f"{t}/{r}": n for t, r, n in by_rule.iter_rows()}),
     }
 

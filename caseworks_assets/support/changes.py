@@ -292,7 +292,8 @@ class Changes:
             "rows_read": self.rows_read,
             "rows_loaded": self.rows.height,
             "rows_quarantined": self.quarantine.height,
-            "values_warned": self.warnings.height,
+            # values nulled with a warning; repaired values are warnings too, counted under values_repaired
+            "values_warned": int((~self.warnings["rule"].str.starts_with("repaired_")).sum()),
             **{f"rule/{name}": count for name, count in sorted(self.counts.items()) if ":" not in name},
             **{k: v for k, v in repairs.items() if k != "repairs"},
             "repairs": dg.MetadataValue.json(repairs["repairs"]),
@@ -316,6 +317,24 @@ def _located(rows: pl.DataFrame, table: str, source_file: str = "") -> pl.DataFr
 def _sum_counts(total: dict[str, int], part: dict[str, int]) -> None:
     for name, count in part.items():
         total[name] = total.get(name, 0) + count
+
+
+def _repaired_lines(located: pl.DataFrame, loaded_lines: pl.Series) -> pl.DataFrame:
+    """Warning rows (numbered by source line) for the repaired values of the loaded lines."""
+    return (
+        located.filter(pl.col("at").is_in(loaded_lines.implode()))
+        .select(
+            pl.col("at").alias("row_number"),
+            pl.concat_str([pl.lit("repaired_"), pl.col("rule")]).alias("rule"),
+            "column",
+            pl.concat_str(
+                [pl.lit("'"), pl.col("original"), pl.lit("' read as "), pl.col("repaired").fill_null("null")]
+            ).alias("reason"),
+            pl.lit(None, dtype=pl.String).alias("raw_record"),
+            pl.lit("warning").alias("severity"),
+        )
+        .sort("row_number", "column")
+    )
 
 
 def _state_value(name: str, typed_columns: set[str], warned: set[str]) -> pl.Expr:
@@ -361,6 +380,7 @@ def typed_changes(spec: TableSpec, raw: RawFile | pl.DataFrame, chunk_rows: int 
     numeric = NUMERIC.get(spec.name, {})
     texts = text_columns(spec)
     for chunk in chunks:
+        located = RepairLog(locate=SOURCE_LINE)  # this chunk's repairs, by source line
         rows_read += chunk.height
         source_file = source_file or (chunk[SOURCE_FILE][0] if chunk.height else "")
         entry = apply_rules(chunk.drop(SOURCE_FILE), entry_rules, row_number_offset=0)
@@ -380,15 +400,21 @@ def typed_changes(spec: TableSpec, raw: RawFile | pl.DataFrame, chunk_rows: int 
         upserts_raw = entered.filter(~is_delete) if has_deletes else entered
         del entered
         typed = with_eastern_instants(
-            upserts_raw, {column: typed_name(column) for column in spec.timestamps}, repairs
+            upserts_raw, {column: typed_name(column) for column in spec.timestamps}, located
         ).with_columns(reader(pl.col(column)).alias(typed_name(column)) for column, reader in readers.items())
         for column, kind in numeric.items():
-            typed = read_column(typed, column, typed_name(column), kind, log=repairs)
+            typed = read_column(typed, column, typed_name(column), kind, log=located)
+        repairs.merge(located)
         upserts = apply_rules(typed, rules, row_number_offset=0, text_columns=texts)
         del typed
         rejected.append(_relined(upserts, upserts_raw))
-        if upserts.warnings.height:
-            warnings.append(_with_records(_relined(upserts.warnings, upserts_raw), chunk, spec))
+        # warnings: optional values nulled, and every repaired value of a loaded row (what was read, from what)
+        noted = [_relined(upserts.warnings, upserts_raw), _relined(upserts.repaired, upserts_raw)]
+        if located.rows:
+            noted.append(_repaired_lines(located.located(), upserts.clean[SOURCE_LINE]))
+        noted = [frame for frame in noted if frame.height]
+        if noted:
+            warnings.append(_with_records(pl.concat(noted), chunk, spec))
         repairs.merge(upserts.repairs)
         _sum_counts(counts, upserts.counts)
         upsert_parts.append(

@@ -115,4 +115,9 @@ def test_a_warning_nulls_the_value_keeps_the_row_and_is_not_a_rejected_row():
     ]
     assert json.loads(result.warnings["raw_record"][0]) == {"id": "2", "rating": "abc", "note": ""}
     assert result.metadata()["values_warned"] == 2
-    assert result.issues.height == 2
+    # the repaired values of loaded rows are warnings too, saying what was read from what
+    assert result.repaired.select("row_number", "rule", "column", "reason").rows() == [
+        (2, "repaired_trimmed", "note", "' hi ' read as hi"),
+        (3, "repaired_blank_to_null", "note", "'' read as null"),
+    ]
+    assert result.issues.height == 4 and set(result.issues["severity"]) == {"warning"}

@@ -160,7 +160,31 @@ def test_month_metadata_counts_the_changes(full_run):
 def test_an_unreadable_optional_value_is_a_warning_in_the_quarantine_table(full_run):
     root, _, _ = full_run
     rows = warehouse_table(root, "quarantine")
-    warning = rows.filter(pl.col("severity") == "warning")
+    warnings = rows.filter(pl.col("severity") == "warning")
+    # every repaired value of a loaded row is shown as a warning: what was read, and from what
+    repaired = warnings.filter(pl.col("rule").str.starts_with("repaired_"))
+    assert repaired.filter(pl.col("month") == "2025-02").select("line", "rule", "column", "reason").rows() == [
+        (3, "repaired_trimmed", "call_duration_minutes", "' 11 ' read as 11.0"),
+        (3, "repaired_integral_decimal", "satisfaction_rating", "'4.0' read as 4"),
+        (
+            5,
+            "repaired_utc_offset",
+            "interaction_end",
+            "'2025-02-14T12:45:00-05:00' read as 2025-02-14 17:45:00.000000+00:00",
+        ),
+        (
+            5,
+            "repaired_utc_offset",
+            "interaction_start",
+            "'2025-02-14T17:00:00+00:00' read as 2025-02-14 17:00:00.000000+00:00",
+        ),
+        (5, "repaired_integral_decimal", "satisfaction_rating", "'2.0' read as 2"),
+        (6, "repaired_blank_to_null", "satisfaction_rating", "' ' read as null"),
+    ]
+    assert all(
+        '"interaction_id":"K' in record for record in repaired.filter(pl.col("month") == "2025-02")["raw_record"]
+    )
+    warning = warnings.filter(~pl.col("rule").str.starts_with("repaired_"))
     assert warning.select("month", "table", "line", "rule", "column").rows() == [
         ("2025-03", "interactions", 3, "bad_satisfaction_rating", "satisfaction_rating")
     ]
