@@ -6,6 +6,8 @@ schema shown in the UI, the Pandera schemas and the role projections.
 
 from __future__ import annotations
 
+import pandera.polars as pa
+
 from caseworks_assets.governance import Classification, ColumnSpec
 from caseworks_assets.quality.repairs import NumberFormat, Severity
 
@@ -17,9 +19,25 @@ PUBLIC, INTERNAL, CONFIDENTIAL, RESTRICTED = (
     Classification.RESTRICTED,
 )
 
+TRANSACTION_STATUSES = ("pending", "completed", "refunded", "cancelled")
+PAYMENT_STATUSES = ("completed", "processing", "failed")
+
 SOURCE_COLUMNS = [
-    ColumnSpec("source_file", "String", "input file the record came from (relative to the input folder)", INTERNAL),
-    ColumnSpec("source_line", "Int64", "1-based position of the record in its file (the line, for NDJSON)", INTERNAL),
+    ColumnSpec(
+        "source_file",
+        "String",
+        "input file the record came from (relative to the input folder)",
+        INTERNAL,
+        nullable=False,
+    ),
+    ColumnSpec(
+        "source_line",
+        "Int64",
+        "1-based position of the record in its file (the line, for NDJSON)",
+        INTERNAL,
+        nullable=False,
+        checks=(pa.Check.ge(1),),
+    ),
 ]
 
 #: Raw fields: JSON path of each field in a record. Amount-like fields keep their JSON literal
@@ -106,7 +124,7 @@ CURRENCY = ColumnSpec(
 )
 
 TRANSACTION_COLUMNS = [
-    ColumnSpec("transaction_id", "String", "transaction identifier", INTERNAL),
+    ColumnSpec("transaction_id", "String", "transaction identifier", INTERNAL, nullable=False),
     CUSTOMER_ID,
     ColumnSpec(
         "amount",
@@ -114,12 +132,21 @@ TRANSACTION_COLUMNS = [
         'amount owed (> 0; numeric strings such as "1,234.50" read: decimal point, comma thousands)',
         INTERNAL,
         number_format=NumberFormat.DECIMAL_POINT,
+        nullable=False,
+        checks=(pa.Check.gt(0),),
     ),
     CURRENCY,
     ColumnSpec("transaction_date", "Date", "date of the sale (null when the source sent none)", INTERNAL),
-    ColumnSpec("due_date", "Date", "date the amount is due (never null)", INTERNAL),
+    ColumnSpec("due_date", "Date", "date the amount is due (never null)", INTERNAL, nullable=False),
     ColumnSpec("payment_terms", "String", "payment terms as sent (e.g. net_30)", INTERNAL, severity=WARNING),
-    ColumnSpec("status", "String", "pending | completed | refunded | cancelled", INTERNAL),
+    ColumnSpec(
+        "status",
+        "String",
+        "pending | completed | refunded | cancelled",
+        INTERNAL,
+        nullable=False,
+        checks=(pa.Check.isin(TRANSACTION_STATUSES),),
+    ),
     ColumnSpec("product_category", "String", "product category", PUBLIC, severity=WARNING),
     ColumnSpec(
         "sales_rep",
@@ -148,8 +175,10 @@ TRANSACTION_COLUMNS = [
 ]
 
 PAYMENT_COLUMNS = [
-    ColumnSpec("payment_id", "String", "payment identifier", INTERNAL),
-    ColumnSpec("transaction_id", "String", "the transaction paid (always a cleaned transaction)", INTERNAL),
+    ColumnSpec("payment_id", "String", "payment identifier", INTERNAL, nullable=False),
+    ColumnSpec(
+        "transaction_id", "String", "the transaction paid (always a cleaned transaction)", INTERNAL, nullable=False
+    ),
     CUSTOMER_ID,
     ColumnSpec(
         "amount_paid",
@@ -157,12 +186,21 @@ PAYMENT_COLUMNS = [
         "amount paid (> 0; numeric strings read: decimal point, comma thousands)",
         INTERNAL,
         number_format=NumberFormat.DECIMAL_POINT,
+        nullable=False,
+        checks=(pa.Check.gt(0),),
     ),
     CURRENCY,
-    ColumnSpec("payment_date", "Date", "date of the payment", INTERNAL),
+    ColumnSpec("payment_date", "Date", "date of the payment", INTERNAL, nullable=False),
     ColumnSpec("payment_method", "String", "payment method", INTERNAL, severity=WARNING),
     ColumnSpec("payment_type", "String", "full | partial_N", INTERNAL, severity=WARNING),
-    ColumnSpec("status", "String", "completed | processing | failed", INTERNAL),
+    ColumnSpec(
+        "status",
+        "String",
+        "completed | processing | failed",
+        INTERNAL,
+        nullable=False,
+        checks=(pa.Check.isin(PAYMENT_STATUSES),),
+    ),
     ColumnSpec("processor", "String", "payment processor", INTERNAL, severity=WARNING),
     ColumnSpec(
         "fee_amount",
@@ -201,6 +239,3 @@ QUARANTINE_COLUMNS = [
     ),
     *SOURCE_COLUMNS,
 ]
-
-TRANSACTION_STATUSES = ("pending", "completed", "refunded", "cancelled")
-PAYMENT_STATUSES = ("completed", "processing", "failed")

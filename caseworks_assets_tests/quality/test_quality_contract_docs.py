@@ -30,3 +30,28 @@ def test_every_column_of_every_case_has_its_declared_severity_in_the_readme():
     for (case, table), columns in CONTRACTS.items():
         row = f"| {case} | {table} | {_names(columns, 'error')} | {_names(columns, 'warning')} |"
         assert row.replace("|  |", "| |").rstrip() in text.replace("|  |", "| |"), row
+
+
+def test_the_payments_pandera_schemas_are_derived_from_the_column_contracts():
+    from datetime import date
+
+    import polars as pl
+
+    from caseworks_assets.governance.classification import POLARS_TYPES
+    from caseworks_assets.payments.checks import TRANSACTIONS_SCHEMA
+    from caseworks_assets.quality import validate_frame
+
+    assert list(TRANSACTIONS_SCHEMA.columns) == [c.name for c in TRANSACTION_COLUMNS]
+    assert TRANSACTIONS_SCHEMA.columns["installments"].metadata == {"classification": "internal", "severity": "warning"}
+    good = {
+        "transaction_id": "T1", "customer_id": "C1", "amount": 10.0, "currency": None, "transaction_date": None,
+        "due_date": date(2024, 1, 1), "payment_terms": None, "status": "pending", "product_category": None,
+        "sales_rep": None, "channel": None, "discount_applied": None, "installments": None,
+        "source_file": "t.json", "source_line": 1,
+    }  # fmt: skip
+    frame = pl.DataFrame(
+        [good, {**good, "amount": -1.0}, {**good, "transaction_id": None}],
+        schema={c.name: POLARS_TYPES[c.dtype] for c in TRANSACTION_COLUMNS},
+    )
+    result = validate_frame(frame, TRANSACTIONS_SCHEMA)
+    assert not result.passed and result.metadata["failing_rows"].value == 2
