@@ -12,8 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any
 
 import dagster as dg
+import pandera.polars as pa
+import polars as pl
+
+from caseworks_assets.quality.repairs import NumberFormat, Severity
 
 
 class Classification(IntEnum):
@@ -42,6 +47,13 @@ class ColumnSpec:
             that may not see identities get it pseudonymized instead of dropped,
             so joins and distinct counts still work.
         encrypted: the stored value is ciphertext (``<key id>:<base64>``).
+        severity: what an unreadable value does to its row (the data-quality contract):
+            ``error`` quarantines the row (keys, values the outputs depend on),
+            ``warning`` nulls the value and keeps the row with a warning (optional attributes).
+        number_format: how the source writes the column's numbers; thousands separators and decimal
+            commas are read only where it is declared (``plain`` reads neither).
+        nullable, unique, checks: the published column's constraints; :func:`pandera_schema`
+            derives the Pandera schema of a table from them, so type, nulls and rules are declared once.
     """
 
     name: str
@@ -50,6 +62,44 @@ class ColumnSpec:
     classification: Classification = Classification.INTERNAL
     identifier: bool = False
     encrypted: bool = False
+    severity: Severity = Severity.ERROR
+    number_format: NumberFormat = NumberFormat.PLAIN
+    nullable: bool = True
+    unique: bool = False
+    checks: tuple[Any, ...] = ()
+
+
+POLARS_TYPES: dict[str, pl.DataType] = {
+    "String": pl.String(),
+    "Float64": pl.Float64(),
+    "Int64": pl.Int64(),
+    "Date": pl.Date(),
+    "Boolean": pl.Boolean(),
+    "Datetime": pl.Datetime("us"),
+}
+
+
+def pandera_schema(name: str, columns: Sequence[ColumnSpec], *, strict: bool = False) -> pa.DataFrameSchema:
+    """The Pandera schema of a table, derived from its column contracts (type, nulls, uniqueness, checks).
+
+    The classification and severity travel as column metadata, so
+    :func:`~caseworks_assets.quality.pandera_column_schema` shows them too.
+    """
+    return pa.DataFrameSchema(
+        {
+            c.name: pa.Column(
+                POLARS_TYPES[c.dtype],
+                checks=list(c.checks),
+                nullable=c.nullable,
+                unique=c.unique,
+                description=c.description,
+                metadata={"classification": c.classification.label, "severity": c.severity.value},
+            )
+            for c in columns
+        },
+        name=name,
+        strict=strict,
+    )
 
 
 def table_classification(columns: Iterable[ColumnSpec]) -> Classification:
@@ -67,7 +117,7 @@ def column_schema(columns: Sequence[ColumnSpec]) -> dg.TableSchema:
                 description=f"[{c.classification.label}] {c.description}"
                 + (" (encrypted: key id + AES-GCM ciphertext)" if c.encrypted else "")
                 + (" (pseudonymized for roles without identity access)" if c.identifier else ""),
-                tags={"classification": c.classification.label},
+                tags={"classification": c.classification.label, "severity": c.severity.value},
             )
             for c in columns
         ]

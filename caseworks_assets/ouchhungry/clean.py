@@ -26,11 +26,22 @@ QUARANTINE_METADATA = {"dagster/column_schema": QUARANTINE_TABLE_SCHEMA, "classi
 
 
 def _outputs(name: str, result: QualityResult) -> tuple[dg.Output, dg.Output]:
-    quarantine_meta = {"rows": result.quarantine.height}
+    """The clean rows, and the quarantine table: rejected rows (``severity = error``) and warnings."""
+    issues = result.issues
+    quarantine_meta = {
+        "rows": issues.height,
+        "rows_rejected": result.quarantine.height,
+        "warnings": result.warnings.height,
+    }
     return (
         dg.Output(result.clean, output_name=name, metadata=quality_metadata(result)),
-        dg.Output(result.quarantine, output_name=f"{name}_quarantine", metadata=quarantine_meta),
+        dg.Output(issues, output_name=f"{name}_quarantine", metadata=quarantine_meta),
     )
+
+
+def _text(frame: pl.DataFrame) -> list[str]:
+    """Every extracted text column: trimmed and blank = null before the rules (lossless repairs, counted)."""
+    return [name for name, dtype in frame.schema.items() if dtype == pl.String]
 
 
 def _outs(name: str, specs: list, io_manager_key: str) -> dict[str, dg.AssetOut]:
@@ -63,7 +74,14 @@ def _outs(name: str, specs: list, io_manager_key: str) -> dict[str, dg.AssetOut]
 def clean_products(raw_products: pl.DataFrame):
     """Product codes repaired (``ref 0001`` -> ``REF-0001``), prices parsed, duplicates dropped."""
     return _outputs(
-        "products", apply_rules(raw_products, cleaning.PRODUCT_RULES, cleaning.PRODUCT_DEDUPE, row_number_offset=2)
+        "products",
+        apply_rules(
+            raw_products,
+            cleaning.PRODUCT_RULES,
+            cleaning.PRODUCT_DEDUPE,
+            row_number_offset=2,
+            text_columns=_text(raw_products),
+        ),
     )
 
 
@@ -78,7 +96,13 @@ def clean_customers(raw_customers: pl.DataFrame):
     """CPF check digits verified, e-mail/phone/CEP normalized (or nulled), latest record per id kept."""
     return _outputs(
         "customers",
-        apply_rules(raw_customers, cleaning.CUSTOMER_RULES, cleaning.CUSTOMER_DEDUPE, row_number_offset=2),
+        apply_rules(
+            raw_customers,
+            cleaning.CUSTOMER_RULES,
+            cleaning.CUSTOMER_DEDUPE,
+            row_number_offset=2,
+            text_columns=_text(raw_customers),
+        ),
     )
 
 
@@ -96,7 +120,9 @@ def clean_customers(raw_customers: pl.DataFrame):
 def clean_transactions(raw_transactions: pl.DataFrame, products: pl.DataFrame, customers: pl.DataFrame):
     """Sale times and prices parsed, codes repaired, references checked against the clean dimensions."""
     rules = cleaning.transaction_rules(products["product_code"].to_list(), customers["customer_id"].to_list())
-    result = apply_rules(raw_transactions, rules, cleaning.TRANSACTION_DEDUPE, row_number_offset=2)
+    result = apply_rules(
+        raw_transactions, rules, cleaning.TRANSACTION_DEDUPE, row_number_offset=2, text_columns=_text(raw_transactions)
+    )
     result.clean = result.clean.with_columns(pl.col("quantity").cast(pl.Int64))
     return _outputs("transactions", result)
 

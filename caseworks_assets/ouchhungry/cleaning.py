@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from caseworks_assets.governance.classification import ColumnSpec
+from caseworks_assets.ouchhungry import columns as contracts
 from caseworks_assets.quality import (
     Action,
     Dedupe,
@@ -25,8 +27,8 @@ from caseworks_assets.quality import (
     not_null,
     parse_date,
     parse_datetime,
-    parse_number,
 )
+from caseworks_assets.quality.repairs import Severity, read_money
 
 PRODUCT_CODE = r"[A-Z]{3}-[0-9]{4}"
 CUSTOMER_ID = r"C[0-9]{6}"
@@ -39,6 +41,18 @@ def normalize_product_code(expr: pl.Expr) -> pl.Expr:
     """``ref 0001`` / ``ref0001`` / ``REF_0001`` -> ``REF-0001``; anything else stays as typed (and fails)."""
     text = expr.cast(pl.String).str.strip_chars().str.to_uppercase()
     return text.str.replace(r"^([A-Z]{3})[\s_-]?([0-9]{4})$", "$1-$2")
+
+
+def _action(columns: list[ColumnSpec], name: str) -> Action:
+    """A defect in ``name`` per its column contract: quarantine the row (error) or null the value with a warning."""
+    spec = next(c for c in columns if c.name == name)
+    return Action.WARN if spec.severity is Severity.WARNING else Action.QUARANTINE
+
+
+def _number(columns: list[ColumnSpec], name: str):
+    """The reader of a money or count column, in the number convention its contract declares."""
+    fmt = next(c for c in columns if c.name == name).number_format
+    return lambda expr: read_money(expr, fmt)
 
 
 def _positive(expr: pl.Expr) -> pl.Expr:
@@ -70,7 +84,7 @@ PRODUCT_RULES: list[Rule] = [
     Rule(
         "list_price_number",
         "list_price",
-        repair=parse_number,
+        repair=_number(contracts.PRODUCTS, "list_price"),
         valid=_positive,
         required=True,
         reason="list price missing, unreadable or not positive",
@@ -79,8 +93,8 @@ PRODUCT_RULES: list[Rule] = [
         "launched_on_date",
         "launched_on",
         repair=parse_date(BR_DATE_FORMATS),
-        action=Action.SET_NULL,
-        reason="launch date unreadable",
+        action=_action(contracts.PRODUCTS, "launched_on"),
+        reason="launch date unreadable, nulled",
     ),
 ]
 PRODUCT_DEDUPE = Dedupe(keys=("product_code",), name="duplicate_product")
@@ -94,21 +108,33 @@ CUSTOMER_RULES: list[Rule] = [
         reason="customer id missing or not C999999",
     ),
     Rule("cpf_check_digits", "cpf", valid=is_cpf, required=True, reason="CPF missing or with wrong check digits"),
-    Rule("email_valid", "email", repair=normalize_email, action=Action.SET_NULL, reason="e-mail invalid, nulled"),
+    Rule(
+        "email_valid",
+        "email",
+        repair=normalize_email,
+        action=_action(contracts.CUSTOMERS, "email"),
+        reason="e-mail invalid, nulled",
+    ),
     Rule(
         "phone_e164",
         "phone",
         repair=normalize_br_phone,
-        action=Action.SET_NULL,
+        action=_action(contracts.CUSTOMERS, "phone"),
         reason="phone not a Brazilian number with area code, nulled",
     ),
-    Rule("cep_format", "cep", repair=normalize_cep, action=Action.SET_NULL, reason="CEP unreadable, nulled"),
+    Rule(
+        "cep_format",
+        "cep",
+        repair=normalize_cep,
+        action=_action(contracts.CUSTOMERS, "cep"),
+        reason="CEP unreadable, nulled",
+    ),
     fill_null("city", UNKNOWN_CITY, name="city_filled"),
     Rule(
         "birth_date",
         "birth_date",
         repair=parse_date(BR_DATE_FORMATS),
-        action=Action.SET_NULL,
+        action=_action(contracts.CUSTOMERS, "birth_date"),
         reason="birth date unreadable, nulled",
     ),
     Rule(
@@ -150,7 +176,7 @@ def transaction_rules(product_codes: Sequence[str], customer_ids: Sequence[str])
         Rule(
             "quantity_whole",
             "quantity",
-            repair=parse_number,
+            repair=_number(contracts.TRANSACTIONS, "quantity"),
             valid=_whole_positive,
             required=True,
             reason="quantity missing, unreadable or not a positive whole number",
@@ -158,7 +184,7 @@ def transaction_rules(product_codes: Sequence[str], customer_ids: Sequence[str])
         Rule(
             "unit_price_number",
             "unit_price",
-            repair=parse_number,
+            repair=_number(contracts.TRANSACTIONS, "unit_price"),
             valid=_positive,
             required=True,
             reason="unit price missing, unreadable or not positive",

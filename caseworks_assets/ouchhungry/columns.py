@@ -7,6 +7,11 @@ pseudonym, and cities with fewer than k customers are merged.
 """
 
 from caseworks_assets.governance.classification import Classification, ColumnSpec
+from caseworks_assets.quality.repairs import NumberFormat, Severity
+
+ERROR, WARNING = Severity.ERROR, Severity.WARNING
+#: the marketplace writes Brazilian numbers: R$ 1.234,56 (a lone dot, as in 4.49, is still a decimal point)
+BR = NumberFormat.DECIMAL_COMMA
 
 PUBLIC, INTERNAL, CONFIDENTIAL, RESTRICTED = (
     Classification.PUBLIC,
@@ -43,22 +48,34 @@ RAW_TRANSACTIONS = _raw(
 
 PRODUCTS = [
     ColumnSpec("product_code", "String", "Catalog code AAA-9999 (repaired from lower case / missing dash).", PUBLIC),
-    ColumnSpec("product_name", "String", "Product name as sold.", PUBLIC),
+    ColumnSpec("product_name", "String", "Product name as sold.", PUBLIC, severity=WARNING),
     ColumnSpec("brand", "String", "Brand; OuchHungry is the partner.", PUBLIC),
     ColumnSpec("segment", "String", "Market segment (Refrigerantes, Salgadinhos, ...).", PUBLIC),
-    ColumnSpec("list_price", "Float64", "List price in BRL.", PUBLIC),
-    ColumnSpec("launched_on", "Date", "Launch date (null when unreadable).", PUBLIC),
+    ColumnSpec(
+        "list_price",
+        "Float64",
+        "List price in BRL (R$ 1.234,56 read with the Brazilian convention).",
+        PUBLIC,
+        number_format=BR,
+    ),
+    ColumnSpec("launched_on", "Date", "Launch date (null with a warning when unreadable).", PUBLIC, severity=WARNING),
 ]
 CUSTOMERS = [
     ColumnSpec("customer_id", "String", "Marketplace customer id.", CONFIDENTIAL, identifier=True),
-    ColumnSpec("full_name", "String", "Customer name.", RESTRICTED),
+    ColumnSpec("full_name", "String", "Customer name.", RESTRICTED, severity=WARNING),
     ColumnSpec("cpf", "String", "CPF with valid check digits.", RESTRICTED),
-    ColumnSpec("email", "String", "Lower-cased e-mail, null when invalid.", RESTRICTED),
-    ColumnSpec("phone", "String", "Phone in E.164 (+55...), null when unusable.", RESTRICTED),
-    ColumnSpec("cep", "String", "CEP as NNNNN-NNN, null when unreadable.", CONFIDENTIAL),
-    ColumnSpec("city", "String", "City ('Não informada' when missing).", INTERNAL),
-    ColumnSpec("state", "String", "State (UF).", INTERNAL),
-    ColumnSpec("birth_date", "Date", "Birth date, null when unreadable.", RESTRICTED),
+    ColumnSpec(
+        "email", "String", "Lower-cased e-mail, null with a warning when invalid.", RESTRICTED, severity=WARNING
+    ),
+    ColumnSpec(
+        "phone", "String", "Phone in E.164 (+55...), null with a warning when unusable.", RESTRICTED, severity=WARNING
+    ),
+    ColumnSpec(
+        "cep", "String", "CEP as NNNNN-NNN, null with a warning when unreadable.", CONFIDENTIAL, severity=WARNING
+    ),
+    ColumnSpec("city", "String", "City ('Não informada' when missing).", INTERNAL, severity=WARNING),
+    ColumnSpec("state", "String", "State (UF).", INTERNAL, severity=WARNING),
+    ColumnSpec("birth_date", "Date", "Birth date, null with a warning when unreadable.", RESTRICTED, severity=WARNING),
     ColumnSpec("updated_at", "Date", "Last change in the source; the latest record per id wins.", INTERNAL),
 ]
 TRANSACTIONS = [
@@ -66,8 +83,8 @@ TRANSACTIONS = [
     ColumnSpec("sold_at", "Datetime", "Sale time (São Paulo wall clock).", INTERNAL),
     ColumnSpec("customer_id", "String", "Buyer (customer table id).", CONFIDENTIAL, identifier=True),
     ColumnSpec("product_code", "String", "Product sold (catalog code).", INTERNAL),
-    ColumnSpec("quantity", "Int64", "Units sold, positive whole number.", INTERNAL),
-    ColumnSpec("unit_price", "Float64", "Unit price paid in BRL.", INTERNAL),
+    ColumnSpec("quantity", "Int64", "Units sold, positive whole number (2,0 read as 2).", INTERNAL, number_format=BR),
+    ColumnSpec("unit_price", "Float64", "Unit price paid in BRL (R$ 4,49 / 4,49 / 4.49).", INTERNAL, number_format=BR),
 ]
 DAILY_SALES = [
     ColumnSpec("sale_date", "Date", "Day of the sale (São Paulo).", PUBLIC),

@@ -43,6 +43,7 @@ class ExtractConfig(dg.Config):
     bad_number_rate: float = DefectRates.bad_number_rate
     bad_date_rate: float = DefectRates.bad_date_rate
     unknown_customer_rate: float = DefectRates.unknown_customer_rate
+    lossless_rate: float = DefectRates.lossless_rate
 
     def rates(self) -> DefectRates:
         return DefectRates(**{name: getattr(self, name) for name in DefectRates.__dataclass_fields__})

@@ -79,6 +79,8 @@ class DefectRates:
     bad_number_rate: float = 0.01
     bad_date_rate: float = 0.01
     unknown_customer_rate: float = 0.005
+    #: values written another lossless way (quantity 2.0 / 2,0 / padded, padded prices): repaired, never rejected
+    lossless_rate: float = 0.02
 
 
 def _rng(seed: int, *salt: int) -> np.random.Generator:
@@ -265,6 +267,16 @@ def simulate_customers(count: int = 400, seed: int = 42, rates: DefectRates | No
     return _with_duplicates(rng, frame, rates.duplicate_rate)
 
 
+def _as_exported(values: np.ndarray, rng: np.random.Generator, rate: float, forms: list[str]) -> np.ndarray:
+    """About ``rate`` of ``values`` written in one of ``forms`` (``{}`` = the value), as real exports write them."""
+    chosen = rng.random(len(values)) < rate
+    form = rng.integers(0, len(forms), size=len(values))
+    rewritten = [
+        forms[f].format(v) if pick and v is not None else v for v, pick, f in zip(values, chosen, form, strict=True)
+    ]
+    return np.array(rewritten, dtype=object)
+
+
 def day_volume(day: date, per_day: int) -> int:
     """Sales of a day: weekends sell ~15% more than weekdays, a mild and predictable pattern."""
     return round(per_day * (1.15 if day.weekday() >= 5 else 1.0))
@@ -307,6 +319,10 @@ def simulate_transactions(
     unit_price = _corrupt(
         rng, _mixed_price(rng, price), rates.bad_number_rate, rng.choice(np.array(["abc", "-4,49", "R$"]), count)
     )
+    # its own generator, so the other columns stay what they were for a seed
+    lossless = _rng(seed, 4, day.toordinal())
+    quantity = _as_exported(quantity, lossless, rates.lossless_rate, ["{}.0", "{},0", " {} "])
+    unit_price = _as_exported(unit_price, lossless, rates.lossless_rate, [" {} ", "{}  "])
     frame = _text_frame(
         {
             "transaction_id": [f"T{day:%Y%m%d}-{i:06d}" for i in range(1, count + 1)],

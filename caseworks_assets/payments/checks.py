@@ -12,7 +12,8 @@ import pandera.polars as pa
 import polars as pl
 import pyarrow.parquet as pq
 
-from caseworks_assets.payments.columns import PAYMENT_STATUSES, TRANSACTION_STATUSES
+from caseworks_assets.governance.classification import pandera_schema
+from caseworks_assets.payments.columns import PAYMENT_COLUMNS, TRANSACTION_COLUMNS
 from caseworks_assets.payments.paths import (
     CLEAN_PAYMENTS,
     CLEAN_TRANSACTIONS,
@@ -26,45 +27,19 @@ from caseworks_assets.quality import reconciliation_check, validate_frame
 from caseworks_assets.resources import LakeResource
 from caseworks_assets.resources.lake_tables import iter_parquet
 
-TRANSACTIONS_SCHEMA = pa.DataFrameSchema(
-    {
-        "transaction_id": pa.Column(pl.String, nullable=False),
-        "customer_id": pa.Column(pl.String, nullable=True),
-        "amount": pa.Column(pl.Float64, pa.Check.gt(0), nullable=False),
-        "currency": pa.Column(pl.String, nullable=True),
-        "transaction_date": pa.Column(pl.Date, nullable=True),
-        "due_date": pa.Column(pl.Date, nullable=False),
-        "status": pa.Column(pl.String, pa.Check.isin(TRANSACTION_STATUSES), nullable=False),
-        "installments": pa.Column(pl.Int64, nullable=True),
-        "source_file": pa.Column(pl.String, nullable=False),
-        "source_line": pa.Column(pl.Int64, pa.Check.ge(1), nullable=False),
-    },
-    name="payments.transactions",
-    strict=False,
-)
-
-PAYMENTS_SCHEMA = pa.DataFrameSchema(
-    {
-        "payment_id": pa.Column(pl.String, nullable=False),
-        "transaction_id": pa.Column(pl.String, nullable=False),
-        "amount_paid": pa.Column(pl.Float64, pa.Check.gt(0), nullable=False),
-        "currency": pa.Column(pl.String, nullable=True),
-        "payment_date": pa.Column(pl.Date, nullable=False),
-        "status": pa.Column(pl.String, pa.Check.isin(PAYMENT_STATUSES), nullable=False),
-        "fee_amount": pa.Column(pl.Float64, nullable=True),
-        "source_file": pa.Column(pl.String, nullable=False),
-        "source_line": pa.Column(pl.Int64, pa.Check.ge(1), nullable=False),
-    },
-    name="payments.payments",
-    strict=False,
-)
+#: derived from the column contracts in :mod:`.columns` (type, nulls, rules): declared once
+TRANSACTIONS_SCHEMA = pandera_schema("payments.transactions", TRANSACTION_COLUMNS)
+PAYMENTS_SCHEMA = pandera_schema("payments.payments", PAYMENT_COLUMNS)
 
 
 def per_file_counts(lake: LakeResource, raw: tuple[str, ...], clean: tuple[str, ...], quarantine: tuple[str, ...]):
     """``source_file, read, loaded, quarantined`` recounted from the stored lake files."""
 
     def count(parts: tuple[str, ...], label: str) -> pl.LazyFrame:
-        return pl.scan_parquet(str(lake.path(*parts))).group_by("source_file").agg(pl.len().alias(label))
+        rows = pl.scan_parquet(str(lake.path(*parts)))
+        if label == "quarantined":  # warnings are loaded rows with a nulled value, not rejected ones
+            rows = rows.filter(pl.col("severity") != "warning")
+        return rows.group_by("source_file").agg(pl.len().alias(label))
 
     return (
         count(raw, "read")

@@ -19,9 +19,10 @@ import pyarrow.parquet as pq
 
 from caseworks_assets.governance import ColumnSpec, KeyRing
 from caseworks_assets.governance.lake_encryption import sealed_writer
-from caseworks_assets.payments.columns import QUARANTINE_COLUMNS, RESTRICTED_COLUMN
-from caseworks_assets.payments.rules import amount_number_rule
+from caseworks_assets.payments.columns import JSON_LITERAL_FIELDS, QUARANTINE_COLUMNS, RESTRICTED_COLUMN
+from caseworks_assets.payments.rules import TRANSACTION_STATE, amount_number_rule
 from caseworks_assets.quality import QualityResult, Rule, apply_rules
+from caseworks_assets.quality.repairs import RepairLog
 from caseworks_assets.resources.overlap import WriteBehind, prefetched
 
 BATCH_ROWS = 200_000
@@ -43,14 +44,27 @@ def typed(frame: pl.DataFrame, columns: Sequence[ColumnSpec]) -> pl.DataFrame:
     return frame.select([pl.col(name).cast(dtype) for name, dtype in polars_schema(columns).items()])
 
 
-def quarantine_frame(result: QualityResult, frame: pl.DataFrame, offset: int = 1) -> pl.DataFrame:
-    """The toolkit's quarantine plus each record's source file and position, for lookups.
+def quarantine_frame(
+    result: QualityResult, frame: pl.DataFrame, offset: int = 1, *, warnings: bool = False
+) -> pl.DataFrame:
+    """The toolkit's quarantine (with ``warnings``: its warnings) plus each record's source file and position.
 
     ``frame`` is what the rules ran on and ``offset`` the row number its first
     row got, so a quarantined row's position is taken from its row there.
     """
-    at = result.quarantine["row_number"] - offset
-    return result.quarantine.hstack(frame.select(pl.col("source_file", "source_line").gather(at)))
+    rows = pl.concat([result.warnings, result.repaired]) if warnings else result.quarantine
+    at = rows["row_number"] - offset
+    return rows.hstack(frame.select(pl.col("source_file", "source_line").gather(at)))
+
+
+def text_columns(frame: pl.DataFrame) -> list[str]:
+    """The raw text fields repaired losslessly before the rules (trimmed, blank = null).
+
+    Not the amounts (JSON literals, read by their own rule), not the source
+    position, not the state joined on for the rules.
+    """
+    skip = {*JSON_LITERAL_FIELDS, "source_file", TRANSACTION_STATE}
+    return [name for name, dtype in frame.schema.items() if dtype == pl.String and name not in skip]
 
 
 @dataclass
@@ -63,6 +77,8 @@ class CleanStats:
     rules: Counter = field(default_factory=Counter)
     per_file: dict[str, Counter] = field(default_factory=dict)
     strings_repaired: int = 0
+    values_warned: int = 0
+    repairs: RepairLog = field(default_factory=RepairLog)
 
     def add(self, raw: pl.DataFrame, clean: pl.DataFrame, quarantine: pl.DataFrame, result: QualityResult) -> None:
         self.rows_read += raw.height
@@ -85,6 +101,9 @@ class CleanStats:
             "rows_loaded": self.rows_loaded,
             "rows_quarantined": self.rows_quarantined,
             "numeric_strings_repaired": self.strings_repaired,
+            "values_warned": self.values_warned,
+            **{k: v for k, v in self.repairs.metadata().items() if k != "repairs"},
+            "repairs": self.repairs.as_dict(),
             **{f"rule/{name}": int(count) for name, count in sorted(self.rules.items())},
             "per_file": {name: dict(counts) for name, counts in sorted(self.per_file.items())},
         }
@@ -162,15 +181,19 @@ def clean_batches(
                 frame = frame.drop(RESTRICTED_COLUMN, strict=False)
                 if enrich is not None:
                     frame = enrich(frame)
-                result = apply_rules(frame, rules, row_number_offset=offset)
+                result = apply_rules(frame, rules, row_number_offset=offset, text_columns=text_columns(frame))
                 # the amount rule's repairs are exactly the amounts that arrived as numeric strings
                 stats.strings_repaired += result.counts.get(f"{amount_number_rule(amount_column)}:repaired", 0)
                 clean = typed(result.clean, columns)
                 quarantine = quarantine_frame(result, frame, offset)
+                warned = quarantine_frame(result, frame, offset, warnings=True)
                 offset += frame.height
                 stats.add(frame, clean, quarantine, result)
+                stats.values_warned += result.warnings.height
+                stats.repairs.merge(result.repairs)
                 writes.submit(clean_out.write, clean)
-                writes.submit(quarantine_out.write, quarantine)
+                # rejected rows and warnings share the quarantine table; ``severity`` tells them apart
+                writes.submit(quarantine_out.write, pl.concat([quarantine, warned]) if warned.height else quarantine)
                 if restricted_out is not None and sealed is not None:
                     kept = clean.select("payment_id", "source_file", "source_line").join(
                         sealed, on=["source_file", "source_line"], how="left"

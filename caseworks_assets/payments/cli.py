@@ -59,15 +59,22 @@ def summarize(case_run: CaseRun) -> str:
             if table not in tables:
                 continue
             loaded = con.execute(f"select count(*) from payments.{table}").fetchone()[0]  # type: ignore[index]
-            quarantined = 0
-            rules = ""
+            quarantined = warned = 0
+            rules = warned_rules = ""
             if f"{table}_quarantine" in tables:
-                quarantined = con.execute(f"select count(*) from payments.{table}_quarantine").fetchone()[0]  # type: ignore[index]
+                quarantine = f"payments.{table}_quarantine"
                 by_rule = con.execute(
-                    f"select rule, count(*) n from payments.{table}_quarantine group by rule order by n desc, rule"
+                    f"select severity, rule, count(*) n from {quarantine} group by all order by n desc, rule"
                 ).fetchall()
-                rules = " (" + ", ".join(f"{rule}: {n}" for rule, n in by_rule) + ")" if by_rule else ""
-            lines.append(f"{table}: {loaded} loaded, {quarantined} quarantined{rules}")
+                rejected = [(rule, n) for severity, rule, n in by_rule if severity != "warning"]
+                warnings = [(rule, n) for severity, rule, n in by_rule if severity == "warning"]
+                quarantined, warned = sum(n for _, n in rejected), sum(n for _, n in warnings)
+                rules = " (" + ", ".join(f"{rule}: {n}" for rule, n in rejected) + ")" if rejected else ""
+                warned_rules = " (" + ", ".join(f"{rule}: {n}" for rule, n in warnings) + ")" if warnings else ""
+            line = f"{table}: {loaded} loaded, {quarantined} quarantined{rules}"
+            if warned:  # loaded rows whose optional value was unreadable and nulled
+                line += f"; {warned} value(s) nulled with a warning{warned_rules}"
+            lines.append(line)
         if "delinquency_summary" in tables:
             from caseworks_assets.payments.delinquency.report import delinquency_answer
 

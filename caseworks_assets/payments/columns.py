@@ -6,8 +6,12 @@ schema shown in the UI, the Pandera schemas and the role projections.
 
 from __future__ import annotations
 
-from caseworks_assets.governance import Classification, ColumnSpec
+import pandera.polars as pa
 
+from caseworks_assets.governance import Classification, ColumnSpec
+from caseworks_assets.quality.repairs import NumberFormat, Severity
+
+ERROR, WARNING = Severity.ERROR, Severity.WARNING
 PUBLIC, INTERNAL, CONFIDENTIAL, RESTRICTED = (
     Classification.PUBLIC,
     Classification.INTERNAL,
@@ -15,9 +19,25 @@ PUBLIC, INTERNAL, CONFIDENTIAL, RESTRICTED = (
     Classification.RESTRICTED,
 )
 
+TRANSACTION_STATUSES = ("pending", "completed", "refunded", "cancelled")
+PAYMENT_STATUSES = ("completed", "processing", "failed")
+
 SOURCE_COLUMNS = [
-    ColumnSpec("source_file", "String", "input file the record came from (relative to the input folder)", INTERNAL),
-    ColumnSpec("source_line", "Int64", "1-based position of the record in its file (the line, for NDJSON)", INTERNAL),
+    ColumnSpec(
+        "source_file",
+        "String",
+        "input file the record came from (relative to the input folder)",
+        INTERNAL,
+        nullable=False,
+    ),
+    ColumnSpec(
+        "source_line",
+        "Int64",
+        "1-based position of the record in its file (the line, for NDJSON)",
+        INTERNAL,
+        nullable=False,
+        checks=(pa.Check.ge(1),),
+    ),
 ]
 
 #: Raw fields: JSON path of each field in a record. Amount-like fields keep their JSON literal
@@ -99,43 +119,97 @@ RAW_PAYMENT_COLUMNS = raw_columns(PAYMENT_FIELDS, restricted=True)
 CUSTOMER_ID = ColumnSpec(
     "customer_id", "String", "customer identifier (personal: pseudonymized for analysts)", CONFIDENTIAL, identifier=True
 )
-CURRENCY = ColumnSpec("currency", "String", "ISO currency code; null when the source sent it empty", PUBLIC)
+CURRENCY = ColumnSpec(
+    "currency", "String", "ISO currency code; null when the source sent it empty", PUBLIC, severity=WARNING
+)
 
 TRANSACTION_COLUMNS = [
-    ColumnSpec("transaction_id", "String", "transaction identifier", INTERNAL),
+    ColumnSpec("transaction_id", "String", "transaction identifier", INTERNAL, nullable=False),
     CUSTOMER_ID,
-    ColumnSpec("amount", "Float64", "amount owed (> 0; numeric strings repaired)", INTERNAL),
+    ColumnSpec(
+        "amount",
+        "Float64",
+        'amount owed (> 0; numeric strings such as "1,234.50" read: decimal point, comma thousands)',
+        INTERNAL,
+        number_format=NumberFormat.DECIMAL_POINT,
+        nullable=False,
+        checks=(pa.Check.gt(0),),
+    ),
     CURRENCY,
     ColumnSpec("transaction_date", "Date", "date of the sale (null when the source sent none)", INTERNAL),
-    ColumnSpec("due_date", "Date", "date the amount is due (never null)", INTERNAL),
-    ColumnSpec("payment_terms", "String", "payment terms as sent (e.g. net_30)", INTERNAL),
-    ColumnSpec("status", "String", "pending | completed | refunded | cancelled", INTERNAL),
-    ColumnSpec("product_category", "String", "product category", PUBLIC),
+    ColumnSpec("due_date", "Date", "date the amount is due (never null)", INTERNAL, nullable=False),
+    ColumnSpec("payment_terms", "String", "payment terms as sent (e.g. net_30)", INTERNAL, severity=WARNING),
+    ColumnSpec(
+        "status",
+        "String",
+        "pending | completed | refunded | cancelled",
+        INTERNAL,
+        nullable=False,
+        checks=(pa.Check.isin(TRANSACTION_STATUSES),),
+    ),
+    ColumnSpec("product_category", "String", "product category", PUBLIC, severity=WARNING),
     ColumnSpec(
         "sales_rep",
         "String",
         "sales representative (an employee: pseudonymized for analysts)",
         CONFIDENTIAL,
         identifier=True,
+        severity=WARNING,
     ),
-    ColumnSpec("channel", "String", "sales channel", PUBLIC),
-    ColumnSpec("discount_applied", "Boolean", "whether a discount was applied (null if unreadable)", INTERNAL),
-    ColumnSpec("installments", "Int64", "number of installments (null if unreadable)", INTERNAL),
+    ColumnSpec("channel", "String", "sales channel", PUBLIC, severity=WARNING),
+    ColumnSpec(
+        "discount_applied",
+        "Boolean",
+        "whether a discount was applied (null with a warning if unreadable)",
+        INTERNAL,
+        severity=WARNING,
+    ),
+    ColumnSpec(
+        "installments",
+        "Int64",
+        "number of installments (5.0 read as 5; null with a warning if unreadable)",
+        INTERNAL,
+        severity=WARNING,
+    ),
     *SOURCE_COLUMNS,
 ]
 
 PAYMENT_COLUMNS = [
-    ColumnSpec("payment_id", "String", "payment identifier", INTERNAL),
-    ColumnSpec("transaction_id", "String", "the transaction paid (always a cleaned transaction)", INTERNAL),
+    ColumnSpec("payment_id", "String", "payment identifier", INTERNAL, nullable=False),
+    ColumnSpec(
+        "transaction_id", "String", "the transaction paid (always a cleaned transaction)", INTERNAL, nullable=False
+    ),
     CUSTOMER_ID,
-    ColumnSpec("amount_paid", "Float64", "amount paid (> 0; numeric strings repaired)", INTERNAL),
+    ColumnSpec(
+        "amount_paid",
+        "Float64",
+        "amount paid (> 0; numeric strings read: decimal point, comma thousands)",
+        INTERNAL,
+        number_format=NumberFormat.DECIMAL_POINT,
+        nullable=False,
+        checks=(pa.Check.gt(0),),
+    ),
     CURRENCY,
-    ColumnSpec("payment_date", "Date", "date of the payment", INTERNAL),
-    ColumnSpec("payment_method", "String", "payment method", INTERNAL),
-    ColumnSpec("payment_type", "String", "full | partial_N", INTERNAL),
-    ColumnSpec("status", "String", "completed | processing | failed", INTERNAL),
-    ColumnSpec("processor", "String", "payment processor", INTERNAL),
-    ColumnSpec("fee_amount", "Float64", "processor fee (null if missing or unreadable)", INTERNAL),
+    ColumnSpec("payment_date", "Date", "date of the payment", INTERNAL, nullable=False),
+    ColumnSpec("payment_method", "String", "payment method", INTERNAL, severity=WARNING),
+    ColumnSpec("payment_type", "String", "full | partial_N", INTERNAL, severity=WARNING),
+    ColumnSpec(
+        "status",
+        "String",
+        "completed | processing | failed",
+        INTERNAL,
+        nullable=False,
+        checks=(pa.Check.isin(PAYMENT_STATUSES),),
+    ),
+    ColumnSpec("processor", "String", "payment processor", INTERNAL, severity=WARNING),
+    ColumnSpec(
+        "fee_amount",
+        "Float64",
+        "processor fee (null with a warning if unreadable)",
+        INTERNAL,
+        severity=WARNING,
+        number_format=NumberFormat.DECIMAL_POINT,
+    ),
     *SOURCE_COLUMNS,
 ]
 
@@ -157,8 +231,11 @@ QUARANTINE_COLUMNS = [
         "the record as received (JSON; restricted fields excluded, they stay encrypted in raw_payments)",
         CONFIDENTIAL,
     ),
+    ColumnSpec(
+        "severity",
+        "String",
+        "error: the record was rejected; warning: it was loaded with this column's value nulled",
+        PUBLIC,
+    ),
     *SOURCE_COLUMNS,
 ]
-
-TRANSACTION_STATUSES = ("pending", "completed", "refunded", "cancelled")
-PAYMENT_STATUSES = ("completed", "processing", "failed")

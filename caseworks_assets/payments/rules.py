@@ -11,19 +11,27 @@ from collections.abc import Callable
 
 import polars as pl
 
-from caseworks_assets.payments.columns import PAYMENT_STATUSES, TRANSACTION_STATUSES
+from caseworks_assets.governance import ColumnSpec
+from caseworks_assets.payments.columns import (
+    PAYMENT_COLUMNS,
+    PAYMENT_STATUSES,
+    TRANSACTION_COLUMNS,
+    TRANSACTION_STATUSES,
+)
 from caseworks_assets.quality import Action, Rule
-from caseworks_assets.quality.validators import parse_date, parse_number
+from caseworks_assets.quality.repairs import NumberFormat, Severity, read_integer, read_number
+from caseworks_assets.quality.validators import parse_date
 
 DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S")
 
 
-def json_number(expr: pl.Expr) -> pl.Expr:
+def json_number(expr: pl.Expr, fmt: NumberFormat = NumberFormat.DECIMAL_POINT) -> pl.Expr:
     """A JSON number literal, or a JSON string holding a number, as Float64 (null if unreadable).
 
     Plain JSON numbers are cast directly; only the distinct remaining values
-    (strings such as ``"1.234,56"``) go through the toolkit's ``parse_number``,
-    which is thorough but far slower than a cast.
+    (strings such as ``"1,234.50"`` or ``" 12 "``) are read with the column's
+    declared convention ``fmt`` (see ``number_format`` in :mod:`.columns`):
+    a separator the convention does not declare makes the value unreadable.
     """
 
     def convert(values: pl.Series) -> pl.Series:
@@ -32,7 +40,7 @@ def json_number(expr: pl.Expr) -> pl.Expr:
         if rest.is_empty():
             return direct
         parsed = pl.DataFrame({"v": rest}).select(
-            parse_number(pl.col("v").str.strip_chars().str.strip_prefix('"').str.strip_suffix('"'))
+            read_number(pl.col("v").str.strip_chars().str.strip_prefix('"').str.strip_suffix('"'), fmt)
         )
         mapping = dict(zip(rest.to_list(), parsed.to_series().to_list(), strict=True))
         return direct.fill_null(values.replace_strict(mapping, default=None, return_dtype=pl.Float64))
@@ -62,7 +70,14 @@ def boolean_text(expr: pl.Expr) -> pl.Expr:
 
 
 def integer_text(expr: pl.Expr) -> pl.Expr:
-    return expr.cast(pl.Float64, strict=False).cast(pl.Int64, strict=False)
+    """An integer written as ``3``, ``3.0`` or `` 3 ``; ``3.5`` is not an integer (null), never truncated."""
+    return read_integer(expr)
+
+
+def action_of(columns: list[ColumnSpec], name: str) -> Action:
+    """What a defect in ``name`` does, from its column contract: quarantine the row, or null the value and warn."""
+    spec = next(c for c in columns if c.name == name)
+    return Action.WARN if spec.severity is Severity.WARNING else Action.QUARANTINE
 
 
 _date = parse_date(DATE_FORMATS)
@@ -74,12 +89,17 @@ def amount_number_rule(column: str) -> str:
     return f"{column}_number"
 
 
+def _format(name: str) -> NumberFormat:
+    spec = next(c for c in (*TRANSACTION_COLUMNS, *PAYMENT_COLUMNS) if c.name == name)
+    return spec.number_format
+
+
 def _amount_rules(column: str) -> list[Rule]:
     return [
         Rule(
             amount_number_rule(column),
             column,
-            repair=json_number,
+            repair=lambda expr: json_number(expr, _format(column)),
             required=True,
             reason=_AMOUNT_REASON.format(col=column),
         ),
@@ -109,8 +129,20 @@ TRANSACTION_RULES = [
     Rule("transaction_date_valid", "transaction_date", repair=_date, reason="transaction_date is not a date"),
     Rule("due_date_valid", "due_date", repair=_date, required=True, reason="due_date missing or not a date"),
     _status_rule("transaction_status_known", TRANSACTION_STATUSES),
-    Rule("discount_applied_boolean", "discount_applied", repair=boolean_text, action=Action.SET_NULL),
-    Rule("installments_integer", "installments", repair=integer_text, action=Action.SET_NULL),
+    Rule(
+        "discount_applied_boolean",
+        "discount_applied",
+        repair=boolean_text,
+        action=action_of(TRANSACTION_COLUMNS, "discount_applied"),
+        reason="discount_applied is not true or false",
+    ),
+    Rule(
+        "installments_integer",
+        "installments",
+        repair=integer_text,
+        action=action_of(TRANSACTION_COLUMNS, "installments"),
+        reason="installments is not a whole number",
+    ),
 ]
 
 
@@ -121,8 +153,20 @@ PAYMENT_RECORD_RULES = [
         "payment_date_valid", "payment_date", repair=_date, required=True, reason="payment_date missing or not a date"
     ),
     _status_rule("payment_status_known", PAYMENT_STATUSES),
-    Rule("fee_amount_number", "fee_amount", repair=json_number, action=Action.SET_NULL),
-    Rule("fee_amount_finite", "fee_amount", valid=finite, action=Action.SET_NULL, reason="fee_amount not finite"),
+    Rule(
+        "fee_amount_number",
+        "fee_amount",
+        repair=lambda expr: json_number(expr, _format("fee_amount")),
+        action=action_of(PAYMENT_COLUMNS, "fee_amount"),
+        reason="fee_amount is not a number",
+    ),
+    Rule(
+        "fee_amount_finite",
+        "fee_amount",
+        valid=finite,
+        action=action_of(PAYMENT_COLUMNS, "fee_amount"),
+        reason="fee_amount is not a finite number",
+    ),
 ]
 
 

@@ -4,6 +4,11 @@ Generated entirely in DuckDB (``range`` + deterministic hashes, ``COPY ... (FORM
 json, ARRAY true)``), so millions of records stream to disk without passing
 through Python. Defect rates (per mille) are constants below; the same seed
 always gives the same files.
+
+Besides the defects, values are written the ways real exports write them, all
+losslessly repairable (about 2 % each): amounts as padded strings (``" 12.50 "``)
+or with thousands separators (``"1,234.50"``, the decimal-point convention the
+amount columns declare), currencies and statuses with stray spaces.
 """
 
 from __future__ import annotations
@@ -55,9 +60,12 @@ SELECT
     WHEN amount_defect < 20 THEN to_json(printf('%.2f', amount_value))
     WHEN amount_defect < 25 THEN 'null'::JSON
     WHEN amount_defect < 30 THEN to_json(-amount_value)
+    WHEN amount_defect < 50 THEN to_json(' ' || printf('%.2f', amount_value) || ' ')
+    WHEN amount_defect < 70 THEN to_json(format('{:,.2f}', amount_value))
     ELSE to_json(amount_value)
   END AS amount,
-  CASE WHEN currency_draw < 3 THEN '' WHEN currency_draw < 80 THEN 'BRL' ELSE 'USD' END AS currency,
+  CASE WHEN currency_draw < 3 THEN '' WHEN currency_draw < 78 THEN 'BRL' WHEN currency_draw < 80 THEN ' BRL '
+       ELSE 'USD' END AS currency,
   CASE
     WHEN date_defect < 3 THEN 'invalid-date'
     WHEN date_defect % 3 = 0 THEN strftime(tx_date + make_time(hour, 15, 0), '%Y-%m-%dT%H:%M:%S')
@@ -70,6 +78,7 @@ SELECT
     WHEN status_draw < 2 THEN NULL
     WHEN status_draw < 3 THEN 'on_hold'
     WHEN status_draw < 30 THEN 'pending'
+    WHEN status_draw < 32 THEN 'completed '
     WHEN status_draw < 90 THEN 'completed'
     WHEN status_draw < 95 THEN 'refunded'
     ELSE 'cancelled'
@@ -96,6 +105,7 @@ SELECT
     WHEN pay_defect < 20 THEN to_json(printf('%.2f', paid))
     WHEN pay_defect < 25 THEN 'null'::JSON
     WHEN pay_defect < 30 THEN to_json(0 - paid)
+    WHEN pay_defect < 50 THEN to_json(' ' || printf('%.2f', paid) || ' ')
     ELSE to_json(paid)
   END AS amount_paid,
   CASE WHEN currency_draw < 3 THEN '' WHEN currency_draw < 80 THEN 'BRL' ELSE 'USD' END AS currency,

@@ -28,7 +28,7 @@ from caseworks_assets.governance import (
     governance_tags,
     key_id_of,
 )
-from caseworks_assets.payments.clean import quarantine_frame, typed
+from caseworks_assets.payments.clean import quarantine_frame, text_columns, typed
 from caseworks_assets.payments.columns import (
     PAYMENT_COLUMNS,
     PAYMENT_RESTRICTED_COLUMNS,
@@ -92,7 +92,9 @@ def _out(name: str, columns: list[ColumnSpec], description: str) -> dg.AssetOut:
 
 
 def _quarantine(result, frame: pl.DataFrame, record_type: str) -> pl.DataFrame:
-    return quarantine_frame(result, frame).with_columns(pl.lit(record_type).alias("record_type"))
+    """Rejected records and warnings (``severity``) of one record type."""
+    rows = pl.concat([quarantine_frame(result, frame), quarantine_frame(result, frame, warnings=True)])
+    return rows.with_columns(pl.lit(record_type).alias("record_type"))
 
 
 @dg.multi_asset(
@@ -123,17 +125,18 @@ def stream_batch(context: dg.AssetExecutionContext, payments_landing: StreamLand
     parsed = parse_batch(path, batch_id)
     ring = privacy.keyring()
 
-    transactions = apply_rules(parsed.transactions, TRANSACTION_RULES)
+    transactions = apply_rules(parsed.transactions, TRANSACTION_RULES, text_columns=text_columns(parsed.transactions))
     sealed = parsed.payments.select(
         "source_line",
         ring.encrypt(parsed.payments["_restricted_plain"]).alias(RESTRICTED_COLUMN),
     )
     payment_rows = parsed.payments.drop("_restricted_plain")
-    payments = apply_rules(payment_rows, PAYMENT_RECORD_RULES)
+    payments = apply_rules(payment_rows, PAYMENT_RECORD_RULES, text_columns=text_columns(payment_rows))
     bad_lines = parsed.malformed.select(
         pl.lit("unknown").alias("record_type"),
         pl.col("source_line").alias("row_number"),
         "rule",
+        pl.lit("error").alias("severity"),
         pl.lit("line").alias("column"),
         pl.format("line is not a transaction or payment JSON object ({})", "rule").alias("reason"),
         "raw_record",
@@ -160,7 +163,8 @@ def stream_batch(context: dg.AssetExecutionContext, payments_landing: StreamLand
     counts = {
         "rows_read": parsed.lines,
         "rows_loaded": clean_tx.height + clean_pay.height,
-        "rows_quarantined": quarantine.height,
+        "rows_quarantined": int((quarantine["severity"] == "error").sum()),
+        "values_warned": int((quarantine["severity"] == "warning").sum()),
         "malformed_lines": parsed.malformed.height,
     }
     context.log.info(f"batch {batch_id}: {counts}")

@@ -89,7 +89,10 @@ def _table(
 def _quality_metadata(stats: clean.CleanStats) -> dict[str, object]:
     meta = stats.metadata()
     meta["per_file"] = dg.MetadataValue.json(meta["per_file"])
-    meta["currency_null"] = int(stats.rules.get("currency_empty", 0))
+    # an empty currency is a blank, nulled by the lossless repairs before the rules (currency_empty is a fallback)
+    meta["currency_null"] = int(stats.rules.get("currency_empty", 0)) + stats.repairs.counts.get(
+        ("blank_to_null", "currency"), 0
+    )
     return meta
 
 

@@ -38,6 +38,11 @@ QUARANTINE_TABLE_SCHEMA = dg.TableSchema(
         dg.TableColumn("column", "string", "Column the rule reads (keys for duplicates)."),
         dg.TableColumn("reason", "string", "Human-readable reason for the rejection."),
         dg.TableColumn("raw_record", "string", "The record exactly as read, as a JSON object."),
+        dg.TableColumn(
+            "severity",
+            "string",
+            "error: the row was rejected; warning: the row was loaded with this column's (optional) value nulled.",
+        ),
     ]
 )
 
@@ -362,10 +367,17 @@ def quality_metadata(result: QualityResult, *, sample: int = 5) -> dict[str, Any
 
     ``rows_read``, ``rows_loaded``, ``rows_quarantined`` (the counters
     :func:`reconciliation_check` reads), ``quarantine_rate``, one ``rule/<name>``
-    count per rule (and ``rule/<name>:repaired``), and when rows were rejected a
-    ``quarantine_sample`` Markdown table.
+    count per rule (and ``rule/<name>:repaired``), the lossless repairs
+    (``values_repaired``, ``repair/<rule>/<column>`` and ``repairs`` with up
+    to five examples each), ``values_warned``, and when rows were rejected or
+    values warned a ``quarantine_sample`` / ``warning_sample`` Markdown table.
     """
     metadata: dict[str, Any] = dict(result.metadata())
+    repairs = result.repairs.metadata()
+    metadata |= {k: v for k, v in repairs.items() if k != "repairs"}
+    metadata["repairs"] = dg.MetadataValue.json(repairs["repairs"])
+    if result.warnings.height:
+        metadata["warning_sample"] = dg.MetadataValue.md(markdown_table(result.warnings, sample))
     metadata["quarantine_rate"] = float(result.quarantine.height / result.rows_read) if result.rows_read else 0.0
     if result.quarantine.height:
         metadata["quarantine_sample"] = dg.MetadataValue.md(markdown_table(result.quarantine, sample))

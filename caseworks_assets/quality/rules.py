@@ -20,6 +20,8 @@ from enum import StrEnum
 
 import polars as pl
 
+from caseworks_assets.quality.repairs import RepairLog, normalize_text
+
 ExprFn = Callable[[pl.Expr], pl.Expr]
 
 ROW_ID = "__row"
@@ -30,6 +32,7 @@ QUARANTINE_SCHEMA = {
     "column": pl.String,
     "reason": pl.String,
     "raw_record": pl.String,
+    "severity": pl.String,
 }
 
 
@@ -39,6 +42,7 @@ class Action(StrEnum):
     QUARANTINE = "quarantine"  # the whole row goes to quarantine
     SET_NULL = "set_null"  # the value becomes null, the row is kept
     REPAIR = "repair"  # the repaired value is kept; rows whose repair failed are quarantined
+    WARN = "warn"  # the value becomes null, the row is kept, and a warning row (severity warning) is recorded
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,20 @@ class QualityResult:
     quarantine: pl.DataFrame
     counts: dict[str, int] = field(default_factory=dict)
     rows_read: int = 0
+    #: values nulled by a WARN rule in rows that were kept (quarantine-shaped, ``severity = warning``);
+    #: not rejected rows, so not part of ``read = loaded + quarantined``
+    warnings: pl.DataFrame = field(default_factory=lambda: empty_quarantine())
+    #: lossless repairs made before the rules ran (trimmed text, blanks as null), per rule and column
+    repairs: RepairLog = field(default_factory=RepairLog)
+    #: the repaired values of loaded rows, one warning row each (``rule`` = the repair, ``reason`` = what was read)
+    repaired: pl.DataFrame = field(default_factory=lambda: empty_quarantine())
+
+    @property
+    def issues(self) -> pl.DataFrame:
+        """Quarantined rows, warnings and repaired values in one table (a case's quarantine asset), by row."""
+        return pl.concat([self.quarantine, self.warnings, self.repaired]).sort(
+            "row_number", "severity", maintain_order=True
+        )
 
     @property
     def reconciles(self) -> bool:
@@ -102,6 +120,7 @@ class QualityResult:
             "rows_read": self.rows_read,
             "rows_loaded": self.clean.height,
             "rows_quarantined": self.quarantine.height,
+            "values_warned": self.warnings.height,
             **{f"rule/{name}": count for name, count in sorted(self.counts.items())},
         }
 
@@ -137,7 +156,9 @@ def raw_record_expr(columns: Sequence[str]) -> pl.Expr:
     return pl.struct([pl.col(c) for c in columns]).struct.json_encode().alias("raw_record")
 
 
-def _quarantine_rows(frame: pl.DataFrame, raw: pl.DataFrame, rules: Sequence[Rule]) -> pl.DataFrame:
+def _quarantine_rows(
+    frame: pl.DataFrame, raw: pl.DataFrame, rules: Sequence[Rule], severity: str = "error"
+) -> pl.DataFrame:
     """The rows of ``raw`` (original values, by row id) that ``frame`` marks, with the rule each broke.
 
     ``frame``'s RULE holds the position in ``rules`` of the rule that
@@ -162,7 +183,28 @@ def _quarantine_rows(frame: pl.DataFrame, raw: pl.DataFrame, rules: Sequence[Rul
             "column",
             "reason",
             raw_record_expr([c for c in raw.columns if c != ROW_ID]),
+            pl.lit(severity).alias("severity"),
         )
+    )
+
+
+def repaired_rows(located: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
+    """Quarantine-shaped warning rows for repaired values (``located`` from a :class:`RepairLog`) of ``raw``'s rows."""
+    if located.is_empty():
+        return empty_quarantine()
+    return (
+        raw.join(located, left_on=ROW_ID, right_on="at", how="inner")
+        .select(
+            pl.col(ROW_ID).cast(pl.Int64).alias("row_number"),
+            pl.concat_str([pl.lit("repaired_"), pl.col("rule")]).alias("rule"),
+            pl.col("column"),
+            pl.concat_str(
+                [pl.lit("'"), pl.col("original"), pl.lit("' read as "), pl.col("repaired").fill_null("null")]
+            ).alias("reason"),
+            raw_record_expr([c for c in raw.columns if c != ROW_ID]),
+            pl.lit("warning").alias("severity"),
+        )
+        .sort("row_number", "column")
     )
 
 
@@ -198,11 +240,16 @@ def apply_rules(
     rules: Sequence[Rule] = (),
     dedupe: Dedupe | None = None,
     row_number_offset: int = 1,
+    text_columns: Sequence[str] = (),
 ) -> QualityResult:
     """Apply ``rules`` in order, then ``dedupe``; see the module docstring.
 
     ``row_number_offset`` numbers rows as the source does (1 for the first data
     row, or a file's line number) so quarantined rows point back at their origin.
+    ``text_columns`` are repaired losslessly before any rule reads them
+    (surrounding whitespace trimmed, blank = null; see
+    :mod:`~caseworks_assets.quality.repairs`), counted in ``result.repairs``;
+    quarantine and warnings still show each record as read.
     """
     columns = list(frame.columns)
     for rule in rules:
@@ -215,9 +262,13 @@ def apply_rules(
     raw = frame.with_row_index(ROW_ID, offset=row_number_offset)
     # Rows are never filtered between rules (a copy of every column each time): a row a rule
     # quarantines is marked with the rule's name in RULE and later rules leave it alone.
-    work = raw.with_columns(pl.lit(None, dtype=pl.Int32).alias(RULE))
+    repairs = RepairLog(locate=ROW_ID)
+    work = normalize_text(raw, list(text_columns), repairs)
+    work = work.with_columns(pl.lit(None, dtype=pl.Int32).alias(RULE))
     live = pl.col(RULE).is_null()
     rejecting: list[Rule] = []
+    warning: list[Rule] = []
+    warned: list[pl.DataFrame] = []
     counts: dict[str, int] = {}
 
     for rule in rules:
@@ -228,7 +279,9 @@ def apply_rules(
         value = pl.col("__value")
         checks = [pl.lit(False)]
         if rule.repair is not None:
-            checks.append(original.is_not_null() & value.is_null())
+            # a repair that gives null fails, unless the value was blank: blank is null (a lossless repair)
+            blank = original.cast(pl.String).str.strip_chars().str.len_chars() == 0
+            checks.append(original.is_not_null() & value.is_null() & ~blank)
         if rule.valid is not None:
             checks.append(value.is_not_null() & ~rule.valid(value).fill_null(False))
         if rule.required:
@@ -239,7 +292,11 @@ def apply_rules(
             counts[f"{rule.name}:repaired"] = _count_repaired(work, rule.column)
         counts[rule.name] = n_failed
         failed = pl.col("__failed")
-        if rule.action is Action.SET_NULL:
+        if rule.action is Action.SET_NULL or rule.action is Action.WARN:
+            if rule.action is Action.WARN and n_failed:
+                marker = pl.lit(len(warning), dtype=pl.Int32).alias(RULE)
+                warned.append(work.filter(failed).select(ROW_ID, marker))
+                warning.append(rule)
             work = work.with_columns(pl.when(failed).then(None).otherwise(value).alias(rule.column))
         else:
             updates = [value.alias(rule.column)]
@@ -269,9 +326,20 @@ def apply_rules(
         work = work.join(kept, on=ROW_ID, how="semi")
 
     quarantine = pl.concat(quarantined) if quarantined else empty_quarantine()
+    warnings = (
+        # a row quarantined later (or dropped as a duplicate) is in quarantine already: no warning for it
+        _quarantine_rows(pl.concat(warned).join(work.select(ROW_ID), on=ROW_ID, how="semi"), raw, warning, "warning")
+        if warned
+        else empty_quarantine()
+    )
     return QualityResult(
         clean=work.sort(ROW_ID).drop(ROW_ID),
         quarantine=quarantine.sort("row_number"),
         counts=counts,
         rows_read=frame.height,
+        warnings=warnings.sort("row_number", "rule"),
+        repairs=repairs,
+        repaired=repaired_rows(
+            repairs.located().join(work.select(ROW_ID), left_on="at", right_on=ROW_ID, how="semi"), raw
+        ),
     )

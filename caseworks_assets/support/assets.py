@@ -273,7 +273,7 @@ def _apply_month(
     del previous
     in_full = in_full or before is None
     path = states.publish(spec.name, month, current, changes.rows, base_version, in_full=in_full)
-    lake.write_parquet(changes.quarantine, *rejects_parts(spec.name, month))
+    lake.write_parquet(changes.issues, *rejects_parts(spec.name, month))
     bad_actions = changes.counts.get("bad_action", 0)
     unknown = stats["unknown_deletes"] + stats["unknown_updates"]
     key = state_key(spec.name)
@@ -315,7 +315,7 @@ def _apply_month(
             "dagster/row_count": current.height,
         },
     )
-    return materialization, checks, changes.rows_read, changes.quarantine
+    return materialization, checks, changes.rows_read, changes.issues
 
 
 def _quarantine_rows(month: str, lake: LakeResource, rejected: dict[str, pl.DataFrame]) -> pl.DataFrame:
@@ -328,14 +328,25 @@ def _quarantine_rows(month: str, lake: LakeResource, rejected: dict[str, pl.Data
             return lake.read_parquet(*rejects_parts(table, month))
         return pl.DataFrame(schema=quarantine_schema())
 
-    frames = [rows_of(table) for table in TABLES]
-    return pl.concat([f.cast(quarantine_schema()) for f in frames]).select(pl.lit(month).alias("month"), pl.all())
+    # rejects written before warnings existed hold rejected rows only
+    frames = [
+        frame if "severity" in frame.columns else frame.with_columns(pl.lit("error").alias("severity"))
+        for frame in (rows_of(table) for table in TABLES)
+    ]
+    return pl.concat([f.select(list(quarantine_schema())).cast(quarantine_schema()) for f in frames]).select(
+        pl.lit(month).alias("month"), pl.all()
+    )
 
 
 def _quarantine_metadata(rows: pl.DataFrame) -> dict[str, dg.MetadataValue]:
     by_rule = rows.group_by("table", "rule").len().sort("table", "rule")
+    warnings = rows["severity"] == "warning"
+    repaired = warnings & rows["rule"].str.starts_with("repaired_")
     return {
         "dagster/row_count": dg.MetadataValue.int(rows.height),
+        "rows_rejected": dg.MetadataValue.int(int((~warnings).sum())),
+        "values_warned": dg.MetadataValue.int(int((warnings & ~repaired).sum())),
+        "values_repaired": dg.MetadataValue.int(int(repaired.sum())),
         "by_rule": dg.MetadataValue.json({f"{t}/{r}": n for t, r, n in by_rule.iter_rows()}),
     }
 

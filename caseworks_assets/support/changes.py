@@ -24,13 +24,13 @@ import dagster as dg
 import polars as pl
 
 from caseworks_assets.quality import Action, Dedupe, QualityResult, Rule, apply_rules, empty_quarantine, may_repeat
+from caseworks_assets.quality.repairs import Kind, RepairLog, Severity, read_column, read_instant, repair_rows
 from caseworks_assets.quality.rules import ExprFn, raw_record_expr
 from caseworks_assets.quality.validators import parse_date
 from caseworks_assets.support.layout import ACTIONS, EASTERN, SOURCE_FILE, SOURCE_LINE, RawFile, TableSpec
-from caseworks_assets.support.schemas import STATE_SCHEMAS
+from caseworks_assets.support.schemas import STATE_SCHEMAS, TABLE_COLUMNS
 
-UTC_FORMAT = "%Y-%m-%dT%H:%M:%S%.fZ"
-#: The form the sources write (whole seconds): polars parses it on a fast path, four times quicker than UTC_FORMAT.
+#: The form the sources write (whole seconds): polars parses it on a fast path, four times quicker than a general one.
 UTC_WHOLE_SECONDS = "%Y-%m-%dT%H:%M:%SZ"
 UTC = pl.Datetime("us", "UTC")
 
@@ -43,34 +43,34 @@ def _fast_utc(expr: pl.Expr) -> pl.Expr:
 
 
 def _read_again(text: pl.Series, parsed: pl.Series) -> pl.Series:
-    """``parsed`` with the values the fast parser left null (though ``text`` has one) read with UTC_FORMAT."""
+    """``parsed`` with the values the fast parser left null (though ``text`` has one) read with :func:`read_instant`."""
     retry = parsed.is_null() & text.is_not_null()
     if not retry.any():
         return parsed
-    again = text.filter(retry).str.strip_chars()
-    return parsed.scatter(
-        retry.arg_true(), again.str.to_datetime(UTC_FORMAT, time_unit="us", time_zone="UTC", strict=False)
-    )
+    again = text.filter(retry).to_frame().select(read_instant(pl.col(text.name))).to_series()
+    return parsed.scatter(retry.arg_true(), again)
 
 
 def _parse_utc_series(text: pl.Series) -> pl.Series:
-    """Every value through the fast whole-seconds parser; only the values it leaves null through UTC_FORMAT.
+    """Every value through the fast whole-seconds parser; only the values it leaves null through :func:`read_instant`.
 
-    Same result as parsing everything with UTC_FORMAT (after stripping spaces):
-    the fast format accepts a subset of what UTC_FORMAT accepts, with the same
-    value, and what it does not read (fractions, trailing spaces, garbage) is
-    parsed again by the general one, a few rows instead of millions.
+    Same result as :func:`read_instant` on everything: the fast format accepts a
+    subset of what it accepts, with the same value, and what it does not read
+    (fractions, offsets, surrounding spaces, garbage) is read again by the
+    general one, a few rows instead of millions.
     """
     return _read_again(text, text.to_frame().select(_fast_utc(pl.col(text.name))).to_series())
 
 
-def with_eastern_instants(frame: pl.DataFrame, targets: dict[str, str]) -> pl.DataFrame:
+def with_eastern_instants(frame: pl.DataFrame, targets: dict[str, str], log: RepairLog | None = None) -> pl.DataFrame:
     """``frame`` plus each text column ``source`` read as an Eastern instant into ``targets[source]``.
 
     The values :func:`to_eastern` gives, computed the fast way for a frame:
     every column through the fast parser at once (polars runs them in
-    parallel, with no Python in between), then UTC_FORMAT only for the values
-    of a column it left unread.
+    parallel, with no Python in between), then the repairing reader
+    (:func:`~caseworks_assets.quality.repairs.read_instant`: offsets, fractions,
+    blanks) only for the values of a column it left unread, counted in ``log``.
+    A blank source becomes null, so the rules see it as missing.
     """
     if not targets:
         return frame
@@ -79,10 +79,11 @@ def with_eastern_instants(frame: pl.DataFrame, targets: dict[str, str]) -> pl.Da
         (pl.col(target).is_null() & pl.col(source).is_not_null()).any().alias(target)
         for source, target in targets.items()
     ).row(0, named=True)
-    again = [_read_again(parsed[source], parsed[target]) for source, target in targets.items() if unread[target]]
-    return parsed.with_columns(*again).with_columns(
-        pl.col(target).dt.convert_time_zone(EASTERN) for target in targets.values()
-    )
+    for source, target in targets.items():
+        if unread[target]:
+            retry = parsed.select(pl.col(target).is_null() & pl.col(source).is_not_null()).to_series()
+            parsed = repair_rows(parsed, retry, source, target, Kind.INSTANT, log=log)
+    return parsed.with_columns(pl.col(target).dt.convert_time_zone(EASTERN) for target in targets.values())
 
 
 def parse_utc(expr: pl.Expr) -> pl.Expr:
@@ -112,14 +113,6 @@ def _non_empty(expr: pl.Expr) -> pl.Expr:
     return expr.str.len_chars() > 0
 
 
-def _duration(expr: pl.Expr) -> pl.Expr:
-    return expr.str.strip_chars().cast(pl.Float64, strict=False)
-
-
-def _rating(expr: pl.Expr) -> pl.Expr:
-    return expr.str.strip_chars().cast(pl.Int64, strict=False)
-
-
 def _lower(expr: pl.Expr) -> pl.Expr:
     return expr.str.strip_chars().str.to_lowercase()
 
@@ -147,30 +140,58 @@ def typed_name(column: str) -> str:
     return f"__typed_{column}"
 
 
-def parsers(spec: TableSpec) -> dict[str, ExprFn]:
-    """How each typed column of ``spec``'s table other than its timestamps is read from its text.
+#: Numeric columns, read by a strict cast first and repaired only where it fails (``5.0``, `` 5 ``, blank).
+NUMERIC: dict[str, dict[str, Kind]] = {
+    "interactions": {"call_duration_minutes": Kind.NUMBER, "satisfaction_rating": Kind.INTEGER},
+}
 
-    Timestamps are read by :func:`with_eastern_instants`, as :func:`to_eastern` reads them.
+
+def parsers(spec: TableSpec) -> dict[str, ExprFn]:
+    """How each typed column of ``spec``'s table other than its timestamps and numbers is read from its text.
+
+    Timestamps are read by :func:`with_eastern_instants`, as :func:`to_eastern`
+    reads them; numbers by :func:`~caseworks_assets.quality.repairs.read_column` (see :data:`NUMERIC`).
     """
     readers: dict[str, ExprFn] = {}
-    if spec.name == "interactions":
-        readers |= {"call_duration_minutes": _duration, "satisfaction_rating": _rating}
     if spec.name == "agents":
         readers["hire_date"] = parse_date(["%Y-%m-%d"], iso=False)
     return readers
+
+
+def severity(spec: TableSpec, column: str) -> Severity:
+    """The column contract's severity of ``column`` (see :data:`~caseworks_assets.support.schemas.TABLE_COLUMNS`)."""
+    return next(col.severity for col in TABLE_COLUMNS[spec.name] if col.name == column)
+
+
+def _action(spec: TableSpec, column: str) -> Action:
+    return Action.WARN if severity(spec, column) is Severity.WARNING else Action.QUARANTINE
+
+
+def text_columns(spec: TableSpec) -> list[str]:
+    """Text columns of add/update rows other than the key: trimmed, blank = null before the rules."""
+    typed = {*spec.timestamps, *parsers(spec), *NUMERIC.get(spec.name, {})}
+    return [c for c in spec.columns if c != spec.key and c not in typed]
 
 
 def _typed(column: str) -> pl.Expr:
     return pl.col(typed_name(column))
 
 
+def _blank(text: pl.Expr) -> pl.Expr:
+    return text.str.strip_chars().str.len_chars() == 0
+
+
 def value_rules(spec: TableSpec) -> list[Rule]:
     """The typing rules of add/update rows of ``spec``'s table.
 
-    Typed values are parsed once into ``__typed_<column>`` companions (see
-    :func:`parsers`) and the rules test them, so a text value that does not
-    read (non-null text, null typed value) or breaks a range quarantines its
-    row, and a missing value is fine unless the column is required.
+    Typed values are read once into ``__typed_<column>`` companions (see
+    :func:`parsers`, :data:`NUMERIC`, :func:`with_eastern_instants`; lossless
+    repairs such as ``5.0`` or ``+00:00`` already made there) and the rules
+    test them. A text value that still does not read (non-null text, null
+    typed value) or breaks a range is a defect: for a column whose contract
+    says ``error`` it quarantines the row, for ``warning`` it nulls the value
+    and keeps the row with a warning. A missing value is fine unless the
+    column is required.
     """
     rules = [
         Rule(
@@ -178,7 +199,8 @@ def value_rules(spec: TableSpec) -> list[Rule]:
             column,
             valid=lambda _text, column=column: _typed(column).is_not_null(),
             required=column in spec.required,
-            reason=f"{column} is missing or not a UTC timestamp (YYYY-MM-DDTHH:MM:SSZ)",
+            action=_action(spec, column),
+            reason=f"{column} is missing or not an ISO 8601 instant (YYYY-MM-DDTHH:MM:SSZ or with an offset)",
         )
         for column in spec.timestamps
     ]
@@ -188,12 +210,14 @@ def value_rules(spec: TableSpec) -> list[Rule]:
                 "bad_call_duration",
                 "call_duration_minutes",
                 valid=lambda _text: (_typed("call_duration_minutes") >= 0).fill_null(False),
+                action=_action(spec, "call_duration_minutes"),
                 reason="call_duration_minutes is not a non-negative number",
             ),
             Rule(
                 "bad_satisfaction_rating",
                 "satisfaction_rating",
                 valid=lambda _text: _typed("satisfaction_rating").is_between(1, 5).fill_null(False),
+                action=_action(spec, "satisfaction_rating"),
                 reason="satisfaction_rating is not an integer 1-5",
             ),
             Rule("channel", "channel", repair=_lower, action=Action.REPAIR),
@@ -203,12 +227,11 @@ def value_rules(spec: TableSpec) -> list[Rule]:
             Rule(
                 "bad_hire_date",
                 "hire_date",
-                valid=lambda _text: _typed("hire_date").is_not_null(),
+                valid=lambda text: _typed("hire_date").is_not_null() | _blank(text),
+                action=_action(spec, "hire_date"),
                 reason="hire_date is not YYYY-MM-DD",
             )
         )
-    id_columns = [c for c in spec.columns if c.endswith("_id") and c != spec.key]
-    rules += [Rule(f"trim_{c}", c, repair=_stripped, action=Action.REPAIR) for c in id_columns]
     return rules
 
 
@@ -217,13 +240,14 @@ def value_rules(spec: TableSpec) -> list[Rule]:
 CHUNK_ROWS = 250_000
 
 
-def _relined(result: QualityResult, frame: pl.DataFrame) -> pl.DataFrame:
-    """Quarantine rows numbered by ``frame``'s row index, renumbered by source line."""
-    if result.quarantine.is_empty():
-        return result.quarantine
+def _relined(result: QualityResult | pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
+    """Quarantine (or warning) rows numbered by ``frame``'s row index, renumbered by source line."""
+    rows = result.quarantine if isinstance(result, QualityResult) else result
+    if rows.is_empty():
+        return rows
     lines = frame.select(pl.col(SOURCE_LINE)).with_row_index("__index").with_columns(pl.col("__index").cast(pl.Int64))
     return (
-        result.quarantine.join(lines, left_on="row_number", right_on="__index", how="left")
+        rows.join(lines, left_on="row_number", right_on="__index", how="left")
         .with_columns(pl.col(SOURCE_LINE).alias("row_number"))
         .drop(SOURCE_LINE)
     )
@@ -239,7 +263,7 @@ def _with_records(quarantine: pl.DataFrame, rows: pl.DataFrame | pl.LazyFrame, s
         .select(pl.col(SOURCE_LINE).alias("row_number"), raw_record_expr(spec.delta_columns))
         .collect(engine="streaming")
     )
-    return quarantine.drop("raw_record").join(records, on="row_number", how="left")
+    return quarantine.drop("raw_record").join(records, on="row_number", how="left").select(quarantine.columns)
 
 
 def _line_breaks(chunk: pl.DataFrame) -> pl.DataFrame:
@@ -297,25 +321,83 @@ def physical_lines(lines: pl.Series, breaks: pl.DataFrame) -> pl.Series:
 
 @dataclass
 class Changes:
-    """One month's typed changes of one table and what was rejected on the way."""
+    """One month's typed changes of one table, what was rejected on the way, and what was repaired or warned.
+
+    ``quarantine`` holds the rejected rows (``severity = error``): every row
+    read is in ``rows`` or there. ``warnings`` holds values of kept rows that
+    were nulled because an optional attribute was unreadable (``severity =
+    warning``); ``issues`` is both, as the quarantine table stores them.
+    """
 
     rows: pl.DataFrame
     quarantine: pl.DataFrame
     rows_read: int
     counts: dict[str, int] = field(default_factory=dict)
+    warnings: pl.DataFrame = field(default_factory=lambda: _located(empty_quarantine(), ""))
+    repairs: RepairLog = field(default_factory=RepairLog)
 
-    def metadata(self) -> dict[str, int]:
+    @property
+    def issues(self) -> pl.DataFrame:
+        return pl.concat([self.quarantine, self.warnings]).sort("line", "severity", maintain_order=True)
+
+    def metadata(self) -> dict[str, object]:
+        repairs = self.repairs.metadata()
         return {
             "rows_read": self.rows_read,
             "rows_loaded": self.rows.height,
             "rows_quarantined": self.quarantine.height,
+            # values nulled with a warning; repaired values are warnings too, counted under values_repaired
+            "values_warned": int((~self.warnings["rule"].str.starts_with("repaired_")).sum()),
             **{f"rule/{name}": count for name, count in sorted(self.counts.items()) if ":" not in name},
+            **{k: v for k, v in repairs.items() if k != "repairs"},
+            "repairs": dg.MetadataValue.json(repairs["repairs"]),
         }
+
+
+def _located(rows: pl.DataFrame, table: str, source_file: str = "") -> pl.DataFrame:
+    """Quarantine-shaped rows (numbered by source line) in the case's quarantine columns."""
+    return rows.sort("row_number").select(
+        pl.lit(table).alias("table"),
+        pl.lit(source_file).alias("source_file"),
+        pl.col("row_number").alias("line"),
+        "rule",
+        "column",
+        "reason",
+        "raw_record",
+        "severity",
+    )
 
 
 def _sum_counts(total: dict[str, int], part: dict[str, int]) -> None:
     for name, count in part.items():
         total[name] = total.get(name, 0) + count
+
+
+def _repaired_lines(located: pl.DataFrame, loaded_lines: pl.Series) -> pl.DataFrame:
+    """Warning rows (numbered by source line) for the repaired values of the loaded lines."""
+    return (
+        located.filter(pl.col("at").is_in(loaded_lines.implode()))
+        .select(
+            pl.col("at").alias("row_number"),
+            pl.concat_str([pl.lit("repaired_"), pl.col("rule")]).alias("rule"),
+            "column",
+            pl.concat_str(
+                [pl.lit("'"), pl.col("original"), pl.lit("' read as "), pl.col("repaired").fill_null("null")]
+            ).alias("reason"),
+            pl.lit(None, dtype=pl.String).alias("raw_record"),
+            pl.lit("warning").alias("severity"),
+        )
+        .sort("row_number", "column")
+    )
+
+
+def _state_value(name: str, typed_columns: set[str], warned: set[str]) -> pl.Expr:
+    """A state column from the typed rows: the typed companion, nulled where a warning nulled the text."""
+    if name not in typed_columns:
+        return pl.col(name)
+    if name in warned:
+        return pl.when(pl.col(name).is_not_null()).then(_typed(name))
+    return _typed(name)
 
 
 def _slices(frame: pl.DataFrame, rows: int) -> Iterator[pl.DataFrame]:
@@ -337,16 +419,22 @@ def typed_changes(spec: TableSpec, raw: RawFile | pl.DataFrame, chunk_rows: int 
     is_delete = pl.col("action") == "delete"
     entry_rules = [*ENTRY_RULES, _key_rule(spec)]
     readers = parsers(spec)
-    typed_columns = {*spec.timestamps, *readers}
+    typed_columns = {*spec.timestamps, *readers, *NUMERIC.get(spec.name, {})}
     state_schema = STATE_SCHEMAS[spec.name]
     rules = value_rules(spec)
+    warned = {rule.column for rule in rules if rule.action is Action.WARN}
     change_schema = {**state_schema, "action": pl.String, SOURCE_LINE: pl.Int64}
     counts = dict.fromkeys([rule.name for rule in (*entry_rules, *rules)], 0)
     rows_read, source_file = 0, ""
     delete_parts: list[pl.DataFrame] = [pl.DataFrame(schema=change_schema)]
     upsert_parts: list[pl.DataFrame] = []
     quarantines: list[pl.DataFrame] = [empty_quarantine()]
+    warnings: list[pl.DataFrame] = [empty_quarantine()]
+    repairs = RepairLog()
+    numeric = NUMERIC.get(spec.name, {})
+    texts = text_columns(spec)
     for chunk in chunks:
+        located = RepairLog(locate=SOURCE_LINE)  # this chunk's repairs, by source line
         rows_read += chunk.height
         source_file = source_file or (chunk[SOURCE_FILE][0] if chunk.height else "")
         entry = apply_rules(chunk.drop(SOURCE_FILE), entry_rules, row_number_offset=0)
@@ -365,19 +453,28 @@ def typed_changes(spec: TableSpec, raw: RawFile | pl.DataFrame, chunk_rows: int 
         )
         upserts_raw = entered.filter(~is_delete) if has_deletes else entered
         del entered
-        typed = with_eastern_instants(upserts_raw, {column: typed_name(column) for column in spec.timestamps})
-        upserts = apply_rules(
-            typed.with_columns(reader(pl.col(column)).alias(typed_name(column)) for column, reader in readers.items()),
-            rules,
-            row_number_offset=0,
-        )
+        typed = with_eastern_instants(
+            upserts_raw, {column: typed_name(column) for column in spec.timestamps}, located
+        ).with_columns(reader(pl.col(column)).alias(typed_name(column)) for column, reader in readers.items())
+        for column, kind in numeric.items():
+            typed = read_column(typed, column, typed_name(column), kind, log=located)
+        repairs.merge(located)
+        upserts = apply_rules(typed, rules, row_number_offset=0, text_columns=texts)
         del typed
         rejected.append(_relined(upserts, upserts_raw))
+        # warnings: optional values nulled, and every repaired value of a loaded row (what was read, from what)
+        noted = [_relined(upserts.warnings, upserts_raw), _relined(upserts.repaired, upserts_raw)]
+        if located.rows:
+            noted.append(_repaired_lines(located.located(), upserts.clean[SOURCE_LINE]))
+        noted = [frame for frame in noted if frame.height]
+        if noted:
+            warnings.append(_with_records(pl.concat(noted), chunk, spec))
+        repairs.merge(upserts.repairs)
         _sum_counts(counts, upserts.counts)
         upsert_parts.append(
             upserts.clean.select(
                 *(
-                    (_typed(name) if name in typed_columns else pl.col(name)).cast(dtype).alias(name)
+                    _state_value(name, typed_columns, warned).cast(dtype).alias(name)
                     for name, dtype in state_schema.items()
                 ),
                 pl.col("action"),
@@ -415,19 +512,18 @@ def typed_changes(spec: TableSpec, raw: RawFile | pl.DataFrame, chunk_rows: int 
     )
     del combined
 
-    quarantined = pl.concat(quarantines).sort("row_number")
-    quarantine = quarantined.with_columns(
-        physical_lines(quarantined["row_number"], _record_breaks(raw, rows_read) if quarantined.height else _NO_BREAKS)
-    ).select(
-        pl.lit(spec.name).alias("table"),
-        pl.lit(source_file).alias("source_file"),
-        pl.col("row_number").alias("line"),
-        "rule",
-        "column",
-        "reason",
-        "raw_record",
+    quarantine = _located(pl.concat(quarantines), spec.name, source_file)
+    # a warned row superseded later in the file is in quarantine already
+    warned_rows = _located(pl.concat(warnings), spec.name, source_file).filter(
+        ~pl.col("line").is_in(quarantine["line"].implode())
     )
-    return Changes(rows=rows, quarantine=quarantine, rows_read=rows_read, counts=counts)
+    if quarantine.height or warned_rows.height:
+        breaks = _record_breaks(raw, rows_read)
+        quarantine = quarantine.with_columns(physical_lines(quarantine["line"], breaks))
+        warned_rows = warned_rows.with_columns(physical_lines(warned_rows["line"], breaks))
+    return Changes(
+        rows=rows, quarantine=quarantine, rows_read=rows_read, counts=counts, warnings=warned_rows, repairs=repairs
+    )
 
 
 def apply_changes(previous: pl.DataFrame, changes: pl.DataFrame, key: str) -> tuple[pl.DataFrame, dict[str, int]]:
@@ -468,6 +564,7 @@ def quarantine_schema() -> dict[str, pl.DataType]:
         "column": pl.String,
         "reason": pl.String,
         "raw_record": pl.String,
+        "severity": pl.String,
     }
 
 

@@ -14,7 +14,12 @@ rule of the case:
 * an interaction moved to another contact center by an update (``I10``), an
   interaction deleted (``I11``), a call without resolution/end/duration (``J6``);
 * tables without a delta in some months (agents only in 2025-02, ...);
-* actions in mixed case and with spaces.
+* actions in mixed case and with spaces;
+* values written the way real exports write them, all losslessly repairable
+  (see :data:`AS_EXPORTED`): ratings ``4.0`` / ``2.0`` / a blank, durations with
+  spaces or ``.0``, timestamps with an explicit ``+00:00`` / ``-05:00`` offset;
+  and one unreadable optional rating (``L2``: ``n/a``), nulled with a warning.
+  None of them changes the report.
 
 The initial extract is the state at the end of 2024-12; deltas bring 2025-01
 to 2025-03. ``rows`` adds that many generated interactions to the initial
@@ -115,6 +120,22 @@ DIMENSION_DELTAS: dict[str, dict[str, list[tuple]]] = {
 }
 
 
+#: How the export wrote some core values (same meaning as the clean form; the report does not change).
+AS_EXPORTED: dict[str, dict[str, str]] = {
+    "J1": {"agent_resolution_timestamp": "2025-01-06T15:08:00+00:00"},
+    "K2": {"satisfaction_rating": "4.0", "call_duration_minutes": " 11 "},
+    "K4": {
+        "satisfaction_rating": "2.0",
+        "interaction_start": "2025-02-14T17:00:00+00:00",
+        "interaction_end": "2025-02-14T12:45:00-05:00",
+    },
+    "K5": {"satisfaction_rating": " ", "call_duration_minutes": "8.0"},
+    "L2": {"satisfaction_rating": "n/a"},
+}
+#: Share of generated rows written each dirty way (per column), as seen in real exports.
+DIRTY_RATE = 0.02
+
+
 def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -135,7 +156,7 @@ def _interaction_row(call: Call) -> dict[str, str | None]:
         "interaction_end": _iso(begin + timedelta(minutes=ended)) if ended is not None else None,
         "call_duration_minutes": None if duration is None else f"{duration:g}",
         "satisfaction_rating": None if rating is None else str(rating),
-    }
+    } | AS_EXPORTED.get(iid, {})
 
 
 def _frame(table: str, rows: list[tuple], *, delta: bool) -> pl.DataFrame:
@@ -193,6 +214,39 @@ def _generated_interactions(
     )
 
 
+def _as_exported(rng: np.random.Generator, frame: pl.DataFrame) -> pl.DataFrame:
+    """Generated rows with about :data:`DIRTY_RATE` of some values written as real exports write them.
+
+    Ratings as ``4.0`` or a blank, durations as `` 12 `` or ``12.0``, and
+    timestamps with ``+00:00`` instead of ``Z``: every one losslessly repairable,
+    so the report is the same as for the clean form.
+    """
+    n = frame.height
+
+    def pick() -> pl.Series:
+        return pl.Series(rng.random(n) < DIRTY_RATE)
+
+    rating, duration = pl.col("satisfaction_rating"), pl.col("call_duration_minutes")
+    return frame.with_columns(
+        pl.when(pick())
+        .then(rating + ".0")
+        .when(pick())
+        .then(pl.lit(" "))
+        .otherwise(rating)
+        .alias(rating.meta.output_name()),
+        pl.when(pick())
+        .then(pl.concat_str([pl.lit(" "), duration, pl.lit(" ")]))
+        .when(pick())
+        .then(duration + ".0")
+        .otherwise(duration)
+        .alias("call_duration_minutes"),
+        *(
+            pl.when(pick()).then(pl.col(c).str.replace("Z$", "+00:00")).otherwise(pl.col(c)).alias(c)
+            for c in ("interaction_start", "agent_resolution_timestamp", "interaction_end")
+        ),
+    )
+
+
 def _generated_delta(rng: np.random.Generator, n: int, month: str, existing: int) -> pl.DataFrame:
     """``n`` changes for ``month``: 70% adds, 20% full-row updates, 10% id-only deletes of generated ids."""
     start = datetime(int(month[:4]), int(month[4:]), 1, 5, tzinfo=UTC)
@@ -206,7 +260,8 @@ def _generated_delta(rng: np.random.Generator, n: int, month: str, existing: int
     deletes = pl.DataFrame(
         {"interaction_id": [f"X{i:08d}" for i in picked[n_updates:]], "action": ["delete"] * len(picked[n_updates:])}
     )
-    return pl.concat([adds, updates, deletes], how="diagonal").select(TABLES["interactions"].delta_columns)
+    changes = pl.concat([_as_exported(rng, adds), _as_exported(rng, updates)], how="diagonal")
+    return pl.concat([changes, deletes], how="diagonal").select(TABLES["interactions"].delta_columns)
 
 
 def write_sample(out_dir: Path, rows: int | None = None, seed: int = 42) -> None:
@@ -225,7 +280,8 @@ def write_sample(out_dir: Path, rows: int | None = None, seed: int = 42) -> None
     )
     generated = rows or 0
     if generated:
-        core = pl.concat([core, _generated_interactions(rng, generated, "X", datetime(2024, 10, 1, tzinfo=UTC), 91)])
+        extra = _generated_interactions(rng, generated, "X", datetime(2024, 10, 1, tzinfo=UTC), 91)
+        core = pl.concat([core, _as_exported(rng, extra)])
     core.write_csv(initial / "interactions.csv")
 
     for month in DELTA_MONTHS:

@@ -18,6 +18,7 @@ import polars as pl
 from pandera.engines import polars_engine
 
 from caseworks_assets.quality import pandera_column_schema
+from caseworks_assets.quality.repairs import Severity
 from caseworks_assets.support.layout import ACTIONS, EASTERN
 
 EASTERN_TS = pl.Datetime("us", EASTERN)
@@ -32,6 +33,12 @@ class Col:
     nullable: bool = True
     unique: bool = False
     checks: tuple[pa.Check, ...] = ()
+    #: what an unreadable value does to its row: ``error`` quarantines it (keys, values the report or
+    #: answers count by), ``warning`` nulls the value and keeps the row with a warning (optional attributes)
+    severity: Severity = Severity.ERROR
+
+
+ERROR, WARNING = Severity.ERROR, Severity.WARNING
 
 
 def _key(name: str, what: str) -> Col:
@@ -43,27 +50,32 @@ def _key(name: str, what: str) -> Col:
 TABLE_COLUMNS: dict[str, tuple[Col, ...]] = {
     "agents": (
         _key("agent_id", "agent"),
-        Col("full_name", pl.String, "Agent's full name.", "confidential"),
-        Col("contact_center_id", pl.String, "Contact center the agent works in."),
-        Col("hire_date", pl.Date, "Date the agent was hired."),
-        Col("category_id", pl.String, "Service category the agent handles."),
+        Col("full_name", pl.String, "Agent's full name.", "confidential", severity=WARNING),
+        Col("contact_center_id", pl.String, "Contact center the agent works in.", severity=WARNING),
+        Col("hire_date", pl.Date, "Date the agent was hired; null when unreadable (warning).", severity=WARNING),
+        Col("category_id", pl.String, "Service category the agent handles.", severity=WARNING),
     ),
     "contact_centers": (
         _key("contact_center_id", "contact center"),
         Col("contact_center_name", pl.String, "Display name; the latest delta's name wins."),
-        Col("location", pl.String, "City of the contact center."),
+        Col("location", pl.String, "City of the contact center.", severity=WARNING),
     ),
     "service_categories": (
         _key("category_id", "service category"),
-        Col("category_name", pl.String, "Name of the service category."),
+        Col("category_name", pl.String, "Name of the service category.", severity=WARNING),
         Col("department", pl.String, "Department that owns the category; missing means Unknown in the report."),
     ),
     "interactions": (
         _key("interaction_id", "interaction"),
-        Col("timestamp", EASTERN_TS, "When the source system wrote the record (US Eastern, from UTC)."),
+        Col(
+            "timestamp",
+            EASTERN_TS,
+            "When the source system wrote the record (US Eastern, from UTC); null when unreadable (warning).",
+            severity=WARNING,
+        ),
         Col("channel", pl.String, "Contact channel, lower case (phone, chat, email, ...)."),
         Col("category_id", pl.String, "Service category of the interaction."),
-        Col("agent_id", pl.String, "Agent who handled the interaction."),
+        Col("agent_id", pl.String, "Agent who handled the interaction.", severity=WARNING),
         Col("contact_center_id", pl.String, "Contact center that handled the interaction."),
         Col(
             "interaction_start",
@@ -71,10 +83,33 @@ TABLE_COLUMNS: dict[str, tuple[Col, ...]] = {
             "Start of the interaction (US Eastern); decides its report month.",
             nullable=False,
         ),
-        Col("agent_resolution_timestamp", EASTERN_TS, "When the agent resolved the request (US Eastern)."),
-        Col("interaction_end", EASTERN_TS, "When the interaction ended (US Eastern)."),
-        Col("call_duration_minutes", pl.Float64, "Call length in minutes (phone calls).", checks=(pa.Check.ge(0),)),
-        Col("satisfaction_rating", pl.Int64, "Customer rating 1-5.", checks=(pa.Check.in_range(1, 5),)),
+        Col(
+            "agent_resolution_timestamp",
+            EASTERN_TS,
+            "When the agent resolved the request (US Eastern); null when unreadable (warning, the call's "
+            "agent-work measure then skips it).",
+            severity=WARNING,
+        ),
+        Col(
+            "interaction_end",
+            EASTERN_TS,
+            "When the interaction ended (US Eastern); null when unreadable (warning).",
+            severity=WARNING,
+        ),
+        Col(
+            "call_duration_minutes",
+            pl.Float64,
+            "Call length in minutes (phone calls); the report sums it, so an unreadable value quarantines the row.",
+            checks=(pa.Check.ge(0),),
+        ),
+        Col(
+            "satisfaction_rating",
+            pl.Int64,
+            "Customer rating 1-5 (5.0 read as 5); optional: an unreadable or out-of-range rating is nulled "
+            "with a warning, the interaction is kept.",
+            checks=(pa.Check.in_range(1, 5),),
+            severity=WARNING,
+        ),
     ),
 }
 
@@ -118,6 +153,13 @@ QUARANTINE_COLUMNS: tuple[Col, ...] = (
     Col("column", pl.String, "Column the rule reads."),
     Col("reason", pl.String, "Why the row was rejected."),
     Col("raw_record", pl.String, "The row exactly as read, as JSON.", "confidential"),
+    Col(
+        "severity",
+        pl.String,
+        "error: the row was not applied; warning: the row was applied with this column's value nulled.",
+        nullable=False,
+        checks=(pa.Check.isin(["error", "warning"]),),
+    ),
 )
 
 

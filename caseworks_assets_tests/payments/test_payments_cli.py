@@ -78,4 +78,10 @@ def test_stream_command_lands_and_materializes_each_batch(payments_setup, tmp_pa
             con.execute(f"select count(*) from payments.{t}").fetchone()[0]
             for t in ("stream_transactions", "stream_payments", "stream_quarantine")
         ]
-    assert counts == [3, 5, 9]
+    # 9 rejected lines and records; 3 warnings: an unreadable fee (nulled, row kept) and two empty currencies
+    assert counts == [3, 5, 12]
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        warned = con.execute(
+            "select rule from payments.stream_quarantine where severity = 'warning' order by rule"
+        ).fetchall()
+    assert warned == [("fee_amount_number",), ("repaired_blank_to_null",), ("repaired_blank_to_null",)]

@@ -47,13 +47,21 @@ def _sql(settings, query: str):
 def test_every_record_is_loaded_or_quarantined_under_its_rule(pipeline):
     settings, result = pipeline
     assert _sql(settings, "select transaction_id from payments.transactions order by 1") == [("T1",), ("T2",), ("T8",)]
-    assert dict(_sql(settings, "select rule, count(*) from payments.transactions_quarantine group by 1")) == (
-        EXPECTED_TX_QUARANTINE
-    )
+    tx_rejects = "select rule, count(*) from payments.transactions_quarantine where severity = 'error' group by 1"
+    assert dict(_sql(settings, tx_rejects)) == EXPECTED_TX_QUARANTINE
+    # T2's empty currency is null by repair: shown as a warning on the loaded row, not a reject
+    assert _sql(
+        settings,
+        "select source_line, rule, \"column\" from payments.transactions_quarantine where severity = 'warning'",
+    ) == [(2, "repaired_blank_to_null", "currency")]
     assert _sql(settings, "select payment_id from payments.payments order by 1") == [("P1",), ("P2",), ("P8",)]
-    assert dict(_sql(settings, "select rule, count(*) from payments.payments_quarantine group by 1")) == (
-        EXPECTED_PAY_QUARANTINE
-    )
+    assert dict(
+        _sql(settings, "select rule, count(*) from payments.payments_quarantine where severity = 'error' group by 1")
+    ) == (EXPECTED_PAY_QUARANTINE)
+    # an unreadable fee (optional) is nulled and the payment loaded: a warning with its file and line, not a reject
+    assert _sql(
+        settings, "select rule, source_file, source_line from payments.payments_quarantine where severity = 'warning'"
+    ) == [("fee_amount_number", "payments.json", 8), ("repaired_blank_to_null", "payments.json", 2)]
     # raw keeps every record with its file and position (NDJSON: the line)
     assert _sql(
         settings, "select source_file, count(*), max(source_line) from payments.raw_transactions group by 1 order by 1"

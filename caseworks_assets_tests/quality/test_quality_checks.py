@@ -144,7 +144,14 @@ def test_pandera_column_schema_carries_descriptions_constraints_and_tags() -> No
     assert columns["customer_id"].constraints.unique is True
     assert columns["spend"].constraints.nullable is True
     assert columns["uf"].tags == {"classification": "public"}
-    assert [c.name for c in QUARANTINE_TABLE_SCHEMA.columns] == ["row_number", "rule", "column", "reason", "raw_record"]
+    assert [c.name for c in QUARANTINE_TABLE_SCHEMA.columns] == [
+        "row_number",
+        "rule",
+        "column",
+        "reason",
+        "raw_record",
+        "severity",
+    ]
 
 
 # --------------------------------------------------------------------------- reconciliation

@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 from support_testkit import make_run, make_settings
 
 from caseworks_assets.quality import may_repeat
+from caseworks_assets.quality.repairs import read_instant
 from caseworks_assets.runner import CaseRunFailed
 from caseworks_assets.support.assets import PARTITIONED_ASSETS
-from caseworks_assets.support.changes import UTC_FORMAT, apply_changes, parse_utc, to_eastern, with_eastern_instants
+from caseworks_assets.support.changes import apply_changes, parse_utc, to_eastern, with_eastern_instants
 from caseworks_assets.support.jobs import partition_range_tags
 from caseworks_assets.support.keys import QUARANTINE_KEY, state_key
 from caseworks_assets.support.report import month_labels
@@ -24,7 +25,7 @@ from caseworks_assets.support.sample import write_sample
 MONTH_KEYS = [key for asset in PARTITIONED_ASSETS for key in asset.keys]
 
 
-def test_fast_timestamp_parse_reads_exactly_what_the_general_format_reads():
+def test_fast_timestamp_parse_reads_exactly_what_the_general_reader_reads():
     texts = [
         "2025-03-09T06:30:00Z",
         " 2025-03-09T06:30:00Z ",
@@ -35,18 +36,19 @@ def test_fast_timestamp_parse_reads_exactly_what_the_general_format_reads():
         "2025-03-09 06:30:00",
         "2025-03-09T06:30Z",
         "2025-03-09T06:30:00+01:00",
+        "2025-03-09T01:30:00-05:00",
         "2025-03-09",
         "garbage",
         "",
         None,
     ]
     frame = pl.DataFrame({"text": texts}, schema={"text": pl.String})
-    general = (
-        pl.col("text").str.strip_chars().str.to_datetime(UTC_FORMAT, time_unit="us", time_zone="UTC", strict=False)
-    )
-    result = frame.select(fast=parse_utc(pl.col("text")), general=general)
+    result = frame.select(fast=parse_utc(pl.col("text")), general=read_instant(pl.col("text")))
     assert result["fast"].to_list() == result["general"].to_list()
-    assert result["fast"].is_not_null().sum() == 5  # the first five: whole seconds, padded, fractions, a leap day
+    # whole seconds, padded, fractions, a leap day, and the two explicit offsets (the same instants as Z)
+    assert result["fast"].is_not_null().sum() == 7
+    assert result["fast"][8] == datetime(2025, 3, 9, 5, 30, tzinfo=UTC)
+    assert result["fast"][9] == datetime(2025, 3, 9, 6, 30, tzinfo=UTC)
 
 
 def test_a_frame_reads_its_timestamps_as_each_column_would_be_read_alone():

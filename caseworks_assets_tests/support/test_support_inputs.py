@@ -51,8 +51,8 @@ def _small_inputs(root: Path) -> Path:
         row.format(id="X2", **jan) + ",add",  # line 2: applied
         row.format(id="X3", **jan) + ",upsert",  # line 3: bad action
         row.format(id="X4", **{**jan, "start": "2025-01-05 25:00"}) + ",add",  # line 4: bad start
-        row.format(id="X5", **{**jan, "end": "yesterday"}) + ",add",  # line 5: bad end
-        row.format(id="X6", **{**jan, "rating": "9"}) + ",add",  # line 6: rating out of range
+        row.format(id="X5", **{**jan, "end": "yesterday"}) + ",add",  # line 5: bad end (optional: warning)
+        row.format(id="X6", **{**jan, "rating": "9"}) + ",add",  # line 6: rating out of range (optional: warning)
         "NOPE,,,,,,,,,,, DELETE ",  # line 7: delete of an unknown id, id only
         row.format(id="NEW1", **jan) + ",update",  # line 8: update of an unknown id (inserted)
         row.format(id="X9", **jan) + ",add",  # line 9: superseded by line 10
@@ -68,10 +68,13 @@ def _small_inputs(root: Path) -> Path:
 JANUARY_REJECTS = [
     (3, "bad_action"),
     (4, "unparseable_interaction_start"),
-    (5, "unparseable_interaction_end"),
-    (6, "bad_satisfaction_rating"),
     (9, "superseded"),
     (12, "missing_id"),
+]
+#: Defects in optional attributes: the value is nulled, the row applied, a warning recorded.
+JANUARY_WARNINGS = [
+    (5, "unparseable_interaction_end"),
+    (6, "bad_satisfaction_rating"),
 ]
 
 
@@ -175,6 +178,13 @@ def test_typing_a_file_chunk_by_chunk_gives_what_typing_it_whole_gives(tmp_path,
     assert (streamed.rows_read, streamed.counts) == (whole.rows_read, whole.counts)
     # one row of each rule, in line order, each with the record as read (line 9 is superseded by line 10)
     assert streamed.quarantine.select("line", "rule").rows() == JANUARY_REJECTS
+    assert streamed.warnings.equals(whole.warnings)
+    assert streamed.warnings.select("line", "rule").rows() == JANUARY_WARNINGS
+    assert set(streamed.quarantine["severity"]) == {"error"} and set(streamed.warnings["severity"]) == {"warning"}
+    assert '"satisfaction_rating":"9"' in streamed.warnings["raw_record"][1]
+    kept = streamed.rows.filter(pl.col("interaction_id").is_in(["X5", "X6"])).sort("interaction_id")
+    assert kept["interaction_end"].is_null().to_list() == [True, False]
+    assert kept["satisfaction_rating"].to_list() == [4, None]
     assert streamed.quarantine["raw_record"].is_not_null().all()
     assert '"interaction_id":"X9"' in streamed.quarantine.filter(pl.col("line") == 9)["raw_record"].item()
     assert streamed.rows.filter(pl.col("interaction_id") == "X9")["action"].to_list() == ["add"]
@@ -231,7 +241,8 @@ def crafted_run(tmp_path_factory):
 def test_bad_rows_land_in_the_quarantine_table_with_file_and_line(crafted_run):
     root, _ = crafted_run
     rows = warehouse_table(root, "quarantine").filter(pl.col("month") == "2025-01").sort("line")
-    assert rows.select("line", "rule").rows() == JANUARY_REJECTS
+    assert rows.filter(pl.col("severity") == "error").select("line", "rule").rows() == JANUARY_REJECTS
+    assert rows.filter(pl.col("severity") == "warning").select("line", "rule").rows() == JANUARY_WARNINGS
     assert set(rows["source_file"]) == {str(root / "data" / "support" / "delta" / "interactions_delta_202501.csv")}
     assert '"action":"upsert"' in rows["raw_record"][0]
 
@@ -251,9 +262,11 @@ def test_month_checks_report_bad_actions_unknown_ids_and_reconcile(crafted_run):
     assert (known.metadata["unknown_deletes"].value, known.metadata["unknown_updates"].value) == (1, 1)
     reconciliation = evaluations[("interactions_state", "reconciliation")]
     assert reconciliation.passed
-    assert (reconciliation.metadata["rows_read"].value, reconciliation.metadata["rows_quarantined"].value) == (11, 6)
+    assert (reconciliation.metadata["rows_read"].value, reconciliation.metadata["rows_quarantined"].value) == (11, 4)
+    assert reconciliation.metadata["rows_loaded"].value == 7  # warnings are not rejected rows
     state = pl.read_parquet(root / "out" / "lake" / "support" / "interactions_state" / "2025-01.parquet")
-    assert sorted(state["interaction_id"]) == ["NEW1", "X0", "X2", "X9"]  # X1 deleted, NEW1 inserted
+    # X1 deleted, NEW1 inserted, X5 and X6 kept with their bad optional value nulled
+    assert sorted(state["interaction_id"]) == ["NEW1", "X0", "X2", "X5", "X6", "X9"]
     assert state.filter(pl.col("interaction_id") == "X9")["satisfaction_rating"].item() == 5
 
 

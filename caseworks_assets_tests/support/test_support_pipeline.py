@@ -141,9 +141,63 @@ def test_month_metadata_counts_the_changes(full_run):
     assert (february["adds"], february["updates"], february["deletes"]) == (6, 0, 1)
     assert (february["rows_before"], february["rows_after"]) == (18, 23)  # 11 + 7 in January, +6 -1
     assert february["rows_read"] == february["rows_loaded"] + february["rows_quarantined"] == 7
+    # the export's formats (sample.AS_EXPORTED) are repaired and counted, with examples, not quarantined
+    assert february["rows_quarantined"] == 0
+    assert february["repair/integral_decimal/satisfaction_rating"] == 2  # K2 4.0, K4 2.0
+    assert february["repair/blank_to_null/satisfaction_rating"] == 1  # K5
+    assert february["repair/trimmed/call_duration_minutes"] == 1  # K2 " 11 "
+    assert february["repair/utc_offset/interaction_start"] == 1  # K4 +00:00
+    assert february["repair/utc_offset/interaction_end"] == 1  # K4 -05:00
+    assert february["repairs"]["satisfaction_rating"]["integral_decimal"]["examples"] == ["'4.0' -> 4", "'2.0' -> 2"]
+    march = metadata("interactions", "2025-03")
+    assert (march["rows_quarantined"], march["values_warned"]) == (0, 1)  # L2's rating "n/a": nulled, row kept
+    assert metadata("interactions", "2025-01")["repair/utc_offset/agent_resolution_timestamp"] == 1  # J1
     march_centers = metadata("contact_centers", "2025-03")
     assert (march_centers["deletes"], march_centers["unknown_deletes"], march_centers["rows_after"]) == (1, 0, 2)
     assert metadata("agents", "2025-03")["rows_read"] == 0  # no agents delta in March
+
+
+def test_an_unreadable_optional_value_is_a_warning_in_the_quarantine_table(full_run):
+    root, _, _ = full_run
+    rows = warehouse_table(root, "quarantine")
+    warnings = rows.filter(pl.col("severity") == "warning")
+    # every repaired value of a loaded row is shown as a warning: what was read, and from what
+    repaired = warnings.filter(pl.col("rule").str.starts_with("repaired_"))
+    assert repaired.filter(pl.col("month") == "2025-02").select("line", "rule", "column", "reason").rows() == [
+        (3, "repaired_trimmed", "call_duration_minutes", "' 11 ' read as 11.0"),
+        (3, "repaired_integral_decimal", "satisfaction_rating", "'4.0' read as 4"),
+        (
+            5,
+            "repaired_utc_offset",
+            "interaction_end",
+            "'2025-02-14T12:45:00-05:00' read as 2025-02-14 17:45:00.000000+00:00",
+        ),
+        (
+            5,
+            "repaired_utc_offset",
+            "interaction_start",
+            "'2025-02-14T17:00:00+00:00' read as 2025-02-14 17:00:00.000000+00:00",
+        ),
+        (5, "repaired_integral_decimal", "satisfaction_rating", "'2.0' read as 2"),
+        (6, "repaired_blank_to_null", "satisfaction_rating", "' ' read as null"),
+    ]
+    assert all(
+        '"interaction_id":"K' in record for record in repaired.filter(pl.col("month") == "2025-02")["raw_record"]
+    )
+    warning = warnings.filter(~pl.col("rule").str.starts_with("repaired_"))
+    assert warning.select("month", "table", "line", "rule", "column").rows() == [
+        ("2025-03", "interactions", 3, "bad_satisfaction_rating", "satisfaction_rating")
+    ]
+    assert warning["source_file"].item().endswith("interactions_delta_202503.csv")
+    assert '"satisfaction_rating":"n/a"' in warning["raw_record"].item()
+    state = lake_snapshot(root, "interactions", "2025-03")
+    assert state.filter(pl.col("interaction_id") == "L2")["satisfaction_rating"].to_list() == [None]
+    ratings = dict(
+        state.filter(pl.col("interaction_id").is_in(["K2", "K4", "K5"]))
+        .select("interaction_id", "satisfaction_rating")
+        .iter_rows()
+    )
+    assert ratings == {"K2": 4, "K4": 2, "K5": None}
 
 
 def test_answers_are_computed_from_the_data(full_run):
@@ -154,12 +208,15 @@ def test_answers_are_computed_from_the_data(full_run):
     assert "| Atlanta Hub | 3 | 1 | 2 | 6 |" in markdown
     assert "| Unknown | 1 | 1 | 1 | 3 |" in markdown
     assert "**2025-01** with **8** interactions" in markdown
-    # Boston Harbor phone calls with a duration: 40, 25, 45, 8, 40, 30 -> 188 / 6 = 31.3 min;
-    # after resolution 28, 19, 35, 2, 30, 22 -> 22.7 min; agent work 12, 6, 10, 6, 10, 8 -> 8.7 min.
-    assert "**Boston Harbor** has the longest average call: **31.3 min**" in markdown
-    assert "**22.7 min**" in markdown and "**8.7 min**" in markdown
+    # Boston Harbor phone calls with a duration: 40, 25, 45, 8, 40, 30 -> 188 / 6 = 31.33 min;
+    # after resolution 28, 19, 35, 2, 30, 22 -> 22.67 min; agent work 12, 6, 10, 6, 10, 8 -> 8.67 min.
+    assert "**Boston Harbor** has the longest average call: **31.33 min**" in markdown
+    assert "| Boston Harbor | 7 | 6 | 31.33 | 22.67 | 8.67 | 72 |" in markdown
     # Atlanta Hub: durations 10, 9, 11, 9, 10 -> 9.8; work 8, 7, 9, 7, 8 -> 7.8; after resolution 2.0
-    assert "| Atlanta Hub | 5 | 5 | 9.8 | 2.0 | 7.8 |" in markdown
+    assert "| Atlanta Hub | 5 | 5 | 9.80 | 2.00 | 7.80 | 20 |" in markdown
+    # the cause is chosen by the numbers: here the time after resolution, not the agents
+    assert "Why: **time on the line after the agent resolved the request** explains it" in markdown
+    assert "longer agent work time" not in markdown
     answers_event = case_run.results[-1].asset_materializations_for_node("support__support_answers")[0]
     assert answers_event.metadata["answers"].value == markdown
 
