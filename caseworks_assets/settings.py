@@ -45,6 +45,13 @@ class Settings:
     bigquery_project: str | None
     bigquery_location: str | None
     gcp_credentials: str | None
+    #: DuckDB file of dbt's own models (``CASEWORKS_DBT_WAREHOUSE``; default ``<out_dir>/dbt.duckdb``).
+    dbt_warehouse: Path | None = None
+
+    @property
+    def dbt_warehouse_path(self) -> Path:
+        """The local dbt file: dbt writes it, Dagster only reads it (never the warehouse file dbt reads around)."""
+        return self.dbt_warehouse or self.out_dir / "dbt.duckdb"
 
     def case_data_dir(self, case: str) -> Path:
         """Input folder of ``case``: its own variable, else ``<data_dir>/<case>``."""
@@ -81,4 +88,5 @@ class Settings:
             bigquery_project=project,
             bigquery_location=_env("CASEWORKS_BQ_LOCATION"),
             gcp_credentials=_env("CASEWORKS_GCP_CREDENTIALS"),
+            dbt_warehouse=Path(dbt_file).absolute() if (dbt_file := _env("CASEWORKS_DBT_WAREHOUSE")) else None,
         )

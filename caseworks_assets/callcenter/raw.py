@@ -1,0 +1,112 @@
+"""Reading a source table as text and repairing it into its contract's types (no Dagster).
+
+Every value is read as text first, so a number written ``5.0`` or `` 5 `` in a
+CSV, or an integer column a Parquet export typed as float, gets the same
+lossless repair; what is still unreadable follows the column's contract
+(:mod:`~caseworks_assets.callcenter.columns`). Duplicates are kept: the model
+decides which row of a call wins, and the answers on the sources do the same.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from caseworks_assets.callcenter.columns import CONTRACTS, TABLES, Contract
+from caseworks_assets.quality import (
+    Action,
+    QualityResult,
+    Rule,
+    apply_rules,
+    null_if_blank,
+    parse_datetime,
+    parse_number,
+)
+from caseworks_assets.registry import InputError
+
+DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M")
+TRUE_WORDS = ("true", "t", "1", "yes", "y", "sim", "s")
+FALSE_WORDS = ("false", "f", "0", "no", "n", "nao", "não")
+
+
+def source_file(data_dir: Path, table: str) -> Path:
+    """``<table>.csv`` or ``<table>.parquet`` in ``data_dir``; :class:`InputError` if neither is there."""
+    for suffix in (".parquet", ".csv"):
+        path = Path(data_dir) / f"{table}{suffix}"
+        if path.exists():
+            return path
+    raise InputError(f"{Path(data_dir) / table}.csv: missing (expected {table}.csv or {table}.parquet)")
+
+
+def validate_inputs(data_dir: Path) -> None:
+    """Every table is there and its header names the contract's columns."""
+    if not Path(data_dir).is_dir():
+        raise InputError(f"{data_dir}: not a folder")
+    for table in TABLES:
+        path = source_file(data_dir, table)
+        found = set(read_text(path, rows=0).columns)
+        missing = [c.name for c in CONTRACTS[table] if c.name not in found]
+        if missing:
+            raise InputError(f"{path}: line 1: missing column(s) {', '.join(missing)}")
+
+
+def read_text(path: Path, rows: int | None = None) -> pl.DataFrame:
+    """The file with every column as text (Parquet values cast to text)."""
+    try:
+        if path.suffix == ".parquet":
+            frame = pl.read_parquet(path, n_rows=rows)
+            return frame.with_columns(pl.all().cast(pl.String))
+        return pl.read_csv(path, infer_schema=False, n_rows=rows, encoding="utf8-lossy")
+    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, OSError) as error:
+        raise InputError(f"{path}: cannot be read: {error}") from error
+
+
+def _integer(expr: pl.Expr) -> pl.Expr:
+    number = parse_number(null_if_blank()(expr))
+    return pl.when(number == number.floor()).then(number).cast(pl.Int64, strict=False)
+
+
+def _boolean(expr: pl.Expr) -> pl.Expr:
+    text = null_if_blank()(expr).str.to_lowercase()
+    return pl.when(text.is_in(TRUE_WORDS)).then(True).when(text.is_in(FALSE_WORDS)).then(False)
+
+
+def _text(expr: pl.Expr) -> pl.Expr:
+    return null_if_blank(("",))(expr)
+
+
+REPAIRS = {
+    "Int64": _integer,
+    "Float64": lambda expr: parse_number(null_if_blank()(expr)),
+    "Boolean": _boolean,
+    "Datetime": lambda expr: parse_datetime(DATETIME_FORMATS)(null_if_blank()(expr)),
+    "String": _text,
+}
+
+
+def rules(table: str) -> list[Rule]:
+    """One rule per column: repair to the type, then quarantine or null what is still unreadable."""
+    return [_rule(contract) for contract in CONTRACTS[table]]
+
+
+def _rule(contract: Contract) -> Rule:
+    return Rule(
+        name=f"{contract.name}_{contract.dtype.lower()}",
+        column=contract.name,
+        repair=REPAIRS[contract.dtype],
+        action=Action.QUARANTINE if contract.on_defect == "quarantine" else Action.SET_NULL,
+        required=contract.required,
+        reason=f"{contract.name} is not a readable {contract.dtype}" + (" or is missing" if contract.required else ""),
+    )
+
+
+def load_table(data_dir: Path, table: str) -> QualityResult:
+    """The table repaired into its types (``source_line`` first) and what was quarantined."""
+    frame = read_text(source_file(data_dir, table))
+    wanted = [contract.name for contract in CONTRACTS[table]]
+    # extra columns of an export are not part of the contract; the row's position is kept for "latest wins"
+    frame = (
+        frame.select(wanted).with_row_index("source_line", offset=1).with_columns(pl.col("source_line").cast(pl.Int64))
+    )
+    return apply_rules(frame, rules(table))
