@@ -117,6 +117,36 @@ class Question:
     on_sources: str
     on_model: str
 
+    @property
+    def columns(self) -> dict[str, tuple[str, str]]:
+        """The answer's columns: name -> (type, meaning)."""
+        return {name: COLUMNS[name] for name in ANSWER_COLUMNS[self.name]}
+
+
+COLUMNS = {
+    "call_date": ("date", "day of the calls"),
+    "month": ("date", "first day of the month"),
+    "team_id": ("int64", "team"),
+    "user_id": ("int64", "agent (null: calls without an agent)"),
+    "midia": ("string", "marketing media of the call's line (UNKNOWN: no marketing row)"),
+    "final_status": ("string", "final status ('Sem status' while it has not arrived)"),
+    "calls": ("int64", "distinct calls"),
+    "avg_duration_s": ("float64", "average talk time in seconds"),
+    "team_calls": ("int64", "calls of the agent's team"),
+    "share": ("float64", "calls / team_calls"),
+    "sales": ("int64", "sales (type_id 1) whose main connection is one of these calls"),
+    "sales_value": ("float64", "sum of the sales' monthly_value"),
+    "avg_sale_ticket": ("float64", "average monthly_value of a sale"),
+    "avg_call_ticket": ("float64", "sales_value / calls"),
+}
+ANSWER_COLUMNS = {
+    "calls_per_day": ("call_date", "calls", "avg_duration_s"),
+    "agent_share": ("team_id", "user_id", "calls", "team_calls", "share"),
+    "ticket_per_media": ("midia", "calls", "sales", "sales_value", "avg_sale_ticket", "avg_call_ticket"),
+    "inbound_daily": ("call_date", "final_status", "midia", "calls"),
+    "outbound_monthly": ("month", "midia", "calls"),
+}
+
 
 QUESTIONS = (
     Question(

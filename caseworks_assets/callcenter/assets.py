@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import dagster as dg
 import polars as pl
 
-from caseworks_assets.callcenter.answers import QUESTIONS, answer_markdown, disagreements
+from caseworks_assets.callcenter.answers import QUESTIONS, Question, answer_markdown, disagreements
 from caseworks_assets.callcenter.checks import AGREEMENT_CHECKS, RAW_CHECKS, RAW_SCHEMAS
 from caseworks_assets.callcenter.columns import CASE, TABLES, raw_specs
 from caseworks_assets.callcenter.engines import model_engine, sources_engine
@@ -112,27 +112,30 @@ def callcenter_raw(inputs: CaseInputs, lake: LakeResource) -> Iterator[dg.Output
     )
 
 
-def _answer_spec(key: dg.AssetKey, deps: list[dg.AssetKey], description: str) -> dg.AssetSpec:
+def _answer_schema(question: Question) -> dg.TableSchema:
+    return dg.TableSchema(
+        columns=[dg.TableColumn(name, dtype, meaning) for name, (dtype, meaning) in question.columns.items()]
+    )
+
+
+def _answer_spec(question: Question, key: dg.AssetKey, deps: list[dg.AssetKey], description: str) -> dg.AssetSpec:
     return dg.AssetSpec(
         key,
         group_name=CASE,
         deps=deps,
         kinds={"duckdb" if WAREHOUSE_KIND == "duckdb" else "bigquery", "sql"},
-        metadata={"dagster/column_schema": dg.TableSchema(columns=[])},
+        metadata={"dagster/column_schema": _answer_schema(question)},
         description=description,
     ).with_io_manager_key("io_manager")
 
 
-def _answer_output(question, frame: pl.DataFrame, key: dg.AssetKey) -> dg.Output:
+def _answer_output(question: Question, frame: pl.DataFrame, key: dg.AssetKey) -> dg.Output:
     return dg.Output(
         frame,
         output_name=key.to_python_identifier(),
         metadata={
             "answer": dg.MetadataValue.md(answer_markdown(question, frame)),
             "dagster/row_count": frame.height,
-            "dagster/column_schema": dg.TableSchema(
-                columns=[dg.TableColumn(name, str(dtype)) for name, dtype in frame.schema.items()]
-            ),
         },
     )
 
@@ -140,6 +143,7 @@ def _answer_output(question, frame: pl.DataFrame, key: dg.AssetKey) -> dg.Output
 @dg.multi_asset(
     specs=[
         _answer_spec(
+            q,
             source_answer_key(q.name),
             [raw_key(table) for table in TABLES],
             f"{q.title}, computed on the raw source tables (the original's query).",
@@ -158,6 +162,7 @@ def answers_on_sources() -> Iterator[dg.Output]:
 @dg.multi_asset(
     specs=[
         _answer_spec(
+            q,
             model_answer_key(q.name),
             [*(model_key(name) for name in MODEL_TABLES), source_answer_key(q.name)],
             f"{q.title}, computed on the dbt models call_history, marketing_details and attendance_details.",
