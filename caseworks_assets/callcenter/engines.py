@@ -61,7 +61,7 @@ class BigQueryEngine:
         )
 
     def frame(self, sql: str) -> pl.DataFrame:
-        query = for_dialect(sql.format(schema=f"`{self.project}`.{CASE}"), "bigquery")
+        query = for_dialect(sql.format(schema=f'"{self.project}".{CASE}'), "bigquery")
         return pl.from_arrow(self.client.query(query).to_arrow())
 
 
