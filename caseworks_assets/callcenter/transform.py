@@ -1,16 +1,16 @@
-"""The dbt project inside Dagster: its translator and the three ``@dbt_assets`` that run it.
+"""The dbt project inside Dagster: its translator and the two ``@dbt_assets`` that run it.
 
 Lineage: the raw assets are dbt's sources (``callcenter/raw_<table>``), so the
 graph runs raw -> staging -> ``call_history``, ``marketing_details``,
-``attendance_details``. dbt runs in three steps because ``call_history`` has
+``attendance_details``. dbt runs in two steps because ``call_history`` has
 daily partitions and the others none:
 
-* ``callcenter_dbt_staging``: the staging views and ``marketing_details``;
+* ``callcenter_dbt_models``: the staging views, ``marketing_details`` and
+  ``attendance_details`` (whose calls are the staged calls: ``call_history``
+  may hold only the days built so far);
 * ``callcenter_dbt_call_history``: ``call_history``, one run for any range of
   days (``BackfillPolicy.single_run``), the range passed as dbt vars
-  ``start_date``/``end_date``; the model replaces exactly those days;
-* ``callcenter_dbt_attendances``: ``attendance_details`` (its calls are
-  ``call_history``'s).
+  ``start_date``/``end_date``; the model replaces exactly those days.
 
 Each step runs ``dbt build`` on its models, so dbt's tests on them run right
 after and surface as the models' asset checks.
@@ -69,20 +69,23 @@ def window_vars(start: str, end: str) -> dict[str, str]:
 
 
 def _build(context: dg.AssetExecutionContext, variables: dict[str, str] | None = None) -> Iterator[Any]:
+    """``dbt build`` of the step's models and their tests; artifacts and logs under ``<out_dir>/callcenter/dbt``."""
     # a test runs in the step of the model it is declared on, once every model it reads exists
     args = ["build", "--indirect-selection", "buildable", *(["--vars", json.dumps(variables)] if variables else [])]
-    with dbt_environment(Settings.from_env()):
-        yield from dbt_resource().cli(args, context=context).stream()
+    settings = Settings.from_env()
+    target = settings.case_out_dir(CASE) / "dbt" / f"{context.run.run_id[:8]}-{context.op_execution_context.op.name}"
+    with dbt_environment(settings):
+        yield from dbt_resource().cli(args, context=context, target_path=target).stream()
 
 
 @dbt_assets(
     manifest=MANIFEST,
-    select="staging marketing_details",
+    select="staging marketing_details attendance_details",
     dagster_dbt_translator=TRANSLATOR,
-    name="callcenter_dbt_staging",
+    name="callcenter_dbt_models",
     pool=WAREHOUSE_POOL,
 )
-def dbt_staging(context: dg.AssetExecutionContext) -> Iterator[Any]:
+def dbt_models(context: dg.AssetExecutionContext) -> Iterator[Any]:
     yield from _build(context)
 
 
@@ -101,15 +104,4 @@ def dbt_call_history(context: dg.AssetExecutionContext) -> Iterator[Any]:
     yield from _build(context, window_vars(window.start.date().isoformat(), window.end.date().isoformat()))
 
 
-@dbt_assets(
-    manifest=MANIFEST,
-    select="attendance_details",
-    dagster_dbt_translator=TRANSLATOR,
-    name="callcenter_dbt_attendances",
-    pool=WAREHOUSE_POOL,
-)
-def dbt_attendances(context: dg.AssetExecutionContext) -> Iterator[Any]:
-    yield from _build(context)
-
-
-DBT_ASSETS = [dbt_staging, dbt_call_history, dbt_attendances]
+DBT_ASSETS = [dbt_models, dbt_call_history]

@@ -16,7 +16,7 @@ calls_by_token as (
         call_id,
         line_id,
         row_number() over (partition by token order by call_id) as call_rank
-    from {{ ref('call_history') }}
+    from {{ ref('stg_calls') }}
     where token is not null
 ),
 
