@@ -123,7 +123,7 @@ def _answer_spec(question: Question, key: dg.AssetKey, deps: list[dg.AssetKey], 
         key,
         group_name=CASE,
         deps=deps,
-        kinds={"duckdb" if WAREHOUSE_KIND == "duckdb" else "bigquery", "sql"},
+        kinds={WAREHOUSE_KIND, "sql"},
         metadata={"dagster/column_schema": _answer_schema(question)},
         description=description,
     ).with_io_manager_key("io_manager")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from caseworks_assets.callcenter.columns import CASE
-from caseworks_assets.callcenter.raw import DATETIME_FORMATS, read_text, source_file
+from caseworks_assets.callcenter.raw import DATETIME_FORMATS, source_file
 from caseworks_assets.callcenter.transform import DAYS
 from caseworks_assets.quality import null_if_blank, parse_datetime
 from caseworks_assets.registry import InputError
@@ -20,8 +20,15 @@ if TYPE_CHECKING:
 def call_days(data_dir: Path) -> tuple[str, str]:
     """First and last day of the calls in ``data_dir`` (read as the raw step reads them)."""
     path = source_file(data_dir, "call_history_queue")
-    created = read_text(path).select(parse_datetime(DATETIME_FORMATS)(null_if_blank()(pl.col("created_at"))).dt.date())
-    first, last = created.to_series().min(), created.to_series().max()
+    try:  # the one column, without reading the rest of the file
+        if path.suffix == ".parquet":
+            text = pl.scan_parquet(path).select(pl.col("created_at").cast(pl.String))
+        else:
+            text = pl.scan_csv(path, infer_schema=False, encoding="utf8-lossy").select("created_at")
+        day = parse_datetime(DATETIME_FORMATS)(null_if_blank()(pl.col("created_at"))).dt.date()
+        first, last = text.select(day.min().alias("first"), day.max().alias("last")).collect().row(0)
+    except (pl.exceptions.PolarsError, OSError) as error:
+        raise InputError(f"{path}: cannot be read: {error}") from error
     if first is None:
         raise InputError(f"{path}: no call with a readable created_at")
     known_first, known_last = DAYS.get_first_partition_key(), DAYS.get_last_partition_key()

@@ -13,7 +13,6 @@ import base64
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Protocol
 
 import duckdb
@@ -87,7 +86,3 @@ def model_engine(settings: Settings) -> Iterator[Engine]:
         return
     with duckdb.connect(str(settings.dbt_warehouse_path), read_only=True) as connection:
         yield DuckDBEngine(connection)
-
-
-def model_file_exists(settings: Settings) -> bool:
-    return settings.env == "prod" or Path(settings.dbt_warehouse_path).exists()
