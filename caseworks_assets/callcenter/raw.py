@@ -9,6 +9,7 @@ decides which row of a call wins, and the answers on the sources do the same.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
@@ -101,6 +102,27 @@ def _rule(contract: Contract) -> Rule:
     )
 
 
+def _clean_cast(values: pl.Series, dtype: str) -> pl.Series | None:
+    """``values`` (text) in ``dtype`` when every value reads as it is, without any repair; else None.
+
+    The fast path of a column: a plain cast costs a fraction of the repairs
+    (number and date parsers, trimming), which then run only on columns
+    holding something to repair.
+    """
+    if dtype == "String":
+        return values if not (values.str.strip_chars() != values).any() and not (values == "").any() else None
+    if dtype == "Int64":
+        typed = values.cast(pl.Int64, strict=False)
+    elif dtype == "Float64":
+        typed = values.cast(pl.Float64, strict=False)
+    elif dtype == "Datetime":
+        typed = values.str.strptime(pl.Datetime("us"), DATETIME_FORMATS[0], strict=False)
+    else:
+        lowered = values.str.to_lowercase()
+        typed = pl.select(pl.when(lowered == "true").then(True).when(lowered == "false").then(False)).to_series()
+    return typed.alias(values.name) if typed.null_count() == values.null_count() else None
+
+
 def load_table(data_dir: Path, table: str) -> QualityResult:
     """The table repaired into its types (``source_line`` first) and what was quarantined."""
     frame = read_text(source_file(data_dir, table))
@@ -109,4 +131,15 @@ def load_table(data_dir: Path, table: str) -> QualityResult:
     frame = (
         frame.select(wanted).with_row_index("source_line", offset=1).with_columns(pl.col("source_line").cast(pl.Int64))
     )
-    return apply_rules(frame, rules(table))
+    to_repair, clean = [], []
+    for contract in CONTRACTS[table]:
+        typed = _clean_cast(frame[contract.name], contract.dtype)
+        if typed is None:
+            to_repair.append(_rule(contract))
+        else:
+            clean.append(typed)
+            if contract.required:  # read as it is, but a missing key still quarantines its row
+                to_repair.append(replace(_rule(contract), repair=None))
+    result = apply_rules(frame.with_columns(clean), to_repair)
+    result.counts.update({_rule(c).name: 0 for c in CONTRACTS[table] if _rule(c).name not in result.counts})
+    return result
