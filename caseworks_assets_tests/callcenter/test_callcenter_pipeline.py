@@ -87,6 +87,11 @@ def test_one_run_loads_raw_builds_the_dbt_models_and_answers_both_ways(case: Set
     assert len(dbt_checks) >= 8  # dbt's tests are asset checks of the models
     failed = [str(key) for key, record in records.items() if record.status.value != "SUCCEEDED"]
     assert failed == []
+    # one writer per DuckDB file: dbt wrote its own file, never Dagster's warehouse (open during the run)
+    assert case.dbt_warehouse_path != case.warehouse_path
+    assert _dbt_file(case, "select count(*) from callcenter.call_history").item() == 6
+    tables = "select count(*) from information_schema.tables where table_name in ('call_history', 'stg_calls')"
+    assert _warehouse(case, tables).item() == 0
     # the warehouse holds the raw tables (views over the lake files dbt read), the quarantine and the answers
     assert _warehouse(case, "select count(*) from callcenter.raw_call_history_queue").item() == 8
     quarantine = _warehouse(case, 'select "table", rule from callcenter.quarantine')
