@@ -61,7 +61,7 @@ named_calls as (
     select
         call_media.*,
         cast(call_media.created_at as date) as call_date,
-        coalesce(modality.description = 'Entrada', false) as is_inbound,
+        coalesce(lower(modality.description) = 'entrada', false) as is_inbound,
         coalesce(status.description, 'Sem status') as final_status
     from call_media
     left join types as modality on call_media.queue_log_modality_types_id = modality.id

@@ -19,7 +19,14 @@ from caseworks_assets.callcenter.answers import QUESTIONS
 from caseworks_assets.callcenter.columns import CONTRACTS, TABLES
 from caseworks_assets.callcenter.keys import model_answer_key, raw_key
 
-DTYPES = {"Int64": pl.Int64, "Float64": pl.Float64, "String": pl.String, "Boolean": pl.Boolean, "Datetime": pl.Datetime}
+DTYPES = {
+    "Int64": pl.Int64,
+    "Float64": pl.Float64,
+    "Seconds": pl.Float64,
+    "String": pl.String,
+    "Boolean": pl.Boolean,
+    "Datetime": pl.Datetime,
+}
 #: Keys unique in the raw tables as exported (call ids repeat on purpose: the model picks one row).
 UNIQUE_KEYS = {"telephony_types": "id"}
 

@@ -8,9 +8,8 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from caseworks_assets.callcenter.columns import CASE
-from caseworks_assets.callcenter.raw import DATETIME_FORMATS, source_file
+from caseworks_assets.callcenter.raw import local_datetime, source_file
 from caseworks_assets.callcenter.transform import DAYS
-from caseworks_assets.quality import null_if_blank, parse_datetime
 from caseworks_assets.registry import InputError
 
 if TYPE_CHECKING:
@@ -25,7 +24,7 @@ def call_days(data_dir: Path) -> tuple[str, str]:
             text = pl.scan_parquet(path).select(pl.col("created_at").cast(pl.String))
         else:
             text = pl.scan_csv(path, infer_schema=False, encoding="utf8-lossy").select("created_at")
-        day = parse_datetime(DATETIME_FORMATS)(null_if_blank()(pl.col("created_at"))).dt.date()
+        day = local_datetime(pl.col("created_at")).dt.date()
         first, last = text.select(day.min().alias("first"), day.max().alias("last")).collect().row(0)
     except (pl.exceptions.PolarsError, OSError) as error:
         raise InputError(f"{path}: cannot be read: {error}") from error

@@ -30,6 +30,8 @@ class Contract:
     spec: ColumnSpec
     required: bool = False
     on_defect: Literal["quarantine", "null"] = "null"
+    #: how the text is read when it differs from the stored type (``Seconds``: a number or ``HH:MM:SS``, as Float64)
+    reads_as: str | None = None
 
     @property
     def name(self) -> str:
@@ -37,12 +39,14 @@ class Contract:
 
     @property
     def dtype(self) -> str:
-        return self.spec.dtype
+        return self.reads_as or self.spec.dtype
 
 
 def _c(name: str, dtype: str, description: str, cls: Classification = INTERNAL, **kwargs) -> Contract:
     identifier = kwargs.pop("identifier", False)
-    return Contract(ColumnSpec(name, dtype, description, cls, identifier=identifier), **kwargs)
+    stored = "Float64" if dtype == "Seconds" else dtype
+    spec = ColumnSpec(name, stored, description, cls, identifier=identifier)
+    return Contract(spec, reads_as=dtype if dtype != stored else None, **kwargs)
 
 
 KEY = {"required": True, "on_defect": "quarantine"}
@@ -51,9 +55,9 @@ USED = {"on_defect": "quarantine"}  # the answers read it: unreadable quarantine
 CONTRACTS: dict[str, list[Contract]] = {
     "call_history_queue": [
         _c("id", "Int64", "call id; a call exported twice appears twice here (the model keeps one)", **KEY),
-        _c("created_at", "Datetime", "when the call entered the queue (local time)", **KEY),
-        _c("duration", "Int64", "talk time in seconds (averaged by the answers)", **USED),
-        _c("wait", "Int64", "seconds waited in the queue"),
+        _c("created_at", "Datetime", "when the call entered the queue (local wall time; offsets converted)", **KEY),
+        _c("duration", "Seconds", "talk time in seconds (averaged by the answers; HH:MM:SS read as seconds)", **USED),
+        _c("wait", "Seconds", "seconds waited in the queue (HH:MM:SS read as seconds)"),
         _c("team_id", "Int64", "team that took the call; null in the source for some calls"),
         _c(
             "user_id",

@@ -27,6 +27,9 @@ from caseworks_assets.quality import (
 from caseworks_assets.registry import InputError
 
 DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M")
+#: Timestamps exported with an offset (``2024-01-05 08:00:00-03``, ``...T11:00:00Z``) are read as local wall time.
+OFFSET_FORMATS = ("%Y-%m-%d %H:%M:%S%#z", "%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M:%S%#z", "%Y-%m-%dT%H:%M:%S%.f%#z")
+LOCAL_TIME_ZONE = "America/Sao_Paulo"
 TRUE_WORDS = ("true", "t", "1", "yes", "y", "sim", "s")
 FALSE_WORDS = ("false", "f", "0", "no", "n", "nao", "não")
 
@@ -68,6 +71,26 @@ def _integer(expr: pl.Expr) -> pl.Expr:
     return pl.when(number == number.floor()).then(number).cast(pl.Int64, strict=False)
 
 
+def _seconds(expr: pl.Expr) -> pl.Expr:
+    """Seconds as a number (``125``, ``125.0``, ``R$``-free) or as a time of day ``HH:MM:SS`` (an interval)."""
+    text = null_if_blank()(expr)
+    parts = text.str.extract_groups(r"^(\d+):([0-5]\d):([0-5]\d(?:\.\d+)?)$")
+    clock = (
+        parts.struct.field("1").cast(pl.Float64) * 3600
+        + parts.struct.field("2").cast(pl.Float64) * 60
+        + parts.struct.field("3").cast(pl.Float64)
+    )
+    return pl.coalesce(clock, parse_number(text))
+
+
+def local_datetime(expr: pl.Expr) -> pl.Expr:
+    """Wall time as the call center saw it: naive forms as they are, offset forms converted to local time."""
+    text = null_if_blank()(expr)
+    naive = parse_datetime(DATETIME_FORMATS)(text)
+    shifted = parse_datetime(OFFSET_FORMATS, time_zone=LOCAL_TIME_ZONE, iso=False)(text).dt.replace_time_zone(None)
+    return pl.coalesce(shifted, naive)
+
+
 def _boolean(expr: pl.Expr) -> pl.Expr:
     text = null_if_blank()(expr).str.to_lowercase()
     return pl.when(text.is_in(TRUE_WORDS)).then(True).when(text.is_in(FALSE_WORDS)).then(False)
@@ -81,7 +104,8 @@ REPAIRS = {
     "Int64": _integer,
     "Float64": lambda expr: parse_number(null_if_blank()(expr)),
     "Boolean": _boolean,
-    "Datetime": lambda expr: parse_datetime(DATETIME_FORMATS)(null_if_blank()(expr)),
+    "Datetime": local_datetime,
+    "Seconds": _seconds,
     "String": _text,
 }
 

@@ -11,7 +11,7 @@ from polars.testing import assert_frame_equal
 from caseworks_assets.callcenter.answers import BY_NAME, QUESTIONS, disagreements, for_dialect, ordered
 from caseworks_assets.callcenter.columns import TABLES
 from caseworks_assets.callcenter.engines import raw_file, sources_engine
-from caseworks_assets.callcenter.raw import load_table, validate_inputs
+from caseworks_assets.callcenter.raw import REPAIRS, load_table, local_datetime, validate_inputs
 from caseworks_assets.callcenter.sample import DDD_UF, MEDIAS, SALE, sample_tables
 from caseworks_assets.registry import InputError
 from caseworks_assets.settings import Settings
@@ -33,6 +33,35 @@ def test_raw_repairs_losslessly_and_quarantines_only_unreadable_keys(tmp_path: P
     links = load_table(tmp_path, "attendances_calls").clean
     assert links["main_connection"].to_list() == [True, True, True, True, False, True]
     assert load_table(tmp_path, "attendances").clean["monthly_value"].to_list() == [100.0, 50.0, None, 80.0, 30.0]
+
+
+def test_durations_and_timestamps_read_as_exports_write_them() -> None:
+    frame = pl.DataFrame(
+        {
+            "duration": ["125", "00:02:05", "1:00:00.5", "12,5", "x"],
+            "created_at": [
+                "2024-01-05 08:00:00-03",
+                "2024-01-05T11:00:00Z",
+                "2024-01-05 08:00:00.25",
+                "05/01/2024 08:00",
+                "2024-01-05 23:30:00+00",
+            ],
+        }
+    )
+    read = frame.select(
+        REPAIRS["Seconds"](pl.col("duration")).alias("duration"),
+        local_datetime(pl.col("created_at")).alias("created_at"),
+    )
+    assert read["duration"].to_list() == [125.0, 125.0, 3600.5, 12.5, None]
+    wall = [value.isoformat(sep=" ") for value in read["created_at"]]
+    # local wall time of the call center: an offset is converted to it, a naive time kept as it is
+    assert wall == [
+        "2024-01-05 08:00:00",
+        "2024-01-05 08:00:00",
+        "2024-01-05 08:00:00.250000",
+        "2024-01-05 08:00:00",
+        "2024-01-05 20:30:00",
+    ]
 
 
 def test_inputs_are_validated_before_a_run(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ select
     calls.uf,
     calls.modality_id,
     modality.description as modality,
-    modality.description = 'Entrada' as is_inbound,
+    lower(modality.description) = 'entrada' as is_inbound,
     calls.final_status_id,
     coalesce(status.description, 'Sem status') as final_status
 from {{ ref('stg_calls') }} as calls
