@@ -71,18 +71,28 @@ def dbt_environment(settings: Settings) -> Iterator[dict[str, str]]:
                     os.environ[name] = value
 
 
+def _stale() -> bool:
+    """No manifest, or a model, macro or YAML file of the project changed since it was parsed."""
+    if not MANIFEST.exists():
+        return True
+    parsed = MANIFEST.stat().st_mtime
+    sources = [*PROJECT_DIR.glob("*.yml"), *PROJECT_DIR.glob("models/**/*"), *PROJECT_DIR.glob("macros/**/*")]
+    return any(path.stat().st_mtime > parsed for path in sources if path.is_file())
+
+
 def prepare_manifest(force: bool = False) -> Path:
-    """``target/manifest.json``, parsed by ``dbt parse`` if missing (offline; ``make install`` runs it first).
+    """``target/manifest.json``, parsed by ``dbt parse`` if missing or older than the project (offline;
+    ``make install`` runs it first).
 
     A lock file keeps processes that load the definitions at the same time from
     parsing into the same folder together.
     """
-    if MANIFEST.exists() and not force:
+    if not force and not _stale():
         return MANIFEST
     TARGET_DIR.mkdir(exist_ok=True)
     with (TARGET_DIR / ".parse.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if force or not MANIFEST.exists():
+        if force or _stale():
             command = [dbt_executable(), "parse", "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
             env = {**os.environ, "CASEWORKS_DBT_TARGET": "dev", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
             done = subprocess.run([*command, "--target", "dev"], env=env, capture_output=True, text=True)
