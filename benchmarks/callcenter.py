@@ -41,6 +41,7 @@ MODELS = (
 DUCKDB_TYPES = {
     "Int64": "BIGINT",
     "Float64": "DOUBLE",
+    "Seconds": "DOUBLE",
     "String": "VARCHAR",
     "Boolean": "BOOLEAN",
     "Datetime": "TIMESTAMP",
