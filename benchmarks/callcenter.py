@@ -41,7 +41,6 @@ MODELS = (
 DUCKDB_TYPES = {
     "Int64": "BIGINT",
     "Float64": "DOUBLE",
-    "Seconds": "DOUBLE",
     "String": "VARCHAR",
     "Boolean": "BOOLEAN",
     "Datetime": "TIMESTAMP",
@@ -65,7 +64,7 @@ def _load(connection: duckdb.DuckDBPyConnection, data_dir: Path) -> None:
     connection.execute(f"create schema {SCHEMA}")
     for table in TABLES:
         path = str(source_file(data_dir, table)).replace("'", "''")
-        columns = ", ".join(f"'{c.name}': '{DUCKDB_TYPES[c.dtype]}'" for c in CONTRACTS[table])
+        columns = ", ".join(f"'{c.name}': '{DUCKDB_TYPES[c.spec.dtype]}'" for c in CONTRACTS[table])
         reader = (
             f"read_parquet('{path}')"
             if path.endswith(".parquet")
