@@ -137,8 +137,10 @@ def _clean_cast(values: pl.Series, dtype: str) -> pl.Series | None:
         return values if not (values.str.strip_chars() != values).any() and not (values == "").any() else None
     if dtype == "Int64":
         typed = values.cast(pl.Int64, strict=False)
-    elif dtype == "Float64":
+    elif dtype in ("Float64", "Seconds"):
         typed = values.cast(pl.Float64, strict=False)
+        if (typed.is_nan() | typed.is_infinite()).any():  # "nan"/"inf" are no amounts: the repair rejects them
+            return None
     elif dtype == "Datetime":
         typed = values.str.strptime(pl.Datetime("us"), DATETIME_FORMATS[0], strict=False)
     else:
