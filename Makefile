@@ -13,6 +13,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	# an editable install leaves our own modules uncompiled: compile them once, not in every command
 	$(BIN)/python -m compileall -q caseworks_assets benchmarks
+	# the callcenter dbt manifest (target/ is not in git): `dbt parse`, offline
+	$(BIN)/python -m caseworks_assets.callcenter.dbt_env
 	touch $(STAMP)
 
 install: $(STAMP)

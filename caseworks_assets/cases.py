@@ -13,5 +13,6 @@ CASE_MODULES = {
     "support": "caseworks_assets.support.definitions",
     "payments": "caseworks_assets.payments.definitions",
     "ouchhungry": "caseworks_assets.ouchhungry.definitions",
+    "callcenter": "caseworks_assets.callcenter.definitions",
     "crm": "caseworks_assets.crm.definitions",
 }

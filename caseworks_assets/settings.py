@@ -74,6 +74,13 @@ class Settings:
     crm_database_url: str | None = None
     #: API keys the crm API accepts as Bearer tokens (comma-separated in the environment)
     crm_api_keys: tuple[str, ...] = ()
+    #: DuckDB file of dbt's own models (``CASEWORKS_DBT_WAREHOUSE``; default ``<out_dir>/dbt.duckdb``).
+    dbt_warehouse: Path | None = None
+
+    @property
+    def dbt_warehouse_path(self) -> Path:
+        """The local dbt file: dbt writes it, Dagster only reads it (never the warehouse file dbt reads around)."""
+        return self.dbt_warehouse or self.out_dir / "dbt.duckdb"
 
     def case_data_dir(self, case: str) -> Path:
         """Input folder of ``case``: its own variable, else ``<data_dir>/<case>``."""
@@ -110,4 +117,5 @@ class Settings:
             gcp_credentials=env_value("CASEWORKS_GCP_CREDENTIALS"),
             crm_database_url=env_value(CRM_DATABASE_URL_ENV),
             crm_api_keys=tuple(k.strip() for k in (env_value(CRM_API_KEYS_ENV) or "").split(",") if k.strip()),
+            dbt_warehouse=Path(dbt_file).absolute() if (dbt_file := env_value("CASEWORKS_DBT_WAREHOUSE")) else None,
         )
