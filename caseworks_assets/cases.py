@@ -13,4 +13,5 @@ CASE_MODULES = {
     "support": "caseworks_assets.support.definitions",
     "payments": "caseworks_assets.payments.definitions",
     "ouchhungry": "caseworks_assets.ouchhungry.definitions",
+    "platform": "caseworks_assets.platform.definitions",
 }
