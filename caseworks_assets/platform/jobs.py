@@ -10,7 +10,7 @@ case, whose subject is the pipelines themselves.
 import dagster as dg
 
 from caseworks_assets.alerts import ALERT_SENSORS
-from caseworks_assets.platform.assets import CASE, daily_partitions
+from caseworks_assets.platform.assets import CASE
 
 #: Tags Dagster sets on a single run over a partition range (what a single-run backfill does).
 RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -19,7 +19,6 @@ RANGE_END_TAG = "dagster/asset_partition_range_end"
 platform_job = dg.define_asset_job(
     f"{CASE}_job",
     selection=dg.AssetSelection.groups(CASE),
-    partitions_def=daily_partitions,
     description="The instance's history for the targeted days, then costs, KPIs, hints and the dashboard.",
     tags={"caseworks/case": CASE},
 )

@@ -52,6 +52,10 @@ def duckdb_footprint(path: Path, schemas: list[str] | None = None) -> pl.DataFra
     rows = []
     # the configuration of the warehouse IO manager's connection: a run that holds the file open shares it
     with duckdb.connect(str(path), config={"custom_user_agent": "dagster"}) as connection:
+        try:  # tables written earlier in this run sit in the write-ahead log until a checkpoint
+            connection.execute("CHECKPOINT")
+        except duckdb.Error:
+            pass  # another connection is inside a transaction: measure what is on disk
         block_size = connection.execute("SELECT block_size FROM pragma_database_size()").fetchone()[0]
         tables = connection.execute(
             "SELECT schema_name, table_name, estimated_size FROM duckdb_tables() "
