@@ -7,6 +7,7 @@ the cost model on one key.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,10 +53,10 @@ def duckdb_footprint(path: Path, schemas: list[str] | None = None) -> pl.DataFra
     rows = []
     # the configuration of the warehouse IO manager's connection: a run that holds the file open shares it
     with duckdb.connect(str(path), config={"custom_user_agent": "dagster"}) as connection:
-        try:  # tables written earlier in this run sit in the write-ahead log until a checkpoint
+        # tables written earlier in this run sit in the write-ahead log until a checkpoint; if another
+        # connection is inside a transaction, what is on disk is measured
+        with contextlib.suppress(duckdb.Error):
             connection.execute("CHECKPOINT")
-        except duckdb.Error:
-            pass  # another connection is inside a transaction: measure what is on disk
         block_size = connection.execute("SELECT block_size FROM pragma_database_size()").fetchone()[0]
         tables = connection.execute(
             "SELECT schema_name, table_name, estimated_size FROM duckdb_tables() "

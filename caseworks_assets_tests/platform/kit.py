@@ -1,6 +1,5 @@
 """A tiny job to give an instance a known history: two successes, one failed step, one failed check."""
 
-
 import dagster as dg
 
 
