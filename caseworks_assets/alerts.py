@@ -130,8 +130,10 @@ def generic_alert_for_run(instance: dg.DagsterInstance, run: dg.DagsterRun) -> A
     if not failures:
         return Alert("run", f"run {run.run_id} failed before any step ran", where, GENERIC_NEXT_STEP, case=case)
     step, message, _ = failures[0]
-    details = "\n".join(f"- {s}: {m}" for s, m, _ in failures[1:])
-    return Alert("run", message, f"{where}, step {step}", GENERIC_NEXT_STEP, details, case=case)
+    # the last cause is the user's own error ("source export not found"), the chain goes to the details
+    cause = message.rsplit(" | caused by: ", 1)[-1]
+    details = "\n".join(f"- {s}: {m}" for s, m, _ in failures)
+    return Alert("run", cause, f"{where}, step {step}", GENERIC_NEXT_STEP, details, case=case)
 
 
 def describer_for(run: dg.DagsterRun) -> Callable[[dg.DagsterInstance, dg.DagsterRun], Alert]:
@@ -258,6 +260,12 @@ def freshness_alert(context: dg.SensorEvaluationContext, smtp: SMTPResource, out
 # --------------------------------------------------------------------------- repeated check failures
 
 
+def _evaluation_id(record: dg.EventLogRecord) -> str:
+    entry = record.event_log_entry
+    evaluation = entry.dagster_event.event_specific_data
+    return f"{entry.timestamp}|{entry.run_id}|{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+
+
 def check_streaks(records: list[dg.EventLogRecord], streaks: dict[str, dict], threshold: int) -> list[tuple[str, dict]]:
     """Advance each check's failure streak over ``records`` (oldest first); the streaks reaching ``threshold``.
 
@@ -290,12 +298,22 @@ def check_streaks(records: list[dg.EventLogRecord], streaks: dict[str, dict], th
 def check_failure_alert(context: dg.SensorEvaluationContext, smtp: SMTPResource, outbox: OutboxResource):
     state = _cursor(context)
     streaks: dict[str, dict] = state.get("streaks", {})
-    after = state.get("after")
-    records = context.instance.get_event_records(
-        dg.EventRecordsFilter(event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION, after_cursor=after),
-        limit=1000,
-        ascending=True,
-    )
+    since, seen = state.get("since"), set(state.get("seen", []))
+    # A time bound, not a storage id: SQLite's run-sharded event log numbers each run's events apart and
+    # refuses id cursors. Evaluations of the last second already seen are remembered by run and check.
+    records = [
+        record
+        for record in context.instance.get_event_records(
+            dg.EventRecordsFilter(
+                event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION,
+                after_timestamp=None if since is None else since - 1.0,
+            ),
+            limit=1000,
+            ascending=True,
+        )
+        if _evaluation_id(record) not in seen
+    ]
+    records.sort(key=lambda record: record.timestamp)  # a streak is counted in time order, across runs
     reached = check_streaks(list(records), streaks, REPEATED_CHECK_FAILURES)
     for key, streak in reached:
         asset, check = key.rsplit(":", 1)
@@ -310,8 +328,10 @@ def check_failure_alert(context: dg.SensorEvaluationContext, smtp: SMTPResource,
         )
         send_alert(alert, smtp, outbox)
     if records:
-        after = records[-1].storage_id
-    context.update_cursor(json.dumps({"after": after, "streaks": streaks}))
+        since = records[-1].timestamp
+        seen |= {_evaluation_id(r) for r in records}
+    seen = {key for key in seen if float(key.split("|", 1)[0]) >= (since or 0) - 1.0}
+    context.update_cursor(json.dumps({"since": since, "seen": sorted(seen), "streaks": streaks}))
     return dg.SkipReason(f"{len(reached)} repeated check failure(s) alerted" if reached else "no new repeated failure")
 
 

@@ -51,7 +51,7 @@ def smtp_resource(port: int, **overrides: Any) -> SMTPResource:
 
 def build_defs(settings: Settings, **channels: Any) -> dg.Definitions:
     """The case's definitions with the environment's resources, channels replaced by ``channels``."""
-    from caseworks_assets import ouchhungry
+    from caseworks_assets.ouchhungry.definitions import defs as ouchhungry_defs
 
     resources = build_resources(settings)
     resources["privacy"] = PrivacyResource(
@@ -59,7 +59,7 @@ def build_defs(settings: Settings, **channels: Any) -> dg.Definitions:
     )
     resources["outbox"] = OutboxResource(root=str(settings.out_dir / "outbox"))
     resources.update(channels)
-    return dg.Definitions.merge(ouchhungry.defs, dg.Definitions(resources=resources))
+    return dg.Definitions.merge(ouchhungry_defs, dg.Definitions(resources=resources))
 
 
 #: Small and clean enough for exact assertions to be cheap; defects keep their default rates.
