@@ -7,14 +7,20 @@ from caseworks_assets.platform.assets import ALL_ASSETS
 from caseworks_assets.platform.assets import CASE as NAME
 from caseworks_assets.platform.checks import ALL_CHECKS
 from caseworks_assets.platform.jobs import SENSORS, platform_job, platform_schedule
+from caseworks_assets.platform.powerbi import powerbi_definitions
 from caseworks_assets.registry import Case
 
-defs = dg.Definitions(
-    assets=ALL_ASSETS,
-    asset_checks=ALL_CHECKS,
-    jobs=[platform_job],
-    schedules=[platform_schedule],
-    sensors=SENSORS,
+# Power BI's semantic models and their resource when CASEWORKS_POWERBI_WORKSPACE_ID is set (the one resource
+# of the case that is not shared); the location loads without network either way (see powerbi.py)
+defs = dg.Definitions.merge(
+    dg.Definitions(
+        assets=ALL_ASSETS,
+        asset_checks=ALL_CHECKS,
+        jobs=[platform_job],
+        schedules=[platform_schedule],
+        sensors=SENSORS,
+    ),
+    powerbi_definitions(),
 )
 
 CASE = Case(
