@@ -1,17 +1,25 @@
 """How ``caseworks`` drives the platform case.
 
-The case's input is a Dagster instance. ``--data-dir DIR`` names a Dagster
-home (a folder with ``dagster.yaml``, e.g. written by ``caseworks sample
-platform --out DIR --rows N``): the report is about that instance, and the
-platform run is recorded there too. Without one (no folder, or the demo's
-folder holding only a note) the report is about the current instance
-(``DAGSTER_HOME``), which holds every case's runs: ``caseworks demo`` runs
-this case last for that reason.
+The case's input is a Dagster instance's history. ``--data-dir DIR`` is one of:
+
+* a Dagster home (a folder with ``dagster.yaml``): the report is about that
+  instance, and the platform run is recorded there too;
+* a synthetic history (``history.json``, from ``caseworks sample platform --out
+  DIR --rows N``): it is written once into the Dagster home ``DIR/instance``
+  (again only when the file changes), which is then reported on;
+* absent (no ``--data-dir``), or the demo's folder holding only its note: the
+  report is about the current instance (``DAGSTER_HOME``), which holds every
+  case's runs; ``caseworks demo`` runs this case last for that reason.
+
+A ``--data-dir`` that does not exist is an error, not a silent fallback.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,8 +29,9 @@ import dagster as dg
 from caseworks_assets.platform import collect
 from caseworks_assets.platform.assets import CASE, START_DATE
 from caseworks_assets.platform.jobs import days_target, platform_job
-from caseworks_assets.platform.sample import NOTE, write_sample
+from caseworks_assets.platform.sample import HISTORY, NOTE, instance_yaml, write_sample
 from caseworks_assets.registry import InputError
+from caseworks_assets.settings import case_data_env
 
 if TYPE_CHECKING:
     from caseworks_assets.runner import CaseRun
@@ -35,19 +44,56 @@ def is_dagster_home(data_dir: Path) -> bool:
 
 
 def validate_inputs(data_dir: Path) -> None:
-    """A Dagster home, or a folder that is absent or holds only the demo's note (the current instance then)."""
-    if not data_dir.exists() or is_dagster_home(data_dir):
+    """A Dagster home, a history.json, or no folder at all when none was named (the current instance then)."""
+    if not data_dir.exists():
+        if os.environ.get(case_data_env(CASE)):  # named with --data-dir (or its variable): it must exist
+            raise InputError(
+                f"{data_dir}: input folder not found (a Dagster home, or a history written by "
+                "`caseworks sample platform --out DIR --rows N`; leave --data-dir out to report on the current "
+                "instance)"
+            )
+        return
+    if is_dagster_home(data_dir) or (data_dir / HISTORY).is_file():
+        if (data_dir / HISTORY).is_file():
+            _read_history(data_dir / HISTORY)
         return
     if not data_dir.is_dir():
-        raise InputError(
-            f"{data_dir}: not a folder (the platform case reads a Dagster home: a folder with dagster.yaml)"
-        )
+        raise InputError(f"{data_dir}: not a folder (the platform case reads a Dagster home or a history.json)")
     others = [p.name for p in data_dir.iterdir() if p.name != NOTE]
     if others:
         raise InputError(
-            f"{data_dir}: no dagster.yaml, so this is not a Dagster home (found {', '.join(sorted(others)[:5])}); "
-            "point --data-dir at a DAGSTER_HOME, or leave it out to report on the current instance"
+            f"{data_dir}: neither dagster.yaml nor {HISTORY} (found {', '.join(sorted(others)[:5])}); "
+            "point --data-dir at a DAGSTER_HOME or a sample, or leave it out to report on the current instance"
         )
+
+
+def _read_history(path: Path) -> dict:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise InputError(f"{path} line {error.lineno}: not valid JSON ({error.msg})") from error
+    if not isinstance(document, dict) or not isinstance(document.get("runs"), list):
+        raise InputError(f"{path}: not a caseworks platform history (no list of runs)")
+    return document
+
+
+def sample_instance(data_dir: Path) -> Path:
+    """The Dagster home holding ``data_dir``'s history.json, written on first use (and when the file changes)."""
+    source = data_dir / HISTORY
+    home = data_dir / "instance"
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    marker = home / "history.sha256"
+    if marker.is_file() and marker.read_text().strip() == digest:
+        return home
+    from caseworks_assets.platform.history import open_instance, write_history
+
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    (home / "dagster.yaml").write_text(instance_yaml(home.absolute()), encoding="utf-8")
+    with open_instance(home.absolute()) as instance:
+        write_history(instance, _read_history(source)["runs"])
+    marker.write_text(digest)
+    return home
 
 
 def history_days(instance: dg.DagsterInstance) -> tuple[str, str]:
@@ -61,10 +107,16 @@ def history_days(instance: dg.DagsterInstance) -> tuple[str, str]:
 
 def run(case_run: CaseRun) -> None:
     """Build every day of the instance's history in one run, then the figures and the dashboard."""
+    home = None
     if is_dagster_home(case_run.data_dir):
-        os.environ["DAGSTER_HOME"] = str(case_run.data_dir.absolute())
+        home = case_run.data_dir
+    elif (case_run.data_dir / HISTORY).is_file():
+        case_run.echo(f"[platform] synthetic history {case_run.data_dir / HISTORY}")
+        home = sample_instance(case_run.data_dir)
+    if home is not None:
+        os.environ["DAGSTER_HOME"] = str(home.absolute())
         case_run.instance = dg.DagsterInstance.get()
-        case_run.echo(f"[platform] reporting on the instance in {case_run.data_dir}")
+        case_run.echo(f"[platform] reporting on the instance in {home}")
     else:
         case_run.echo("[platform] reporting on the current instance (DAGSTER_HOME)")
     first, last = history_days(case_run.instance)

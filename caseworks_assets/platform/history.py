@@ -1,15 +1,15 @@
 """A synthetic instance history, written through Dagster's APIs, for samples, tests and benchmarks.
 
-A handful of tiny template jobs really run (materializations with row and
-byte metadata, a failing step, a failing check), then their recorded events
-are replayed into new runs with shifted timestamps (``add_run`` and
-``handle_new_event``), so an instance of thousands of runs over weeks is
-written in seconds and reads exactly like one the jobs made themselves.
+The history is planned as data first (:func:`caseworks_assets.platform.sample.plan_history`, deterministic
+for a seed: what ``caseworks sample platform`` writes). To write it, a tiny
+template job really runs three ways (materializations with row and byte
+metadata, a failing step, a failing check), then its recorded events are
+replayed into the planned runs with shifted timestamps (``add_run`` and
+``handle_new_event``): the instance reads exactly like one the jobs made
+themselves, over weeks of history, without running thousands of jobs.
 """
 
 import os
-import random
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -84,28 +84,13 @@ def _scaled(entry: dg.EventLogEntry, run_id: str, at: float, rows: int) -> dg.Ev
     return entry._replace(run_id=run_id, timestamp=at, dagster_event=event)
 
 
-def write_history(
-    instance: dg.DagsterInstance, runs: int, *, days: int = 60, seed: int = 42, now: datetime | None = None
-) -> int:
-    """Write ``runs`` runs of the template job spread over the last ``days`` days; returns the runs written.
-
-    About 1 in 12 runs fails a step and 1 in 15 fails its check; the orders
-    table grows over the period (a growing table), and runs wait in the queue
-    for a few seconds to a few minutes.
-    """
-    rng = random.Random(seed)
+def write_history(instance: dg.DagsterInstance, plan: list[dict], now: datetime | None = None) -> int:
+    """Write the planned runs into ``instance``, ending at ``now``; returns the runs written."""
     now = now or datetime.now(UTC)
     templates = _templates(instance)
-    start = now - timedelta(days=days)
-    for i in range(runs):
-        at = start + timedelta(seconds=(days * 86400) * (i + rng.random()) / max(runs, 1))
-        roll = rng.random()
-        kind = "step_failure" if roll < 1 / 12 else "check_failure" if roll < 1 / 12 + 1 / 15 else "success"
-        template = templates[kind]
-        run_id = str(uuid.UUID(int=rng.getrandbits(128)))
-        rows = int(1000 * (1 + 2 * i / max(runs, 1)))
-        queue_wait = rng.choice([1, 2, 5, 30, 90, 240])
-        slow = 1 + (i > runs * 0.9) * 1.5  # the last tenth of the history runs slower: a p95 regression
+    for run in plan:
+        template = templates[run["kind"]]
+        run_id = run["run_id"]
         instance.add_run(
             dg.DagsterRun(
                 job_name="synthetic_job",
@@ -115,7 +100,7 @@ def write_history(
             )
         )
         origin = template[0].timestamp
-        launched = at.timestamp()
+        launched = (now - timedelta(seconds=run["seconds_ago"])).timestamp()
         instance.handle_new_event(
             dg.EventLogEntry(
                 error_info=None,
@@ -133,9 +118,9 @@ def write_history(
         for entry in template:
             if entry.dagster_event is None or entry.dagster_event.event_type == dg.DagsterEventType.RUN_STARTING:
                 continue
-            shifted = launched + queue_wait + (entry.timestamp - origin) * 40 * slow
-            instance.handle_new_event(_scaled(entry, run_id, shifted, rows))
-    return runs
+            shifted = launched + run["queue_wait_s"] + (entry.timestamp - origin) * 40 * run["slowdown"]
+            instance.handle_new_event(_scaled(entry, run_id, shifted, run["rows"]))
+    return len(plan)
 
 
 @contextmanager
