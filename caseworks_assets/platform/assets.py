@@ -14,7 +14,7 @@ import polars as pl
 from caseworks_assets.governance.classification import governance_metadata
 from caseworks_assets.platform import collect, columns, costs, dashboard, hints, kpis, storage
 from caseworks_assets.quality.checks import markdown_table
-from caseworks_assets.resources import WAREHOUSE_KIND, CaseOutputs, LakeResource
+from caseworks_assets.resources import WAREHOUSE_KIND, WAREHOUSE_POOL, CaseOutputs, LakeResource
 from caseworks_assets.settings import PlatformSettings, Settings, cost_overrides
 
 CASE = "platform"
@@ -49,6 +49,7 @@ def _history(name: str, specs, description: str, deps=()) -> dict:
         "group_name": CASE,
         "partitions_def": daily_partitions,
         "backfill_policy": dg.BackfillPolicy.single_run(),
+        "pool": WAREHOUSE_POOL,
         "kinds": {"dagster", "polars", WAREHOUSE_KIND},
         "metadata": {"partition_expr": "day", **governance_metadata(specs)},
         "description": description,
@@ -123,6 +124,7 @@ def asset_activity(context: dg.AssetExecutionContext) -> dg.Output[pl.DataFrame]
     key=[CASE, "storage_footprint"],
     group_name=CASE,
     kinds={"duckdb" if WAREHOUSE_KIND == "duckdb" else "bigquery", "parquet", "polars"},
+    pool=WAREHOUSE_POOL,
     metadata=governance_metadata(columns.STORAGE_FOOTPRINT),
     description="Bytes per warehouse table (DuckDB block statistics; INFORMATION_SCHEMA.TABLE_STORAGE on "
     "BigQuery) and per lake table (file sizes), measured now.",
@@ -155,6 +157,7 @@ def _table_asset(name: str, specs, description: str, **kwargs):
         key=[CASE, name],
         group_name=CASE,
         kinds={"polars", WAREHOUSE_KIND},
+        pool=WAREHOUSE_POOL,
         metadata=governance_metadata(specs),
         description=description,
         **kwargs,

@@ -68,6 +68,21 @@ def _templates(instance: dg.DagsterInstance) -> dict[str, list[dg.EventLogEntry]
     return templates
 
 
+#: The events a run's record and the platform read (status, step timings, what was written and checked);
+#: engine, log and output-handling events of the template are not replayed.
+REPLAYED = {
+    dg.DagsterEventType.RUN_START,
+    dg.DagsterEventType.RUN_SUCCESS,
+    dg.DagsterEventType.RUN_FAILURE,
+    dg.DagsterEventType.STEP_START,
+    dg.DagsterEventType.STEP_SUCCESS,
+    dg.DagsterEventType.STEP_FAILURE,
+    dg.DagsterEventType.STEP_SKIPPED,
+    dg.DagsterEventType.ASSET_MATERIALIZATION,
+    dg.DagsterEventType.ASSET_CHECK_EVALUATION,
+}
+
+
 def _scaled(entry: dg.EventLogEntry, run_id: str, at: float, rows: int) -> dg.EventLogEntry:
     """The template event moved to ``run_id`` at ``at``, with its materialization's rows and bytes scaled."""
     event = entry.dagster_event
@@ -116,7 +131,7 @@ def write_history(instance: dg.DagsterInstance, plan: list[dict], now: datetime 
             )
         )
         for entry in template:
-            if entry.dagster_event is None or entry.dagster_event.event_type == dg.DagsterEventType.RUN_STARTING:
+            if entry.dagster_event is None or entry.dagster_event.event_type not in REPLAYED:
                 continue
             shifted = launched + run["queue_wait_s"] + (entry.timestamp - origin) * 40 * run["slowdown"]
             instance.handle_new_event(_scaled(entry, run_id, shifted, run["rows"]))
