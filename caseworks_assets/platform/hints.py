@@ -45,6 +45,7 @@ class HintPolicy:
     rebuild_max_growth_per_build: float = 0.1
     rebuild_min_rows: int = 1000  # smaller tables cost too little to rework
     queue_wait_p95_high_s: float = 60.0
+    min_runs_for_scaling: int = 20  # fewer timed runs than this say nothing about the queue
     spark_target_p95_s: float = 600.0
     bq_slots_baseline: int = 100
 
@@ -310,7 +311,10 @@ def scaling_recommendations(
     p95_wait = float(waits.quantile(0.95, interpolation="linear")) if waits.len() else 0.0
     peak = peak_concurrency(runs)
     evidence = f"p95 queue wait {p95_wait:.1f} s over {waits.len()} runs; peak {peak} concurrent runs"
-    if p95_wait > policy.queue_wait_p95_high_s and peak >= max_concurrent_runs:
+    timed = runs.filter(pl.col("ended_at").is_not_null()).height
+    if timed < policy.min_runs_for_scaling:
+        pass  # too little history to size the queue or the pool
+    elif p95_wait > policy.queue_wait_p95_high_s and peak >= max_concurrent_runs:
         rows.append(
             {
                 "resource": "run queue (max_concurrent_runs)",
@@ -331,7 +335,7 @@ def scaling_recommendations(
                 "when runs are launched in-process)",
             }
         )
-    if p95_wait > policy.queue_wait_p95_high_s:
+    if p95_wait > policy.queue_wait_p95_high_s and timed >= policy.min_runs_for_scaling:
         if warehouse_engine == "duckdb":
             recommended, action = (
                 str(warehouse_pool_limit),

@@ -70,7 +70,7 @@ def compute_kpis(
     parts.append(_long(reliability, "p50_duration", "job_name", "all", "p50_s", "s"))
     parts.append(_long(reliability, "p95_duration", "job_name", "all", "p95_s", "s"))
     finished = runs.filter(pl.col("status").is_in(FINISHED))
-    overall = finished.select(rate=(pl.col("status") == "SUCCESS").mean()).fill_null(0.0)
+    overall = finished.select(rate=(pl.col("status") == "SUCCESS").mean())  # null (no figure) with no finished run
     parts.append(_long(overall, "success_rate", "all", "all", "rate", "ratio"))
     per_day = failures_per_day(runs)
     parts.append(_long(per_day, "failures", "all", pl.col("day"), "failures", "runs"))

@@ -238,6 +238,9 @@ def test_every_hint_kind_has_evidence_and_a_saving() -> None:
     assert table.columns == hints.HINT_COLUMNS and table.is_empty()  # nothing stale, nothing growing in this history
 
 
+SMALL = hints.HintPolicy(min_runs_for_scaling=3)  # these hand-made histories are short
+
+
 def test_scaling_recommendations() -> None:
     busy = _runs(
         [_run("j", "SUCCESS", DAY1 + timedelta(minutes=i), 600, wait=300) for i in range(4)]  # 4 at once, 5 min waits
@@ -255,6 +258,7 @@ def test_scaling_recommendations() -> None:
         warehouse_engine="bigquery",
         spark_steps="delinquency_evaluation",
         model=MODEL,
+        policy=SMALL,
     )
     by = {row["resource"]: row for row in table.iter_rows(named=True)}
     assert by["run queue (max_concurrent_runs)"]["recommended"] == "8"
@@ -271,6 +275,7 @@ def test_scaling_recommendations() -> None:
         warehouse_engine="duckdb",
         spark_steps="delinquency_evaluation",
         model=MODEL,
+        policy=SMALL,
     )
     by = {row["resource"]: row for row in table.iter_rows(named=True)}
     assert by["run queue (max_concurrent_runs)"]["recommended"] == "1"
@@ -282,3 +287,20 @@ def test_peak_concurrency_does_not_count_back_to_back_runs() -> None:
     runs = _runs([_run("j", "SUCCESS", DAY1, 60), _run("k", "SUCCESS", DAY1 + timedelta(seconds=60), 60)])
     assert hints.peak_concurrency(runs) == 1
     assert date(2026, 3, 1) == runs["day"][0]
+
+
+def test_too_short_a_history_recommends_no_queue_or_pool_change() -> None:
+    few = _runs([_run("j", "SUCCESS", DAY1 + timedelta(minutes=i), 600, wait=300) for i in range(4)])
+    table = hints.scaling_recommendations(
+        few,
+        _steps([]),
+        pl.DataFrame(
+            schema={"month": pl.String, "asset_key": pl.String, "bytes_billed": pl.Int64, "query_usd": pl.Float64}
+        ),
+        max_concurrent_runs=4,
+        warehouse_pool_limit=1,
+        warehouse_engine="bigquery",
+        spark_steps="delinquency_evaluation",
+        model=MODEL,
+    )
+    assert table.is_empty()
