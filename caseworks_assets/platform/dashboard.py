@@ -14,13 +14,23 @@ from datetime import datetime
 
 import polars as pl
 
-WIDTH, HEIGHT, PAD_LEFT, PAD_BOTTOM, PAD_TOP = 720, 260, 70, 60, 20
+WIDTH, HEIGHT, PAD_LEFT, PAD_BOTTOM, PAD_TOP = 720, 260, 80, 60, 20
 PALETTE = ["#2b8a3e", "#c92a2a", "#868e96", "#1971c2", "#e67700", "#6741d9", "#0b7285", "#a61e4d", "#5c940d"]
 STATUS_COLOURS = {"SUCCESS": "#2b8a3e", "FAILURE": "#c92a2a", "CANCELED": "#868e96"}
 
 
 def _esc(value: object) -> str:
     return html.escape(str(value), quote=True)
+
+
+def human(value: float, unit: str) -> str:
+    """``1.5 MiB`` for bytes, ``1,234 runs`` otherwise."""
+    if unit == "bytes":
+        for name in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+            if abs(value) < 1024 or name == "TiB":
+                return f"{value:,.0f} {name}" if name == "bytes" else f"{value:,.1f} {name}"
+            value /= 1024
+    return f"{value:,.3g} {unit}"
 
 
 def _axis(maximum: float, unit: str) -> str:
@@ -31,7 +41,7 @@ def _axis(maximum: float, unit: str) -> str:
         value = maximum * i / 3
         y = HEIGHT - PAD_BOTTOM - plot_h * i / 3
         parts.append(f'<line x1="{PAD_LEFT}" y1="{y:.1f}" x2="{WIDTH - 10}" y2="{y:.1f}" stroke="#dee2e6"/>')
-        parts.append(f'<text x="{PAD_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{value:,.3g} {_esc(unit)}</text>')
+        parts.append(f'<text x="{PAD_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{_esc(human(value, unit))}</text>')
     return "".join(parts)
 
 
@@ -143,8 +153,13 @@ def cost_chart(costs: pl.DataFrame, top: int = 8) -> str:
     return stacked_bars("cost_per_asset", "Estimated cost per asset per month", months, series, colours, "USD")
 
 
-def storage_series(activity: pl.DataFrame, current_bytes: int | None = None) -> list[tuple[str, float]]:
-    """The footprint per day: each asset's latest bytes written, carried forward, summed; today's measurement last."""
+def storage_series(activity: pl.DataFrame) -> list[tuple[str, float]]:
+    """The footprint per day: each asset's latest bytes written (its metadata), carried forward, summed.
+
+    The footprint measured now (table statistics, file sizes) counts other
+    things (blocks, compression, lake copies): it is a key figure on its own,
+    not a point of this series.
+    """
     written = activity.filter((pl.col("event") == "materialization") & pl.col("bytes").is_not_null())
     points: list[tuple[str, float]] = []
     if not written.is_empty():
@@ -160,8 +175,6 @@ def storage_series(activity: pl.DataFrame, current_bytes: int | None = None) -> 
             .sort("day")
         )
         points = [(str(day), float(size)) for day, size in carried.iter_rows()]
-    if current_bytes is not None:
-        points.append(("now (measured)", float(current_bytes)))
     return points
 
 
@@ -208,11 +221,15 @@ def render_dashboard(
     recommendations: pl.DataFrame,
 ) -> str:
     """The whole page as one string: CSS inline, charts as SVG, no external reference of any kind."""
+    if current_bytes is not None:
+        figures = {**figures, "storage now (measured)": human(float(current_bytes), "bytes")}
     charts = [
         runs_per_day_chart(runs),
         p95_chart(reliability),
         cost_chart(costs),
-        line_chart("storage_growth", "Storage footprint over time", storage_series(activity, current_bytes), "bytes"),
+        line_chart(
+            "storage_growth", "Bytes held over time (latest write per asset)", storage_series(activity), "bytes"
+        ),
     ]
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'

@@ -81,8 +81,9 @@ def test_dashboard_renders_every_chart_offline_without_console_errors(tmp_path: 
                 assert box is not None and box["width"] > 0 and box["height"] > 0, chart
             drawn = page.locator('svg[data-chart="runs_per_day"] rect').count()
             assert drawn >= 10  # bars per day and status, not an empty frame
-            assert page.locator('svg[data-chart="storage_growth"] circle').count() == 11  # 10 days + today
+            assert page.locator('svg[data-chart="storage_growth"] circle').count() == 10  # one per day
             assert page.locator('table[data-table="hints"] tbody tr').count() == 1
+            assert "11.7 KiB" in page.content()  # the measured footprint is a key figure
         finally:
             browser.close()
     assert errors == []
