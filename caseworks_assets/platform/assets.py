@@ -83,7 +83,7 @@ def run_history(context: dg.AssetExecutionContext) -> dg.Output[pl.DataFrame]:
 )
 def step_history(context: dg.AssetExecutionContext) -> dg.Output[pl.DataFrame]:
     start, end = _window(context)
-    steps = collect.read_steps(context.instance, collect.read_runs(context.instance, start, end))
+    steps = collect.read_steps(context.instance, start, end)
     return dg.Output(steps, metadata={"dagster/row_count": steps.height, "steps": steps.height})
 
 

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from caseworks_assets.platform import collect
 from caseworks_assets.platform.assets import CASE, START_DATE
 from caseworks_assets.platform.jobs import days_target, platform_job
 from caseworks_assets.platform.sample import HISTORY, NOTE, instance_yaml, write_sample
@@ -97,11 +96,13 @@ def sample_instance(data_dir: Path) -> Path:
 
 
 def history_days(instance: dg.DagsterInstance) -> tuple[str, str]:
-    """First and last day to build: the first day with a run (not before the partitions start) to today (UTC)."""
+    """First and last day to build: the first day a run started (not before the partitions start) to today (UTC)."""
     today = datetime.now(UTC).date()
-    runs = collect.read_runs(instance)
-    first = runs["day"].min() if runs.height else today
-    first = max(first, date.fromisoformat(START_DATE))  # type: ignore[type-var]
+    # runs that never started sort first: a page of the oldest is enough to find the first start
+    starts = [r.start_time for r in instance.get_run_records(limit=100, order_by="start_time", ascending=True)]
+    started = [s for s in starts if s is not None]
+    first = datetime.fromtimestamp(min(started), UTC).date() if started else today
+    first = max(first, date.fromisoformat(START_DATE))
     return first.isoformat(), today.isoformat()
 
 
