@@ -8,10 +8,10 @@ import dagster as dg
 import duckdb
 import polars as pl
 
-from caseworks_assets import support
 from caseworks_assets.resources import LakeResource, build_resources
 from caseworks_assets.runner import CaseRun
 from caseworks_assets.settings import Settings
+from caseworks_assets.support.definitions import defs as support_defs
 from caseworks_assets.support.states import read_state
 
 
@@ -31,7 +31,7 @@ def make_settings(root: Path) -> Settings:
 
 
 def make_defs(settings: Settings) -> dg.Definitions:
-    return dg.Definitions.merge(support.defs, dg.Definitions(resources=build_resources(settings)))
+    return dg.Definitions.merge(support_defs, dg.Definitions(resources=build_resources(settings)))
 
 
 def make_run(root: Path, instance: dg.DagsterInstance, **options) -> CaseRun:
