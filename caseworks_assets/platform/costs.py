@@ -118,6 +118,13 @@ def cost_estimates(
 ) -> pl.DataFrame:
     """Cost per asset per month: queries, storage (current month only: the footprint is measured now) and compute."""
     keys = ["month", "asset_key"]
+    # a step that built no known asset (an asset check's op, a plain op) is charged to its job
+    known = pl.concat([activity.select("asset_key"), storage.select("asset_key")]).drop_nulls().unique()
+    steps = steps.with_columns(
+        asset_key=pl.when(pl.col("asset_key").is_in(known["asset_key"].implode()))
+        .then(pl.col("asset_key"))
+        .otherwise(pl.format("{} (other steps)", pl.col("job_name")))
+    )
     frames = [
         step_costs(steps, model, spark_steps),
         query_costs(activity, model),

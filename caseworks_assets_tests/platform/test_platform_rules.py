@@ -114,7 +114,12 @@ def test_cost_model_by_hand() -> None:
     steps = _steps(
         [("j", "x__t", "SUCCESS", DAY1, 3600.0), ("j", "payments__delinquency_evaluation", "SUCCESS", DAY1, 1800.0)]
     )
-    activity = _activity([{"timestamp": DAY1, "asset_key": "x/t", "event": "query", "bytes_billed": costs.TIB}])
+    activity = _activity(
+        [
+            {"timestamp": DAY1, "asset_key": "x/t", "event": "query", "bytes_billed": costs.TIB},
+            {"timestamp": DAY1, "asset_key": "payments/delinquency_evaluation", "event": "materialization"},
+        ]
+    )
     storage = pl.DataFrame(
         {"asset_key": ["x/t", "x/old"], "bytes": [costs.GIB, 2 * costs.GIB], "days_since_change": [1, 200]}
     )
@@ -129,6 +134,10 @@ def test_cost_model_by_hand() -> None:
     spark = table.filter(pl.col("asset_key") == "payments/delinquency_evaluation").row(0, named=True)
     assert spark["cpu_seconds"] == 0 and spark["spark_executor_seconds"] == 3600  # 2 executors for half an hour
     assert spark["spark_usd"] == pytest.approx(MODEL.spark_executor_usd_per_hour)
+    checks = costs.cost_estimates(
+        _steps([("j", "x__t_reconciles", "SUCCESS", DAY1, 36.0)]), activity, storage, "2026-03", MODEL
+    )
+    assert "j (other steps)" in checks["asset_key"].to_list()  # a check's op is charged to its job
 
 
 def test_unused_asset_hint_needs_staleness_and_no_consumer() -> None:
