@@ -15,4 +15,5 @@ CASE_MODULES = {
     "ouchhungry": "caseworks_assets.ouchhungry.definitions",
     "callcenter": "caseworks_assets.callcenter.definitions",
     "crm": "caseworks_assets.crm.definitions",
+    "platform": "caseworks_assets.platform.definitions",
 }

@@ -119,3 +119,59 @@ class Settings:
             crm_api_keys=tuple(k.strip() for k in (env_value(CRM_API_KEYS_ENV) or "").split(",") if k.strip()),
             dbt_warehouse=Path(dbt_file).absolute() if (dbt_file := env_value("CASEWORKS_DBT_WAREHOUSE")) else None,
         )
+
+
+# --------------------------------------------------------------------------- platform case
+
+#: ``CASEWORKS_COST_<FIELD>`` overrides one unit price of the platform cost model
+#: (:class:`caseworks_assets.platform.costs.CostModel`), e.g. ``CASEWORKS_COST_BQ_USD_PER_TIB_BILLED=5``.
+COST_ENV_PREFIX = "CASEWORKS_COST_"
+
+
+def cost_overrides() -> dict[str, float]:
+    """The cost model's fields set in the environment (lower-case field name -> value)."""
+    overrides = {}
+    for name, value in os.environ.items():
+        if name.startswith(COST_ENV_PREFIX) and value.strip():
+            try:
+                overrides[name.removeprefix(COST_ENV_PREFIX).lower()] = float(value)
+            except ValueError as error:
+                raise SettingsError(f"{name} must be a number, not {value!r}") from error
+    return overrides
+
+
+@dataclass(frozen=True)
+class PlatformSettings:
+    """What the platform case reads from the environment besides the shared settings.
+
+    ``max_concurrent_runs`` and ``warehouse_pool_limit`` are the limits the
+    scaling recommendations compare measurements with (the values written to
+    ``dagster.yaml`` by default). Power BI is configured when its workspace id
+    is set; the secret stays an ``EnvVar`` in the resource.
+    """
+
+    max_concurrent_runs: int
+    warehouse_pool_limit: int
+    powerbi_workspace_id: str | None
+    powerbi_api_url: str | None
+    powerbi_state_file: Path | None
+    powerbi_slow_refresh_s: float
+
+    @classmethod
+    def from_env(cls) -> PlatformSettings:
+        def number(name: str, default: str) -> float:
+            value = env_value(name, default)
+            try:
+                return float(value)  # type: ignore[arg-type]
+            except ValueError as error:
+                raise SettingsError(f"{name} must be a number, not {value!r}") from error
+
+        state = env_value("CASEWORKS_POWERBI_STATE_FILE")
+        return cls(
+            max_concurrent_runs=int(number("CASEWORKS_MAX_CONCURRENT_RUNS", "4")),
+            warehouse_pool_limit=int(number("CASEWORKS_WAREHOUSE_POOL_LIMIT", "1")),
+            powerbi_workspace_id=env_value("CASEWORKS_POWERBI_WORKSPACE_ID"),
+            powerbi_api_url=env_value("CASEWORKS_POWERBI_API_URL"),
+            powerbi_state_file=Path(state).absolute() if state else None,
+            powerbi_slow_refresh_s=number("CASEWORKS_POWERBI_SLOW_REFRESH_S", "1800"),
+        )

@@ -1,9 +1,10 @@
 """Alerts to the data team: run failures (extraction, validation, connection, delivery) and missed deadlines.
 
 Every alert answers three questions in its first lines: what failed, where
-(job, partition, step, host) and what to do next. Alerts go to
-``CASEWORKS_ALERT_EMAILS`` through the SMTP resource, or to the outbox when
-SMTP is not configured.
+(job, partition, step, host) and what to do next. Alerts go through the code
+location's alert channel (:mod:`caseworks_assets.alerts`: ``CASEWORKS_ALERT_EMAILS``
+through SMTP, or the outbox); its run-failure sensor, which watches every job,
+describes ouchhungry's failed runs with :func:`alert_for_run`.
 """
 
 import json
@@ -13,10 +14,11 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from caseworks_assets.alerts import Alert, failed_checks, failed_steps, run_location, send_alert
 from caseworks_assets.ouchhungry.manifest import DeliveryManifest
 from caseworks_assets.ouchhungry.partitions import CASE, START_DATE, TIMEZONE
 from caseworks_assets.resources import LakeResource
-from caseworks_assets.resources.delivery import OutboxResource, SMTPResource, send_alert_mail
+from caseworks_assets.resources.delivery import OutboxResource, SMTPResource
 
 NEXT_STEPS = {
     "extraction": "check the source export / extraction logs for the partition, then re-run the partition.",
@@ -31,37 +33,6 @@ NEXT_STEPS = {
 }
 
 
-@dataclass(frozen=True)
-class Alert:
-    stage: str
-    what: str
-    where: str
-    next_step: str
-    details: str = ""
-
-    @property
-    def subject(self) -> str:
-        return f"[caseworks ALERT] {CASE} {self.stage} failure: {self.what[:90]}"
-
-    @property
-    def body(self) -> str:
-        text = f"WHAT FAILED: {self.what}\nWHERE: {self.where}\nNEXT STEP: {self.next_step}\n"
-        return text + (f"\nDETAILS:\n{self.details}\n" if self.details else "")
-
-
-def send_alert(alert: Alert, smtp: SMTPResource, outbox: OutboxResource) -> str:
-    """E-mail the data team, else the outbox: :func:`~caseworks_assets.resources.delivery.send_alert_mail`."""
-    return send_alert_mail(alert.subject, alert.body, smtp, outbox)
-
-
-def _error_text(error) -> str:
-    message = error.message.strip() if error else "unknown error"
-    while error is not None and error.cause is not None:
-        error = error.cause
-        message += f" | caused by: {error.message.strip()}"
-    return message
-
-
 def _stage_of_step(step_key: str) -> str:
     name = step_key.removeprefix(f"{CASE}__")
     if name.startswith("raw_"):
@@ -72,49 +43,33 @@ def _stage_of_step(step_key: str) -> str:
 
 
 def alert_for_run(instance: dg.DagsterInstance, run: dg.DagsterRun) -> Alert:
-    """The alert for a failed run: its failed steps and blocking checks, classified by stage."""
-    partition = run.tags.get("dagster/partition", "-")
-    where = f"job {run.job_name}, partition {partition}, run {run.run_id}"
-    checks = []
-    for entry in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
-        evaluation = entry.dagster_event.event_specific_data
-        if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
-            checks.append(
-                f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()}: "
-                f"{evaluation.description or 'failed'}"
-            )
-    failures = []
-    for entry in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE):
-        data = entry.dagster_event.step_failure_data
-        meta = {k: v.value for k, v in (data.user_failure_data.metadata if data.user_failure_data else {}).items()}
-        failures.append((entry.step_key or "?", _error_text(data.error), meta))
+    """The alert for a failed run: its failed steps and blocking checks, classified by stage.
+
+    The code location's run-failure sensor (:data:`caseworks_assets.alerts.run_failure_alert`)
+    calls this for ouchhungry's runs.
+    """
+    where = run_location(run)
+    checks = failed_checks(instance, run.run_id)
+    failures = failed_steps(instance, run.run_id)
     if checks:
         step = failures[0][0] if failures else "-"
-        return Alert("validation", "; ".join(checks), f"{where}, step {step}", NEXT_STEPS["validation"])
+        return Alert("validation", "; ".join(checks), f"{where}, step {step}", NEXT_STEPS["validation"], case=CASE)
     if not failures:
-        return Alert("delivery", f"run {run.run_id} failed before any step ran", where, NEXT_STEPS["delivery"])
+        return Alert(
+            "delivery", f"run {run.run_id} failed before any step ran", where, NEXT_STEPS["delivery"], case=CASE
+        )
     step, message, meta = failures[0]
     stage = str(meta.get("alert_stage") or _stage_of_step(step))
     host = f", {meta['where']}" if meta.get("where") else ""
     details = "\n".join(f"- {s}: {m}" for s, m, _ in failures[1:])
     return Alert(
-        stage, message, f"{where}, step {step}{host}", str(meta.get("next_step") or NEXT_STEPS[stage]), details
+        stage,
+        message,
+        f"{where}, step {step}{host}",
+        str(meta.get("next_step") or NEXT_STEPS[stage]),
+        details,
+        case=CASE,
     )
-
-
-def build_failure_sensor(jobs: list) -> dg.SensorDefinition:
-    @dg.run_failure_sensor(
-        name=f"{CASE}_failure_alert",
-        monitored_jobs=jobs,
-        default_status=dg.DefaultSensorStatus.RUNNING,
-        description="E-mails the data team when an OuchHungry run fails: what, where and the next step.",
-    )
-    def failure_alert(context: dg.RunFailureSensorContext, smtp: SMTPResource, outbox: OutboxResource):
-        alert = alert_for_run(context.instance, context.dagster_run)
-        sent_to = send_alert(alert, smtp, outbox)
-        context.log.info(f"alert for run {context.dagster_run.run_id} sent to {sent_to}")
-
-    return failure_alert
 
 
 # --------------------------------------------------------------------------- deadlines
@@ -174,6 +129,7 @@ def build_deadline_sensor() -> dg.SensorDefinition:
                 f"{kind} partition {key} not delivered by its deadline {deadline:%Y-%m-%d %H:%M} {TIMEZONE}",
                 f"job {job}, partition {key}, channels sftp/api/email (no partner notice in the delivery manifest)",
                 NEXT_STEPS["deadline"],
+                case=CASE,
             )
             send_alert(alert, smtp, outbox)
             alerted.append(f"{kind}/{key}")

@@ -15,7 +15,6 @@ from caseworks_assets.ouchhungry.jobs import (
     daily_job,
     daily_schedule,
     delivery_deadline,
-    failure_alert,
     monthly_job,
     monthly_schedule,
 )
@@ -51,7 +50,7 @@ defs = dg.Definitions(
     ],
     jobs=[daily_job, monthly_job],
     schedules=[daily_schedule, monthly_schedule],
-    sensors=[failure_alert, delivery_deadline],
+    sensors=[delivery_deadline],
 )
 
 CASE = Case(

@@ -6,11 +6,15 @@
   the source, refreshed by every daily run.
 * ``ouchhungry_monthly_job`` -- a month: city table, insights, delivery,
   manifest. Scheduled 06:00 on the 1st for the previous month.
+
+A failed run of either job is alerted by the code location's run-failure
+sensor (:mod:`caseworks_assets.alerts`), which describes it with
+:func:`caseworks_assets.ouchhungry.alerts.alert_for_run`.
 """
 
 import dagster as dg
 
-from caseworks_assets.ouchhungry.alerts import build_deadline_sensor, build_failure_sensor
+from caseworks_assets.ouchhungry.alerts import build_deadline_sensor
 from caseworks_assets.ouchhungry.partitions import CASE
 
 _MANIFEST = dg.AssetSelection.assets(dg.AssetKey([CASE, "delivery_manifest"]))
@@ -38,5 +42,4 @@ monthly_schedule = dg.build_schedule_from_partitioned_job(
     monthly_job, name=f"{CASE}_monthly_schedule", day_of_month=1, hour_of_day=6, minute_of_hour=0
 )
 
-failure_alert = build_failure_sensor([daily_job, monthly_job])
 delivery_deadline = build_deadline_sensor()

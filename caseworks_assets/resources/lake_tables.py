@@ -197,6 +197,21 @@ class DuckDBLakeViewPolarsTypeHandler(DuckDBPolarsTypeHandler):
             return kept.select(columns) if columns else kept
         return pl.read_parquet(path, columns=columns)
 
+    def handle_output(self, context: OutputContext, table_slice: TableSlice, obj: pl.DataFrame, connection):
+        """An empty frame still gives an (empty, typed) table; Dagster's handler would skip it.
+
+        Without this, an asset whose answer is "no rows" (no hint, no
+        quarantined row) leaves no table behind, and its readers fail.
+        """
+        if not obj.is_empty():
+            return super().handle_output(context, table_slice, obj, connection)
+        empty = obj.to_arrow()  # noqa: F841  # the name DuckDB's replacement scan reads
+        connection.execute(f"create schema if not exists {table_slice.schema}")
+        connection.execute(
+            f"create table if not exists {table_slice.schema}.{table_slice.table} as select * from empty"
+        )
+        context.add_output_metadata({"row_count": 0})
+
 
 class BigQueryLakeTableTypeHandler(DbTypeHandler[LakeTable]):
     """Loads a :class:`LakeTable` from ``gs://`` into BigQuery with a Parquet load job."""

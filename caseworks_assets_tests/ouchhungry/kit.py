@@ -95,13 +95,15 @@ def run_month(
 def evaluate_failure_sensor(
     defs: dg.Definitions, instance: dg.DagsterInstance, result: dg.ExecuteInProcessResult, settings: Settings, smtp
 ) -> None:
-    """Run the failure-alert sensor on a failed run, as the daemon does after the run ends."""
+    """Run the code location's run-failure sensor on a failed run, as the daemon does after the run ends."""
+    from caseworks_assets.alerts import run_failure_alert
+
     failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE)
     context = dg.build_run_status_sensor_context(
-        sensor_name="ouchhungry_failure_alert",
+        sensor_name=run_failure_alert.name,
         dagster_event=failure,
         dagster_instance=instance,
         dagster_run=instance.get_run_by_id(result.run_id),
         resources={"smtp": smtp, "outbox": OutboxResource(root=str(settings.out_dir / "outbox"))},
     ).for_run_failure()
-    defs.resolve_sensor_def("ouchhungry_failure_alert")(context)
+    run_failure_alert(context)
