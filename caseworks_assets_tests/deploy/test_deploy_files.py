@@ -30,7 +30,8 @@ def _example_variables() -> set[str]:
 def test_compose_runs_postgres_code_server_webserver_and_daemon() -> None:
     compose = _load("docker-compose.yml")
     services = compose["services"]
-    assert set(services) == {"postgres", "code-location", "webserver", "daemon"}
+    assert set(services) == {"postgres", "migrate", "code-location", "webserver", "daemon"}
+    assert services["migrate"]["command"] == ["dagster", "instance", "migrate"]
     code = services["code-location"]
     assert code["build"]["dockerfile"] == "deploy/Dockerfile"
     assert (PROJECT_ROOT / code["build"]["dockerfile"]).is_file()
@@ -67,9 +68,9 @@ def test_helm_values_name_every_variable_of_env_example() -> None:
     assert deployment["dagsterApiGrpcArgs"] == ["-m", "caseworks_assets.definitions"]
     assert values["runLauncher"]["type"] == "K8sRunLauncher"
     assert values["dagsterDaemon"]["runCoordinator"]["type"] == "QueuedRunCoordinator"
-    assert values["concurrency"]["pools"]["defaultLimit"] == _load("dagster.yaml")["concurrency"]["pools"][
-        "default_limit"
-    ]
+    assert (
+        values["concurrency"]["pools"]["defaultLimit"] == _load("dagster.yaml")["concurrency"]["pools"]["default_limit"]
+    )
     env = {item["name"] for item in deployment["env"]}
     secret_text = (DEPLOY / "helm" / "values.yaml").read_text()
     missing = sorted(name for name in _example_variables() if name not in env and name not in secret_text)
