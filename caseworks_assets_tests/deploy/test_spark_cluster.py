@@ -60,7 +60,7 @@ def spark_master(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
                 process.check_alive()
             try:
                 state = requests.get(f"http://127.0.0.1:{ui_port}/json/", timeout=2).json()
-            except (requests.ConnectionError, ValueError):
+            except (requests.RequestException, ValueError):
                 return False
             return state.get("aliveworkers", 0) >= 1
 
