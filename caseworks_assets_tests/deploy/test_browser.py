@@ -92,26 +92,24 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         dev.stop()
 
 
-def _dismiss_first_visit_dialog(page) -> None:
-    """Close Dagster's first-visit dialog (telemetry / what's new) if it is shown; nothing if not."""
-    dialog = page.get_by_role("dialog")
-    try:
-        dialog.first.wait_for(state="visible", timeout=3000)
+FIRST_VISIT_DIALOG = "Join the Dagster community"
+
+
+def _handle_first_visit_dialog(page) -> None:
+    """Dagster's first-visit dialog (community, newsletter) covers the page: skip it whenever it shows."""
+    skip = page.get_by_role("button", name="Skip", exact=True)
+    page.add_locator_handler(page.get_by_text(FIRST_VISIT_DIALOG), lambda: skip.click())
+    try:  # it opens a moment after the first page: skip it there, so screenshots show the page
+        skip.wait_for(state="visible", timeout=20_000)
     except Exception:
         return
-    for name in ("Dismiss", "Skip", "No thanks", "Got it", "Close", "Done", "Cancel"):
-        button = dialog.get_by_role("button", name=re.compile(name, re.IGNORECASE))
-        if button.count():
-            button.first.click()
-            break
-    else:
-        page.keyboard.press("Escape")
-    dialog.first.wait_for(state="hidden", timeout=10_000)
+    skip.click()
+    expect_hidden = page.get_by_text(FIRST_VISIT_DIALOG)
+    expect_hidden.wait_for(state="hidden", timeout=10_000)
 
 
 def _goto(page, url: str) -> None:
     page.goto(url, wait_until="domcontentloaded")
-    _dismiss_first_visit_dialog(page)
 
 
 def _run_status(url: str, run_id: str) -> str:
@@ -144,6 +142,7 @@ def test_ui_in_chromium_shows_lineage_schema_checks_partitions_and_materializes(
 
             # the global lineage: one group per registered case
             _goto(page, f"{ui}/asset-groups")
+            _handle_first_visit_dialog(page)
             for case in registered_cases():
                 expect(page.get_by_text(case, exact=True).first).to_be_visible()
             page.screenshot(path=SCREENSHOTS / "lineage.png")
@@ -169,7 +168,10 @@ def test_ui_in_chromium_shows_lineage_schema_checks_partitions_and_materializes(
             # "Materialize" on an unpartitioned asset; the run it launches succeeds
             _goto(page, f"{ui}/assets/{TO_MATERIALIZE.to_user_string()}")
             before = _run_ids(ui)
-            page.get_by_role("button", name=re.compile(r"^Materialize$")).first.click()
+            materialize = page.locator("button", has_text=re.compile(r"^\s*Materialize\s*$")).first
+            expect(materialize).to_be_enabled()
+            page.screenshot(path=SCREENSHOTS / "raw_products.png")
+            materialize.click()
             new_runs = wait_until(lambda: _run_ids(ui) - before, 60, "the run launched by Materialize", interval=1)
             (run_id,) = new_runs
             status = wait_until(
