@@ -5,12 +5,16 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install demo test lint ui bench clean
+.PHONY: install demo test lint ui bench clean lock upgrade
 
-$(STAMP): pyproject.toml
+UV_VERSION ?= 0.13.9
+
+# Installs exactly uv.lock (the project editable, with its dev extra). `--locked` fails when pyproject.toml
+# no longer matches the lock: dependencies change on purpose, through `make lock` / `make upgrade`.
+$(STAMP): pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
+	UV_PROJECT_ENVIRONMENT=$(VENV) UV_PYTHON_DOWNLOADS=never $(BIN)/uv sync --quiet --locked --inexact --extra dev
 	# an editable install leaves our own modules uncompiled: compile them once, not in every command
 	$(BIN)/python -m compileall -q caseworks_assets benchmarks
 	# the callcenter dbt manifest (target/ is not in git): `dbt parse`, offline
@@ -35,6 +39,14 @@ ui: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks all --rows 1000
+
+# the lock after a change to pyproject.toml (keeps every other pin)
+lock: $(STAMP)
+	$(BIN)/uv lock
+
+# every dependency to its newest allowed version: review the diff of uv.lock, run `make test`, commit
+upgrade: $(STAMP)
+	$(BIN)/uv lock --upgrade
 
 clean:
 	rm -rf caseworks_output caseworks_data .dagster_home .pytest_cache

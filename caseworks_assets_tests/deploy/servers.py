@@ -1,0 +1,310 @@
+"""Loopback servers of the deployment tests: PostgreSQL, the Dagster processes, a GraphQL client.
+
+Each is started on 127.0.0.1 at a free port and stopped by the context manager
+that started it, failed test or not. PostgreSQL's ``initdb`` refuses root, so
+the cluster belongs to an unprivileged user (``postgres``, which Debian's
+package creates, else ``nobody``).
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from caseworks_assets_tests.conftest import free_port
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = PROJECT_ROOT / "deploy"
+
+
+def postgres_bin_dir() -> Path:
+    """Debian's PostgreSQL server binaries (``/usr/lib/postgresql/<version>/bin``), newest version."""
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name))
+    if not candidates:
+        raise RuntimeError("PostgreSQL server not installed: apt-get install postgresql (.ci/run does)")
+    return candidates[-1].parent
+
+
+def _unprivileged_user() -> pwd.struct_passwd:
+    for name in ("postgres", "nobody"):
+        try:
+            return pwd.getpwnam(name)
+        except KeyError:
+            continue
+    raise RuntimeError("no unprivileged user (postgres or nobody) to run PostgreSQL as")
+
+
+def wait_until(
+    condition: Callable[[], Any],
+    timeout: float,
+    what: str,
+    interval: float = 1.0,
+    explain: Callable[[], str] | None = None,
+) -> Any:
+    """Poll ``condition`` until it returns something truthy; fail with ``what`` after ``timeout`` seconds.
+
+    ``explain`` adds to the failure what was seen instead (ticks, logs).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            detail = f"\n{explain()}" if explain else ""
+            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}{detail}")
+        time.sleep(interval)
+
+
+@dataclass(frozen=True)
+class Postgres:
+    host: str
+    port: int
+    user: str
+    password: str
+    database: str
+
+    def dagster_env(self) -> dict[str, str]:
+        """The variables ``deploy/dagster.yaml`` reads."""
+        return {
+            "DAGSTER_POSTGRES_HOST": self.host,
+            "DAGSTER_POSTGRES_PORT": str(self.port),
+            "DAGSTER_POSTGRES_USER": self.user,
+            "DAGSTER_POSTGRES_PASSWORD": self.password,
+            "DAGSTER_POSTGRES_DB": self.database,
+        }
+
+
+@contextmanager
+def postgres_server(extra_env: Mapping[str, str] | None = None) -> Iterator[Postgres]:
+    """A throw-away PostgreSQL cluster on 127.0.0.1, password-authenticated, with a ``dagster`` database."""
+    bin_dir = postgres_bin_dir()
+    owner = _unprivileged_user()
+    root = Path(tempfile.mkdtemp(prefix="caseworks-pg-"))  # under /tmp, so the owner can reach it
+    os.chown(root, owner.pw_uid, owner.pw_gid)
+    data, password = root / "data", secrets.token_urlsafe(16)
+    password_file = root / "password"
+    password_file.write_text(password)
+    os.chown(password_file, owner.pw_uid, owner.pw_gid)
+    port = free_port()
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", **(extra_env or {})}
+
+    def as_owner(*command: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["runuser", "-u", owner.pw_name, "--", "env", *(f"{k}={v}" for k, v in env.items()), *command],
+            capture_output=True,
+            text=True,
+            cwd=root,
+            check=False,
+        )
+
+    def checked(result: subprocess.CompletedProcess) -> None:
+        if result.returncode != 0:
+            log = root / "server.log"
+            raise RuntimeError(f"{result.args[-1]!r}: {result.stderr}{log.read_text() if log.exists() else ''}")
+
+    try:
+        checked(
+            as_owner(
+                str(bin_dir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "dagster",
+                f"--pwfile={password_file}",
+                "--auth=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--no-sync",
+            )
+        )
+        options = f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off -c full_page_writes=off"
+        checked(as_owner(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(root / "server.log"), "-o", options,
+                         "-w", "-t", "60", "start"))  # fmt: skip
+        try:
+            import psycopg
+
+            with psycopg.connect(
+                host="127.0.0.1", port=port, user="dagster", password=password, dbname="postgres", autocommit=True
+            ) as connection:
+                connection.execute("CREATE DATABASE dagster")
+            yield Postgres("127.0.0.1", port, "dagster", password, "dagster")
+        finally:
+            as_owner(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "-t", "60", "stop")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+class Process:
+    """A child process in its own process group (its run workers die with it), output to a log file."""
+
+    def __init__(self, name: str, command: list[str], env: Mapping[str, str], log_dir: Path) -> None:
+        self.name = name
+        self.log = log_dir / f"{name}.log"
+        with self.log.open("wb") as out:
+            self.popen = subprocess.Popen(
+                command, cwd=PROJECT_ROOT, env=dict(env), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+
+    def tail(self, chars: int = 4000) -> str:
+        return f"--- {self.name} ---\n" + self.log.read_text(errors="replace")[-chars:]
+
+    def check_alive(self) -> None:
+        if self.popen.poll() is not None:
+            raise RuntimeError(f"{self.name} exited with {self.popen.returncode}\n{self.tail()}")
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            try:
+                os.killpg(self.popen.pid, signal.SIGTERM)
+                self.popen.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait(timeout=10)
+            except ProcessLookupError:
+                pass
+
+
+def dagster_command(name: str) -> str:
+    """The console script ``name`` of the running interpreter's environment."""
+    return str(Path(sys.executable).with_name(name))
+
+
+def grpc_workspace(path: Path, port: int, location: str = "caseworks") -> Path:
+    """A workspace file pointing at the gRPC code server on 127.0.0.1:``port``."""
+    path.write_text(
+        f"load_from:\n  - grpc_server:\n      host: 127.0.0.1\n      port: {port}\n      location_name: {location}\n"
+    )
+    return path
+
+
+@dataclass
+class Topology:
+    """The code server, webserver and daemon of one deployment, and how to reach the webserver."""
+
+    url: str
+    home: Path
+    processes: list[Process]
+
+    def check_alive(self) -> None:
+        for process in self.processes:
+            process.check_alive()
+
+    def logs(self) -> str:
+        return "\n".join(process.tail() for process in self.processes)
+
+
+@contextmanager
+def dagster_topology(
+    env: Mapping[str, str], work: Path, daemon: bool = True, webserver_clock_shift_s: float = 0
+) -> Iterator[Topology]:
+    """``dagster code-server start`` (gRPC), ``dagster-webserver`` over it, and ``dagster-daemon run``.
+
+    ``env`` holds ``DAGSTER_HOME`` (with its ``dagster.yaml``) and the
+    caseworks variables; every process binds 127.0.0.1 at a free port.
+    ``webserver_clock_shift_s`` moves the webserver's wall clock (see
+    :mod:`.shifted_clock`).
+    """
+    grpc_port, web_port = free_port(), free_port()
+    workspace = grpc_workspace(work / "workspace.yaml", grpc_port)
+    env = {**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))}
+    # the storage schema first, once, as the deployment's migrate step does: processes starting on an
+    # empty database would each try to create the tables
+    subprocess.run([dagster_command("dagster"), "instance", "migrate"], env=env, cwd=PROJECT_ROOT, check=True,
+                   capture_output=True)  # fmt: skip
+    with ExitStack() as stack:
+        processes: list[Process] = []
+
+        def start(name: str, command: list[str]) -> None:
+            process = Process(name, command, env, work)
+            processes.append(process)
+            stack.callback(process.stop)
+
+        start("code-server", [dagster_command("dagster"), "code-server", "start", "-h", "127.0.0.1",
+                              "-p", str(grpc_port), "-m", "caseworks_assets.definitions",
+                              "--location-name", "caseworks"])  # fmt: skip
+        code_server = processes[0]
+
+        def serving() -> bool:
+            code_server.check_alive()
+            health = [dagster_command("dagster"), "api", "grpc-health-check", "-p", str(grpc_port), "-h", "127.0.0.1"]
+            return subprocess.run(health, env=env, capture_output=True, check=False).returncode == 0
+
+        try:  # the webserver and daemon load the location once at start, as compose's health check waits for
+            wait_until(serving, 240, "the code server to serve", interval=2)
+        except Exception as error:
+            raise RuntimeError(f"{error}\n{code_server.tail()}") from error
+        webserver = ["-h", "127.0.0.1", "-p", str(web_port), "-w", str(workspace)]
+        if webserver_clock_shift_s:
+            shifted = "caseworks_assets_tests.deploy.shifted_clock"
+            start(
+                "webserver",
+                [sys.executable, "-m", shifted, str(webserver_clock_shift_s), "dagster_webserver", *webserver],
+            )
+        else:
+            start("webserver", [dagster_command("dagster-webserver"), *webserver])
+        if daemon:
+            start("daemon", [dagster_command("dagster-daemon"), "run", "-w", str(workspace)])
+        topology = Topology(f"http://127.0.0.1:{web_port}", Path(env["DAGSTER_HOME"]), processes)
+        try:
+            GraphQL(topology).wait_for_location("caseworks")
+        except Exception as error:
+            raise RuntimeError(f"{error}\n{topology.logs()}") from error
+        yield topology
+
+
+class GraphQL:
+    """The webserver's GraphQL endpoint, queried as the UI queries it."""
+
+    def __init__(self, topology: Topology) -> None:
+        self.topology = topology
+
+    def __call__(self, query: str, **variables: Any) -> dict:
+        response = requests.post(
+            f"{self.topology.url}/graphql", json={"query": query, "variables": variables}, timeout=120
+        )
+        if response.status_code >= 400 and "json" not in response.headers.get("content-type", ""):
+            response.raise_for_status()
+        body = response.json()
+        if body.get("errors") or response.status_code >= 400:
+            raise AssertionError(f"GraphQL errors: {body['errors']}")
+        return body["data"]
+
+    def wait_for_location(self, name: str, timeout: float = 240) -> None:
+        query = """
+        query { workspaceOrError { ... on Workspace { locationEntries {
+          name loadStatus
+          locationOrLoadError { __typename ... on PythonError { message } }
+        } } } }
+        """
+
+        def loaded() -> bool:
+            self.topology.check_alive()
+            try:
+                entries = self(query)["workspaceOrError"]["locationEntries"]
+            except requests.ConnectionError:
+                return False
+            for entry in entries:
+                if entry["name"] == name and entry["loadStatus"] == "LOADED":
+                    error = entry["locationOrLoadError"]
+                    if error and error["__typename"] == "PythonError":
+                        raise RuntimeError(f"code location {name} failed to load: {error['message']}")
+                    return error is not None and error["__typename"] == "RepositoryLocation"
+            return False
+
+        wait_until(loaded, timeout, f"the webserver to load code location {name}", interval=2)
