@@ -16,6 +16,33 @@ from caseworks_assets.settings import SettingsError
 DEFAULT_DAGSTER_HOME = ".dagster_home"
 
 
+def storage_yaml(home: Path, *, consolidated_events: bool = False) -> str:
+    """The run and event-log storage entries of a ``dagster.yaml``: SQLite under ``home/history``.
+
+    Through the classes of :mod:`caseworks_assets.instance_storage`; with
+    ``consolidated_events`` every run's events share one database, which a
+    reader of many runs' events (the platform case) queries at once.
+    """
+    history = home / "history"
+    events, events_dir = (
+        ("CachedEngineConsolidatedSqliteEventLogStorage", history / "events")
+        if consolidated_events
+        else ("CachedEngineSqliteEventLogStorage", history / "runs")
+    )
+    return f"""\
+run_storage:
+  module: caseworks_assets.instance_storage
+  class: CachedEngineSqliteRunStorage
+  config:
+    base_dir: {json.dumps(str(history))}
+event_log_storage:
+  module: caseworks_assets.instance_storage
+  class: {events}
+  config:
+    base_dir: {json.dumps(str(events_dir))}
+"""
+
+
 def instance_yaml(home: Path) -> str:
     """The ``dagster.yaml`` caseworks writes into a new ``DAGSTER_HOME``.
 
@@ -24,7 +51,6 @@ def instance_yaml(home: Path) -> str:
     lock; and Dagster's SQLite files at their usual place under ``home``,
     through the storage classes of :mod:`caseworks_assets.instance_storage`.
     """
-    history = home / "history"
     return f"""\
 # Written by caseworks; edit freely, it is not overwritten.
 concurrency:
@@ -42,17 +68,7 @@ run_monitoring:
   free_slots_after_run_end_seconds: 60
 # Dagster's SQLite storage at its default place, keeping its database connections
 # (caseworks_assets/instance_storage.py); remove these two entries for Dagster's own classes.
-run_storage:
-  module: caseworks_assets.instance_storage
-  class: CachedEngineSqliteRunStorage
-  config:
-    base_dir: {json.dumps(str(history))}
-event_log_storage:
-  module: caseworks_assets.instance_storage
-  class: CachedEngineSqliteEventLogStorage
-  config:
-    base_dir: {json.dumps(str(history / "runs"))}
-# pool used by warehouse writers: {WAREHOUSE_POOL}
+{storage_yaml(home)}# pool used by warehouse writers: {WAREHOUSE_POOL}
 """
 
 

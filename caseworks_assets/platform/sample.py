@@ -65,19 +65,8 @@ def write_sample(out_dir: Path, rows: int | None, seed: int) -> None:
 
 def instance_yaml(home: Path) -> str:
     """A Dagster instance in ``home`` whose runs share one event-log database (read across runs in one query)."""
-    history = home / "history"
-    return f"""\
-# Written by `caseworks run platform` from a synthetic history.json.
-telemetry:
-  enabled: false
-run_storage:
-  module: caseworks_assets.instance_storage
-  class: CachedEngineSqliteRunStorage
-  config:
-    base_dir: {json.dumps(str(history))}
-event_log_storage:
-  module: caseworks_assets.instance_storage
-  class: CachedEngineConsolidatedSqliteEventLogStorage
-  config:
-    base_dir: {json.dumps(str(history / "events"))}
-"""
+    from caseworks_assets.instance import storage_yaml  # imports Dagster: only when an instance is made
+
+    return "# Written by `caseworks run platform` from a synthetic history.json.\ntelemetry:\n  enabled: false\n" + (
+        storage_yaml(home, consolidated_events=True)
+    )
