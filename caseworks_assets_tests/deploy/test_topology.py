@@ -27,7 +27,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from caseworks_assets.ouchhungry.jobs import daily_job, daily_schedule, failure_alert
+from caseworks_assets.alerts import run_failure_alert
+from caseworks_assets.ouchhungry.jobs import daily_job, daily_schedule
 from caseworks_assets.ouchhungry.partitions import TIMEZONE
 from caseworks_assets.resources.warehouse import WAREHOUSE_POOL
 from caseworks_assets.support.jobs import support_months_sensor
@@ -240,7 +241,7 @@ def test_deployed_topology_runs_backfills_schedules_sensors_and_alerts(
         mails = (out / "outbox" / "email").glob("*.txt")
         return [mail for mail in mails if failed_run in mail.read_text() and "[caseworks ALERT]" in mail.read_text()]
 
-    alerts = wait_until(alert_sent, 180, f"the {failure_alert.name} alert for run {failed_run}", interval=3)
+    alerts = wait_until(alert_sent, 180, f"the {run_failure_alert.name} alert for run {failed_run}", interval=3)
     alert = alerts[0].read_text()
     assert "To: data-team@example.com" in alert
     assert "WHAT FAILED:" in alert and f"partition {FAILING_DAY}" in alert and "NEXT STEP:" in alert
