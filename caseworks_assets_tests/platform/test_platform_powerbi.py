@@ -111,3 +111,24 @@ def test_refresh_follows_upstream_updates_succeeds_fails_with_powerbi_error_and_
     assert "powerbi refresh failure: refresh of Platform_costs failed" in failed_mail and ERROR in failed_mail
     (slow_mail,) = [text for text in mails if "Platform_KPIs took" in text]
     assert "refresh of Platform_KPIs took 60 s (limit 30 s)" in slow_mail
+
+
+def test_the_base_url_override_still_matches_dagster_powerbi_internals():
+    """``CaseworksPowerBIWorkspace`` overrides the private ``PowerBIWorkspace._fetch``, where the API root is fixed.
+
+    If a dagster-powerbi upgrade renames it, changes its parameters, or stops
+    routing every call through it, this fails by name: re-check the override
+    in ``caseworks_assets/platform/powerbi.py`` before upgrading.
+    """
+    import inspect
+
+    from dagster_powerbi import PowerBIWorkspace
+
+    from caseworks_assets.platform.powerbi import CaseworksPowerBIWorkspace
+
+    ours = inspect.signature(CaseworksPowerBIWorkspace._fetch).parameters
+    theirs = inspect.signature(PowerBIWorkspace._fetch).parameters
+    assert list(ours) == list(theirs), "dagster-powerbi changed PowerBIWorkspace._fetch's parameters"
+    assert "self._fetch(" in inspect.getsource(PowerBIWorkspace._fetch_json), (
+        "dagster-powerbi no longer routes JSON calls through PowerBIWorkspace._fetch: the api_url override is bypassed"
+    )
