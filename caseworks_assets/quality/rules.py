@@ -219,8 +219,10 @@ def _count_repaired(work: pl.DataFrame, column: str) -> int:
 
     The original is compared in the repaired value's type, so ``"3"`` -> ``3.0`` or
     ``"2024-01-05"`` -> ``date(2024, 1, 5)`` are conversions, not repairs, while
-    ``"R$ 3,00"`` -> ``3.0`` is one. Where polars cannot cast between the two
-    types, the text forms are compared.
+    ``"R$ 3,00"`` -> ``3.0`` is one. Text becoming a date or time is compared
+    as ISO 8601 text read at the value's precision, so ``"2024-01-05 10:00:00"``
+    is a conversion and ``"05/01/2024"`` a repair. Where polars cannot cast
+    between the two types, the text forms are compared.
     """
     value = pl.col("__value")
     passing = pl.col(RULE).is_null() & ~pl.col("__failed") & value.is_not_null()
@@ -229,6 +231,17 @@ def _count_repaired(work: pl.DataFrame, column: str) -> int:
     def count(changed: pl.Expr) -> int:  # counted in one pass, without copying the passing rows
         return int(work.select((passing & changed).sum()).item())
 
+    if target.is_temporal() and work.schema[column] == pl.String:
+        # polars 2 casts no text to dates or times: read the original as ISO 8601 (any precision) and compare
+        text = pl.col(column).str.strip_chars()
+        if target == pl.Date:
+            original = text.str.to_date(strict=False)
+        elif isinstance(target, pl.Datetime):
+            original = text.str.to_datetime(strict=False, time_unit=target.time_unit, time_zone=target.time_zone)
+        else:
+            original = None
+        if original is not None:
+            return count(original.ne_missing(value))
     try:
         return count(pl.col(column).cast(target, strict=False).ne_missing(value))
     except (pl.exceptions.InvalidOperationError, pl.exceptions.ComputeError, pl.exceptions.SchemaError):

@@ -254,3 +254,15 @@ def test_every_row_is_loaded_or_quarantined_exactly_once(
     assert sum(v for k, v in result.counts.items() if not k.endswith(":repaired")) >= result.quarantine.height
     if dedupe is not None and dedupe.keys:
         assert result.clean["key"].is_duplicated().sum() == 0
+
+
+def test_timestamps_in_iso_form_convert_without_counting_as_repairs() -> None:
+    frame = pl.DataFrame({"at": ["2024-01-05 10:00:00", "2024-01-05T10:00:00", "05/01/2024 10:00"]})
+
+    def repair(expr: pl.Expr) -> pl.Expr:
+        day_first = expr.str.to_datetime("%d/%m/%Y %H:%M", strict=False, time_unit="us")
+        return pl.coalesce(expr.str.to_datetime(strict=False, time_unit="us"), day_first)
+
+    result = apply_rules(frame, [Rule("at", "at", repair=repair, action=Action.SET_NULL)])
+    assert result.clean["at"].to_list() == [dt.datetime(2024, 1, 5, 10)] * 3
+    assert result.counts == {"at": 0, "at:repaired": 1}
