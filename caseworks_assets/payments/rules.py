@@ -248,3 +248,34 @@ def marking_duplicates(
         return batch.join(losers, on=["source_file", "source_line"], how="left", maintain_order="left")
 
     return mark
+
+
+def sorted_contains(ids: pl.Series, wanted: pl.Series) -> pl.Series:
+    """Whether each of ``wanted`` is in the sorted ``ids``: a binary search, no hash table of ``ids``."""
+    if ids.is_empty():
+        return pl.repeat(False, wanted.len(), eager=True)
+    at = ids.search_sorted(wanted, side="left").clip(0, ids.len() - 1)
+    return (ids.gather(at) == wanted).fill_null(False)
+
+
+def state_joiner(clean: pl.Series, quarantined: pl.Series) -> Callable[[pl.DataFrame], pl.DataFrame]:
+    """Adds ``transaction_state`` (``clean``, ``quarantined``, else ``unknown``) to a batch of payments.
+
+    The known transaction ids, sorted once (see ``tables.known_transactions``), are
+    binary-searched for each batch's ids in place of a join: no hash table of
+    millions of ids is rebuilt per batch, and the batch keeps its rows and
+    their order.
+    """
+
+    def join(batch: pl.DataFrame) -> pl.DataFrame:
+        wanted = batch["transaction_id"]
+        return batch.with_columns(
+            pl.when(sorted_contains(clean, wanted))
+            .then(pl.lit("clean"))
+            .when(sorted_contains(quarantined, wanted))
+            .then(pl.lit("quarantined"))
+            .otherwise(pl.lit("unknown"))
+            .alias(TRANSACTION_STATE)
+        )
+
+    return join

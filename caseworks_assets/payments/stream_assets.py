@@ -1,16 +1,18 @@
-"""The stream side: one dynamic partition per landed micro-batch, materialized exactly once.
+"""The stream side: one dynamic partition per landed micro-batch, then the settled stream tables.
 
 ``payments_stream_sensor`` lists the landing folder; every batch it has not
 seen becomes a partition of ``payments_batches`` and one run request whose run
 key is the batch name plus its content hash. The cursor remembers
 ``name -> sha256``: a batch delivered again (same name, or the same bytes under
 a new name) requests nothing; a corrected batch (same name, new bytes) replaces
-its partition. Partitions are stored in the warehouse by ``batch_id``, so even a
-forced re-run replaces rows instead of duplicating them.
+its partition.
 
-Stream cleaning applies the record rules of the batch pipeline; whether a
-payment's transaction exists is checked by the batch pipeline over the whole
-history, not per micro-batch (a payment may land before a late transaction).
+Each run keeps its batch as received (``stream_arrivals``: the records in the
+lake, restricted fields sealed value by value) and then settles the stream
+(``stream_state``): the batch path's rules over every record landed so far (see
+:mod:`.stream_settle`), so a payment that lands before its transaction waits in
+``stream_pending_payments`` instead of being judged too early, and the tables
+end the same whatever order the batches arrive in.
 """
 
 import hashlib
@@ -28,7 +30,6 @@ from caseworks_assets.governance import (
     governance_tags,
     key_id_of,
 )
-from caseworks_assets.payments.clean import quarantine_frame, text_columns, typed
 from caseworks_assets.payments.columns import (
     PAYMENT_COLUMNS,
     PAYMENT_RESTRICTED_COLUMNS,
@@ -37,25 +38,19 @@ from caseworks_assets.payments.columns import (
     TRANSACTION_COLUMNS,
 )
 from caseworks_assets.payments.paths import CASE
-from caseworks_assets.payments.rules import PAYMENT_RECORD_RULES, TRANSACTION_RULES
 from caseworks_assets.payments.stream import BATCH_SUFFIX, parse_batch
-from caseworks_assets.quality import apply_rules, reconciliation_check
-from caseworks_assets.resources import WAREHOUSE_KIND, WAREHOUSE_POOL
+from caseworks_assets.payments.stream_settle import settle
+from caseworks_assets.quality import reconciliation_check
+from caseworks_assets.resources import WAREHOUSE_KIND, WAREHOUSE_POOL, LakeResource
 from caseworks_assets.settings import Settings, env_value
 
 LANDING_ENV = "CASEWORKS_PAYMENTS_LANDING"
 batches = dg.DynamicPartitionsDefinition(name="payments_batches")
 
-BATCH_ID = ColumnSpec(
-    "batch_id", "String", "the micro-batch (landing file) the row arrived in", Classification.INTERNAL
-)
 RECORD_TYPE = ColumnSpec(
     "record_type", "String", "transaction | payment | unknown (unparseable line)", Classification.PUBLIC
 )
-STREAM_TRANSACTION_COLUMNS = [*TRANSACTION_COLUMNS, BATCH_ID]
-STREAM_PAYMENT_COLUMNS = [*PAYMENT_COLUMNS, BATCH_ID]
-STREAM_RESTRICTED_COLUMNS = [*PAYMENT_RESTRICTED_COLUMNS, BATCH_ID]
-STREAM_QUARANTINE_COLUMNS = [RECORD_TYPE, *QUARANTINE_COLUMNS, BATCH_ID]
+STREAM_QUARANTINE_COLUMNS = [RECORD_TYPE, *QUARANTINE_COLUMNS]
 
 
 class StreamLanding(dg.ConfigurableResource):
@@ -81,112 +76,158 @@ class StreamLanding(dg.ConfigurableResource):
         )
 
 
+#: Where each landed batch's records are kept, as received (one folder per batch), for the settling step.
+LANDED = (CASE, "stream", "landed")
+LANDED_FILES = ("transactions.parquet", "payments.parquet", "lines.parquet")
+ARRIVALS_KEY = dg.AssetKey([CASE, "stream_arrivals"])
+
+
 def _out(name: str, columns: list[ColumnSpec], description: str) -> dg.AssetOut:
     return dg.AssetOut(
         key=dg.AssetKey([CASE, name]),
         description=description,
-        metadata={**governance_metadata(columns), "partition_expr": "batch_id"},
+        metadata=governance_metadata(columns),
         tags=governance_tags(columns),
         kinds={WAREHOUSE_KIND},
     )
 
 
-def _quarantine(result, frame: pl.DataFrame, record_type: str) -> pl.DataFrame:
-    """Rejected records and warnings (``severity``) of one record type."""
-    rows = pl.concat([quarantine_frame(result, frame), quarantine_frame(result, frame, warnings=True)])
-    return rows.with_columns(pl.lit(record_type).alias("record_type"))
-
-
-@dg.multi_asset(
-    outs={
-        "stream_transactions": _out(
-            "stream_transactions", STREAM_TRANSACTION_COLUMNS, "Cleaned transactions per micro-batch."
-        ),
-        "stream_payments": _out("stream_payments", STREAM_PAYMENT_COLUMNS, "Cleaned payments per micro-batch."),
-        "stream_payments_restricted": _out(
-            "stream_payments_restricted", STREAM_RESTRICTED_COLUMNS, "Encrypted restricted metadata per micro-batch."
-        ),
-        "stream_quarantine": _out(
-            "stream_quarantine",
-            STREAM_QUARANTINE_COLUMNS,
-            "Rejected stream records and unparseable lines per micro-batch.",
-        ),
-    },
+@dg.asset(
+    key=ARRIVALS_KEY,
     partitions_def=batches,
     group_name=CASE,
     pool=WAREHOUSE_POOL,
+    metadata={"partition_expr": "batch_id"},
+    kinds={WAREHOUSE_KIND, "parquet"},
 )
-def stream_batch(context: dg.AssetExecutionContext, payments_landing: StreamLanding, privacy: PrivacyResource):
-    """Clean one landed micro-batch; corrupt lines are quarantined and the batch still loads."""
+def stream_batch(
+    context: dg.AssetExecutionContext, payments_landing: StreamLanding, privacy: PrivacyResource, lake: LakeResource
+) -> dg.Output[pl.DataFrame]:
+    """Keep one landed micro-batch as received: its records (restricted fields sealed) and its unreadable lines.
+
+    The records are judged by ``stream_state``, over every batch landed so
+    far; this partition only counts what arrived.
+    """
     batch_id = context.partition_key
     path = payments_landing.folder() / batch_id
     if not path.is_file():
         raise dg.Failure(f"micro-batch {batch_id!r} is not in the landing folder {payments_landing.folder()}")
     parsed = parse_batch(path, batch_id)
     ring = privacy.keyring()
-
-    transactions = apply_rules(parsed.transactions, TRANSACTION_RULES, text_columns=text_columns(parsed.transactions))
-    sealed = parsed.payments.select(
-        "source_line",
-        ring.encrypt(parsed.payments["_restricted_plain"]).alias(RESTRICTED_COLUMN),
+    payments = parsed.payments.with_columns(ring.encrypt(parsed.payments["_restricted_plain"]).alias(RESTRICTED_COLUMN))
+    frames = (parsed.transactions, payments.drop("_restricted_plain"), parsed.malformed)
+    for name, frame in zip(LANDED_FILES, frames, strict=True):
+        lake.write_parquet(frame, *LANDED, batch_id, name)
+    arrivals = pl.DataFrame(
+        {
+            "batch_id": [batch_id] * 3,
+            "record_type": ["transaction", "payment", "unknown"],
+            "rows": [f.height for f in frames],
+        }
     )
-    payment_rows = parsed.payments.drop("_restricted_plain")
-    payments = apply_rules(payment_rows, PAYMENT_RECORD_RULES, text_columns=text_columns(payment_rows))
-    bad_lines = parsed.malformed.select(
-        pl.lit("unknown").alias("record_type"),
-        pl.col("source_line").alias("row_number"),
-        "rule",
-        pl.lit("error").alias("severity"),
-        pl.lit("line").alias("column"),
-        pl.format("line is not a transaction or payment JSON object ({})", "rule").alias("reason"),
-        "raw_record",
-        "source_file",
-        "source_line",
-    )
-    batch = pl.lit(batch_id).alias("batch_id")
-    clean_tx = typed(transactions.clean, TRANSACTION_COLUMNS).with_columns(batch)
-    clean_pay = typed(payments.clean, PAYMENT_COLUMNS).with_columns(batch)
-    restricted = (
-        clean_pay.select("payment_id", "source_file", "source_line", "batch_id")
-        .join(sealed, on="source_line", how="left")
-        .with_columns(key_id_of(pl.col(RESTRICTED_COLUMN)).alias("key_id"))
-        .select([c.name for c in STREAM_RESTRICTED_COLUMNS])
-    )
-    quarantine = pl.concat(
-        [
-            _quarantine(transactions, parsed.transactions, "transaction").with_columns(batch),
-            _quarantine(payments, payment_rows, "payment").with_columns(batch),
-            bad_lines.with_columns(batch),
-        ],
-        how="diagonal_relaxed",
-    ).select([c.name for c in STREAM_QUARANTINE_COLUMNS])
     counts = {
         "rows_read": parsed.lines,
-        "rows_loaded": clean_tx.height + clean_pay.height,
-        "rows_quarantined": int((quarantine["severity"] == "error").sum()),
-        "values_warned": int((quarantine["severity"] == "warning").sum()),
+        "records_landed": parsed.transactions.height + parsed.payments.height,
         "malformed_lines": parsed.malformed.height,
     }
     context.log.info(f"batch {batch_id}: {counts}")
-    yield dg.Output(clean_tx, "stream_transactions", metadata={"dagster/row_count": clean_tx.height})
-    yield dg.Output(clean_pay, "stream_payments", metadata={"dagster/row_count": clean_pay.height})
-    yield dg.Output(restricted, "stream_payments_restricted", metadata={"dagster/row_count": restricted.height})
+    return dg.Output(arrivals, metadata={**counts, "dagster/row_count": arrivals.height})
+
+
+def _landed(lake: LakeResource, name: str) -> pl.DataFrame:
+    """Every landed batch's file ``name``, in batch order."""
+    folder = lake.path(*LANDED)
+    found = sorted(p.name for p in folder.iterdir() if (p / name).exists()) if folder.exists() else []
+    return pl.concat([lake.read_parquet(*LANDED, b, name) for b in found], how="diagonal_relaxed")
+
+
+@dg.multi_asset(
+    outs={
+        "stream_transactions": _out(
+            "stream_transactions", TRANSACTION_COLUMNS, "Cleaned transactions of every batch landed so far."
+        ),
+        "stream_payments": _out(
+            "stream_payments", PAYMENT_COLUMNS, "Cleaned payments of cleaned transactions, over every batch so far."
+        ),
+        "stream_payments_restricted": _out(
+            "stream_payments_restricted", PAYMENT_RESTRICTED_COLUMNS, "Encrypted restricted metadata of clean payments."
+        ),
+        "stream_pending_payments": _out(
+            "stream_pending_payments",
+            QUARANTINE_COLUMNS,
+            "Payments whose transaction has not landed yet; judged again when the next batch lands.",
+        ),
+        "stream_quarantine": _out(
+            "stream_quarantine",
+            STREAM_QUARANTINE_COLUMNS,
+            "Rejected stream records (the batch path's rules) and unparseable lines.",
+        ),
+    },
+    deps=[ARRIVALS_KEY],
+    group_name=CASE,
+    pool=WAREHOUSE_POOL,
+)
+def stream_state(context: dg.AssetExecutionContext, lake: LakeResource, privacy: PrivacyResource):
+    """Judge every record landed so far by the batch path's rules; payments of unseen transactions wait."""
+    settled = settle(_landed(lake, LANDED_FILES[0]), _landed(lake, LANDED_FILES[1]))
+    malformed = _landed(lake, LANDED_FILES[2])
+    bad_lines = malformed.select(
+        pl.lit("unknown").alias("record_type"),
+        pl.col("source_line").alias("row_number"),
+        "rule",
+        pl.lit("line").alias("column"),
+        pl.format("line is not a transaction or payment JSON object ({})", "rule").alias("reason"),
+        "raw_record",
+        pl.lit("error").alias("severity"),
+        "source_file",
+        "source_line",
+    )
+    quarantine = pl.concat([settled.quarantine, bad_lines], how="diagonal_relaxed").select(
+        [c.name for c in STREAM_QUARANTINE_COLUMNS]
+    )
+    restricted = settled.restricted.with_columns(key_id_of(pl.col(RESTRICTED_COLUMN)).alias("key_id")).select(
+        [c.name for c in PAYMENT_RESTRICTED_COLUMNS]
+    )
+    rejected = int((quarantine["severity"] == "error").sum())
+    counts = {
+        "rows_read": settled.rows_read + malformed.height,
+        "rows_loaded": settled.transactions.height + settled.payments.height,
+        "rows_quarantined": rejected,
+        "rows_pending": settled.pending.height,
+        "rows_quarantined_or_pending": rejected + settled.pending.height,
+        "values_warned": int((quarantine["severity"] == "warning").sum()),
+    }
+    context.log.info(f"stream state: {counts}")
+    for name, frame in (
+        ("stream_transactions", settled.transactions),
+        ("stream_payments", settled.payments),
+        ("stream_payments_restricted", restricted),
+        ("stream_pending_payments", settled.pending),
+    ):
+        yield dg.Output(frame, name, metadata={"dagster/row_count": frame.height})
     yield dg.Output(quarantine, "stream_quarantine", metadata={**counts, "dagster/row_count": quarantine.height})
 
 
-STREAM_ASSETS = [stream_batch]
+STREAM_ASSETS = [stream_batch, stream_state]
 STREAM_CHECKS = [
     reconciliation_check(
-        dg.AssetKey([CASE, "stream_quarantine"]),
+        ARRIVALS_KEY,
         partitions_def=batches,
+        loaded_key="records_landed",
+        quarantined_key="malformed_lines",
         name="batch_reconciliation",
-    )
+    ),
+    reconciliation_check(
+        dg.AssetKey([CASE, "stream_quarantine"]),
+        quarantined_key="rows_quarantined_or_pending",
+        name="stream_reconciliation",
+    ),
 ]
 
 payments_stream_job = dg.define_asset_job(
     "payments_stream_job",
-    selection=dg.AssetSelection.assets(stream_batch),
-    description="Materialize one landed micro-batch (requested by payments_stream_sensor).",
+    selection=dg.AssetSelection.assets(*STREAM_ASSETS),
+    description="Keep one landed micro-batch (requested by payments_stream_sensor), then settle the stream's tables.",
 )
 
 

@@ -45,10 +45,11 @@ from caseworks_assets.payments.paths import (
 from caseworks_assets.payments.rules import (
     PAYMENT_RULES,
     TRANSACTION_RULES,
-    TRANSACTION_STATE,
     duplicate_records,
     duplicate_rule,
     marking_duplicates,
+    sorted_contains,
+    state_joiner,
 )
 from caseworks_assets.quality import Rule
 from caseworks_assets.resources import WAREHOUSE_KIND, WAREHOUSE_POOL, CaseInputs, LakeResource, LakeTable
@@ -219,39 +220,8 @@ def known_transactions(lake: LakeResource) -> tuple[pl.Series, pl.Series]:
         .collect()["transaction_id"]
     )
     clean = clean if clean.is_sorted() else clean.sort()
-    quarantined = quarantined.filter(~_found_in(clean, quarantined)).sort()
+    quarantined = quarantined.filter(~sorted_contains(clean, quarantined)).sort()
     return clean, quarantined
-
-
-def _found_in(ids: pl.Series, wanted: pl.Series) -> pl.Series:
-    """Whether each of ``wanted`` is in the sorted ``ids``: a binary search, no hash table of ``ids``."""
-    if ids.is_empty():
-        return pl.repeat(False, wanted.len(), eager=True)
-    at = ids.search_sorted(wanted, side="left").clip(0, ids.len() - 1)
-    return (ids.gather(at) == wanted).fill_null(False)
-
-
-def state_joiner(clean: pl.Series, quarantined: pl.Series) -> Callable[[pl.DataFrame], pl.DataFrame]:
-    """Adds ``transaction_state`` (``clean``, ``quarantined``, else ``unknown``) to a batch of payments.
-
-    The known transaction ids, sorted once (:func:`known_transactions`), are
-    binary-searched for each batch's ids in place of a join: no hash table of
-    millions of ids is rebuilt per batch, and the batch keeps its rows and
-    their order.
-    """
-
-    def join(batch: pl.DataFrame) -> pl.DataFrame:
-        wanted = batch["transaction_id"]
-        return batch.with_columns(
-            pl.when(_found_in(clean, wanted))
-            .then(pl.lit("clean"))
-            .when(_found_in(quarantined, wanted))
-            .then(pl.lit("quarantined"))
-            .otherwise(pl.lit("unknown"))
-            .alias(TRANSACTION_STATE)
-        )
-
-    return join
 
 
 @dg.multi_asset(

@@ -1,4 +1,4 @@
-"""Streaming emulation: replay order, and the sensor materializing each batch exactly once."""
+"""Streaming emulation: replay order, each batch materialized once, and the stream ending as the batch path does."""
 
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ import pytest
 from caseworks_assets.payments.commands import tick_stream_sensor
 from caseworks_assets.payments.stream import replay
 from caseworks_assets.payments.stream_assets import (
+    STREAM_ASSETS,
     STREAM_CHECKS,
     batches,
     stream_batch,
 )
 
-TABLES = ("stream_transactions", "stream_payments", "stream_quarantine")
+TABLES = ("stream_transactions", "stream_payments", "stream_pending_payments", "stream_quarantine")
 
 
 @pytest.fixture
@@ -47,7 +48,7 @@ class Stream:
         ran = []
         for request in result.run_requests:
             outcome = dg.materialize(
-                [stream_batch, *STREAM_CHECKS],
+                [*STREAM_ASSETS, *STREAM_CHECKS],
                 partition_key=request.partition_key,
                 resources=self.resources,
                 instance=self.instance,
@@ -127,10 +128,12 @@ def test_out_of_order_batches_all_load_exactly_once(stream):
         _deliver(files[index], landing)
     assert consumer.tick() == ["batch-000002.ndjson", "batch-000003.ndjson"]
     assert consumer.tick() == []
-    # transactions: T1 T2 T8 clean; payments: record rules only (references are the batch pipeline's job)
+    # the batch path's rules: P4 pays the quarantined T3; P5's transaction TX-NOPE has not landed, so P5 waits
     assert consumer.rows("stream_transactions", "transaction_id") == ["T1", "T2", "T8"]
-    assert consumer.rows("stream_payments", "payment_id") == ["P1", "P2", "P4", "P5", "P8"]
-    assert consumer.counts() == {"stream_transactions": 3, "stream_payments": 5, "stream_quarantine": 9}
+    assert consumer.rows("stream_payments", "payment_id") == ["P1", "P2", "P8"]
+    assert consumer.rows("stream_pending_payments", "raw_record->>'payment_id'") == ["P5"]
+    counts = {"stream_transactions": 3, "stream_payments": 3, "stream_pending_payments": 1, "stream_quarantine": 10}
+    assert consumer.counts() == counts
     assert len(set(consumer.run_keys)) == 4
 
 
