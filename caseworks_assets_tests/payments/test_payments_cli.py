@@ -76,10 +76,11 @@ def test_stream_command_lands_and_materializes_each_batch(payments_setup, tmp_pa
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         counts = [
             con.execute(f"select count(*) from payments.{t}").fetchone()[0]
-            for t in ("stream_transactions", "stream_payments", "stream_quarantine")
+            for t in ("stream_transactions", "stream_payments", "stream_pending_payments", "stream_quarantine")
         ]
-    # 9 rejected lines and records; 3 warnings: an unreadable fee (nulled, row kept) and two empty currencies
-    assert counts == [3, 5, 12]
+    # as the batch path: 10 rejected records and P5 waiting for its transaction; 3 warnings: an unreadable fee
+    # (nulled, row kept) and two empty currencies
+    assert counts == [3, 3, 1, 13]
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         warned = con.execute(
             "select rule from payments.stream_quarantine where severity = 'warning' order by rule"

@@ -166,3 +166,68 @@ def test_corrected_redelivery_replaces_its_partition(stream):
     target.write_text("\n".join(files[0].read_text().splitlines()[:2]) + "\n")  # the producer re-sends a fix
     assert consumer.tick() == ["batch-000001.ndjson"]
     assert sum(consumer.counts().values()) == 2
+
+
+def _verdicts(settings, clean: dict[str, str], quarantine: dict[str, str]) -> dict[str, list]:
+    """Clean ids and (id, rule) of rejected records per table, as sorted lists (a repeated id counts twice)."""
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        out = {name: sorted(r[0] for r in con.execute(sql).fetchall()) for name, sql in clean.items()}
+        for name, sql in quarantine.items():
+            out[name] = sorted(con.execute(sql).fetchall())
+    return out
+
+
+def test_any_batch_order_ends_as_the_batch_path(payments_setup, tmp_path: Path):
+    """Payments before their transactions, a later duplicate that wins and is bad, a quoted Infinity."""
+    from conftest import _pay, _tx
+    from test_payments_pipeline import _materialize
+
+    from caseworks_assets.payments.stream_assets import LANDED
+
+    settings, data_dir, resources = payments_setup
+    more = [_tx("T1", amount=-1, transaction_date="2024-03-01"), _tx("T10", amount="Infinity"), _tx("T11")]
+    (data_dir / "transactions_more.ndjson").write_text("\n".join(json.dumps(r) for r in more) + "\n")
+    pays = [_pay("P8", "T8", payment_date="2023-01-01"), _pay("P9", "T11"), _pay("P10", "T10")]
+    (data_dir / "payments_more.ndjson").write_text("\n".join(json.dumps(r) for r in pays) + "\n")
+    assert _materialize(resources).success
+    tx_id, pay_id = "raw_record->>'transaction_id'", "raw_record->>'payment_id'"
+    errors = "where severity = 'error'"
+    batch = _verdicts(
+        settings,
+        {"tx": "select transaction_id from payments.transactions", "pay": "select payment_id from payments.payments"},
+        {
+            "tx_q": f"select {tx_id}, rule from payments.transactions_quarantine {errors}",
+            "pay_q": f"select {pay_id}, rule from payments.payments_quarantine {errors}",
+        },
+    )
+    assert ("T1", "duplicate_id") in batch["tx_q"] and ("P1", "transaction_quarantined") in batch["pay_q"]
+
+    lines = [line for f in replay(data_dir, tmp_path / "replayed", batch_rows=100, interval=0) for line in
+             f.read_text().splitlines()]  # fmt: skip
+    payments_first = sorted(lines, key=lambda line: json.loads(line)["_type"] != "payment")
+    for order in (lines, lines[::-1], payments_first):
+        landing = Path(resources["payments_landing"].path)
+        shutil.rmtree(landing, ignore_errors=True)
+        shutil.rmtree(resources["lake"].path(*LANDED).path, ignore_errors=True)
+        landing.mkdir(parents=True)
+        consumer = Stream(settings, resources, landing, dg.DagsterInstance.ephemeral())
+        pending = []
+        for number, start in enumerate(range(0, len(order), 5), 1):
+            (landing / f"batch-{number:06d}.ndjson").write_text("\n".join(order[start : start + 5]) + "\n")
+            assert consumer.tick() == [f"batch-{number:06d}.ndjson"]
+            pending.append(consumer.counts()["stream_pending_payments"])
+        if order is payments_first:
+            assert pending[0] == 4  # the first five payments but P3 (amount 0) wait for their transactions
+        stream = _verdicts(
+            settings,
+            {"tx": "select transaction_id from payments.stream_transactions",
+             "pay": "select payment_id from payments.stream_payments"},
+            {
+                "tx_q": f"select {tx_id}, rule from payments.stream_quarantine {errors} "
+                "and record_type = 'transaction'",
+                # a payment still pending when the stream ends is what the batch path calls transaction_unknown
+                "pay_q": f"select {pay_id}, rule from payments.stream_quarantine {errors} and record_type = 'payment' "
+                f"union all select {pay_id}, rule from payments.stream_pending_payments",
+            },
+        )  # fmt: skip
+        assert stream == batch
