@@ -80,6 +80,11 @@ class StreamLanding(dg.ConfigurableResource):
 LANDED = (CASE, "stream", "landed")
 LANDED_FILES = ("transactions.parquet", "payments.parquet", "lines.parquet")
 ARRIVALS_KEY = dg.AssetKey([CASE, "stream_arrivals"])
+ARRIVAL_COLUMNS = [
+    ColumnSpec("batch_id", "String", "the micro-batch (landing file)", Classification.INTERNAL),
+    RECORD_TYPE,
+    ColumnSpec("rows", "Int64", "lines of this type in the batch", Classification.PUBLIC),
+]
 
 
 def _out(name: str, columns: list[ColumnSpec], description: str) -> dg.AssetOut:
@@ -97,7 +102,8 @@ def _out(name: str, columns: list[ColumnSpec], description: str) -> dg.AssetOut:
     partitions_def=batches,
     group_name=CASE,
     pool=WAREHOUSE_POOL,
-    metadata={"partition_expr": "batch_id"},
+    metadata={**governance_metadata(ARRIVAL_COLUMNS), "partition_expr": "batch_id"},
+    tags=governance_tags(ARRIVAL_COLUMNS),
     kinds={WAREHOUSE_KIND, "parquet"},
 )
 def stream_batch(
@@ -185,7 +191,12 @@ def stream_state(context: dg.AssetExecutionContext, lake: LakeResource, privacy:
     quarantine = pl.concat([settled.quarantine, bad_lines], how="diagonal_relaxed").select(
         [c.name for c in STREAM_QUARANTINE_COLUMNS]
     )
-    restricted = settled.restricted.with_columns(key_id_of(pl.col(RESTRICTED_COLUMN)).alias("key_id")).select(
+    # the landed files keep the key each batch was sealed with; the table is re-sealed under the active key,
+    # so settling after ``rotate-keys`` does not bring a retired key back
+    ring = privacy.keyring()
+    fresh = pl.Series(RESTRICTED_COLUMN, ring.rotate_values(settled.restricted[RESTRICTED_COLUMN].to_list()), pl.String)
+    restricted = settled.restricted.with_columns(fresh)
+    restricted = restricted.with_columns(key_id_of(pl.col(RESTRICTED_COLUMN)).alias("key_id")).select(
         [c.name for c in PAYMENT_RESTRICTED_COLUMNS]
     )
     rejected = int((quarantine["severity"] == "error").sum())

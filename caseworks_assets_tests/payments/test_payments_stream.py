@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pytest
+from conftest import SECRETS
 
+from caseworks_assets.governance import KeyRing
 from caseworks_assets.payments.commands import tick_stream_sensor
 from caseworks_assets.payments.stream import replay
 from caseworks_assets.payments.stream_assets import (
@@ -76,9 +79,11 @@ class Stream:
                 for t in TABLES
             }
 
-    def rows(self, table: str, column: str) -> list:
+    def rows(self, table: str, columns: str) -> list:
+        """One value per row for one column, a tuple per row for several."""
         with duckdb.connect(str(self.settings.warehouse_path), read_only=True) as con:
-            return [r[0] for r in con.execute(f"select {column} from payments.{table} order by 1").fetchall()]
+            rows = con.execute(f"select {columns} from payments.{table} order by 1").fetchall()
+        return [r[0] if len(r) == 1 else r for r in rows]
 
 
 def _deliver(source: Path, landing: Path, name: str | None = None) -> Path:
@@ -135,6 +140,12 @@ def test_out_of_order_batches_all_load_exactly_once(stream):
     counts = {"stream_transactions": 3, "stream_payments": 3, "stream_pending_payments": 1, "stream_quarantine": 10}
     assert consumer.counts() == counts
     assert len(set(consumer.run_keys)) == 4
+    # restricted fields: sealed in the landed files, and only in the restricted table of clean payments
+    landed = [p.read_bytes() for p in Path(resources["lake"].path("payments", "stream").path).rglob("*.parquet")]
+    assert landed and not any(secret.encode() in data for data in landed for secret in SECRETS)
+    sealed = dict(consumer.rows("stream_payments_restricted", "payment_id, restricted_metadata"))
+    assert sorted(sealed) == ["P1", "P2", "P8"]
+    assert SECRETS[0] in KeyRing.parse(os.environ["CASEWORKS_ENCRYPTION_KEYS"]).decrypt_values([sealed["P1"]])[0]
 
 
 def test_corrupt_batch_is_quarantined_and_the_stream_goes_on(stream):
