@@ -248,7 +248,8 @@ def _key_checker(api_keys: Sequence[str]):
     keys = [key.encode() for key in api_keys if key]
     bearer = HTTPBearer(auto_error=False, description="an API key of CASEWORKS_CRM_API_KEYS")
 
-    def authorize(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
+    async def authorize(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
+        # async: a few constant-time comparisons need no thread (FastAPI runs a plain def in its thread pool)
         offered = (credentials.credentials if credentials is not None else "").encode()
         valid = False
         for key in keys:  # every key is compared, in constant time: timing says nothing about which matched
