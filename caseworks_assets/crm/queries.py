@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
@@ -37,21 +37,38 @@ class ServingReader(Protocol):
 
     def memo(self, name: str, compute: Callable[[], Any]) -> Any: ...
 
+    def ready(self, name: str) -> Any | None: ...
+
 
 _PLACEHOLDER = re.compile(r"(?<!:):([A-Za-z_][A-Za-z0-9_]*)")
 
 
+@dataclass
+class _Snapshot:
+    """One open snapshot: its connection, version and the answers computed once on it (it never changes)."""
+
+    stamp: tuple[int, int]
+    connection: duckdb.DuckDBPyConnection
+    version: str
+    memo: dict[str, Any] = field(default_factory=dict)
+    building: threading.RLock = field(default_factory=threading.RLock)  # a memo may use another memo
+
+
 class SnapshotReader:
-    """Reads the current DuckDB snapshot of ``folder`` read-only, reopening when the pointer moves."""
+    """Reads the current DuckDB snapshot of ``folder`` read-only, reopening when the pointer moves.
+
+    Per snapshot it keeps a memo of answers computed once (the snapshot is read-only): a new
+    publication opens a new :class:`_Snapshot` with an empty memo, while requests already
+    holding the old one finish on it.
+    """
 
     kind = "duckdb"
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._lock = threading.Lock()
-        self._state: tuple[tuple[int, int], duckdb.DuckDBPyConnection, str] | None = None
+        self._state: _Snapshot | None = None
         self._local = threading.local()  # one cursor per thread and snapshot: opening one per query costs
-        self._memo: dict[tuple[str, str], Any] = {}
 
     def _pointer_stamp(self) -> tuple[int, int] | None:
         try:
@@ -60,17 +77,20 @@ class SnapshotReader:
             return None
         return stat.st_ino, stat.st_mtime_ns
 
-    def connection(self) -> tuple[duckdb.DuckDBPyConnection, str]:
-        """The current snapshot's connection and version (opened once per snapshot)."""
+    def snapshot(self) -> _Snapshot:
+        """The current snapshot (opened once per publication); a thread computing a memo stays on its own."""
+        pinned = getattr(self._local, "pinned", None)
+        if pinned is not None:
+            return pinned
         stamp = self._pointer_stamp()
         if stamp is None:
             raise NoDataError(f"no crm snapshot published in {self.folder}")
         state = self._state
-        if state is not None and state[0] == stamp:
-            return state[1], state[2]
+        if state is not None and state.stamp == stamp:
+            return state
         with self._lock:
             state = self._state
-            if state is None or state[0] != stamp:
+            if state is None or state.stamp != stamp:
                 path = current_snapshot(self.folder)
                 if path is None:
                     raise NoDataError(f"no crm snapshot published in {self.folder}")
@@ -80,8 +100,13 @@ class SnapshotReader:
                 con.execute("SET threads = 1")
                 version = con.execute("SELECT value FROM serving_meta WHERE key = 'version'").fetchone()[0]  # type: ignore[index]
                 # the previous connection is not closed: queries still running on it finish there
-                state = self._state = (stamp, con, version)
-        return state[1], state[2]
+                state = self._state = _Snapshot(stamp, con, version)
+        return state
+
+    def connection(self) -> tuple[duckdb.DuckDBPyConnection, str]:
+        """The current snapshot's connection and version."""
+        state = self.snapshot()
+        return state.connection, state.version
 
     def rows(self, sql: str, params: dict[str, Any]) -> list[tuple]:
         con, version = self.connection()
@@ -91,15 +116,32 @@ class SnapshotReader:
         return local.cursor.execute(_PLACEHOLDER.sub(r"$\1", sql), params).fetchall()
 
     def version(self) -> str:
-        return self.connection()[1]
+        return self.snapshot().version
 
     def memo(self, name: str, compute: Callable[[], Any]) -> Any:
-        """``compute()`` once per snapshot (a snapshot never changes)."""
-        key = (name, self.version())
-        if key not in self._memo:
-            self._memo = {k: v for k, v in self._memo.items() if k[1] == key[1]}
-            self._memo[key] = compute()
-        return self._memo[key]
+        """``compute()`` once per snapshot, every query of it on that same snapshot (a snapshot never changes)."""
+        state = self.snapshot()
+        if name in state.memo:
+            return state.memo[name]
+        with state.building:  # concurrent first requests wait for one computation instead of each running it
+            if name not in state.memo:
+                outer = getattr(self._local, "pinned", None)
+                self._local.pinned = state
+                try:
+                    state.memo[name] = compute()
+                finally:
+                    self._local.pinned = outer
+        return state.memo[name]
+
+    def ready(self, name: str) -> Any | None:
+        """The memo ``name`` of the current snapshot if it is computed already, else None; no query, no wait.
+
+        One ``stat`` of the pointer tells whether the snapshot is still current (a new publication: None,
+        until a request computes the memo on the new snapshot)."""
+        state = self._state
+        if state is None or state.stamp != self._pointer_stamp():
+            return None
+        return state.memo.get(name)
 
 
 class PostgresReader:
@@ -123,6 +165,10 @@ class PostgresReader:
     def memo(self, name: str, compute: Callable[[], Any]) -> Any:
         """No cache: the tables change in place, a cached answer could outlive its data."""
         return compute()
+
+    def ready(self, name: str) -> Any | None:
+        """Never: nothing is cached (see :meth:`memo`)."""
+        return None
 
 
 def reader_for(database_url: str | None, folder: Path) -> ServingReader:
@@ -190,8 +236,66 @@ def customer(reader: ServingReader, customer_id: int) -> dict[str, Any] | None:
     return {"customer_id": cid, "occupation": occupation, "customer_type": customer_type, "interactions": total}
 
 
+CHANNEL_COUNTS = "channel_counts"
+
+
+@dataclass(frozen=True)
+class ChannelCounts:
+    """Every customer's interactions per known channel over all time: one snapshot's unfiltered answers.
+
+    Built once per snapshot (a read-only file) by one grouped query, so the API's most common
+    question -- a customer's counts with no filter, or only a channel filter -- is a dictionary
+    lookup instead of a query. ``per_customer`` holds every customer, with zeros when none.
+    """
+
+    channels: tuple[str, ...]
+    per_customer: dict[int, tuple[int, ...]]
+
+    @classmethod
+    def build(cls, reader: ServingReader) -> ChannelCounts:
+        channels = tuple(known_channels(reader))
+        names = [f"ch{i}" for i in range(len(channels))]
+        counts = "".join(f", count(i.channel) FILTER (WHERE i.channel = :{name})" for name in names)
+        rows = reader.rows(
+            f"SELECT c.customer_id{counts} FROM customers c LEFT JOIN interactions i "
+            "ON i.customer_id = c.customer_id GROUP BY c.customer_id",
+            dict(zip(names, channels, strict=True)),
+        )
+        return cls(channels, {row[0]: tuple(map(int, row[1:])) for row in rows})
+
+    @staticmethod
+    def applies(filters: Filters) -> bool:
+        """All-time counts answer a channel filter, not a day range or a topic."""
+        return filters.date_from is None and filters.date_to is None and filters.topic is None
+
+    def answer(self, customer_id: int, filters: Filters) -> dict[str, Any] | None:
+        """What :func:`customer_interactions` answers, for filters that :meth:`applies` to."""
+        counts = self.per_customer.get(customer_id)
+        if counts is None:
+            return None
+        found = dict(zip(self.channels, counts, strict=True))
+        return {"customer_id": customer_id, "interactions": _counts(filters.channels or self.channels, found)}
+
+
+def channel_counts(reader: ServingReader) -> ChannelCounts | None:
+    """The snapshot's :class:`ChannelCounts` (computed on first use); None on a store whose tables change."""
+    if reader.kind != SnapshotReader.kind:
+        return None
+    return reader.memo(CHANNEL_COUNTS, lambda: ChannelCounts.build(reader))
+
+
 def customer_interactions(reader: ServingReader, customer_id: int, filters: Filters) -> dict[str, Any] | None:
-    """``{"customer_id": 1, "interactions": {"Email": 1, "Call": 0, ...}}``, or None for an unknown customer."""
+    """``{"customer_id": 1, "interactions": {"Email": 1, "Call": 0, ...}}``, or None for an unknown customer.
+
+    From the snapshot's :class:`ChannelCounts` when the filters allow it, else by SQL."""
+    counts = channel_counts(reader) if ChannelCounts.applies(filters) else None
+    if counts is not None:
+        return counts.answer(customer_id, filters)
+    return customer_interactions_sql(reader, customer_id, filters)
+
+
+def customer_interactions_sql(reader: ServingReader, customer_id: int, filters: Filters) -> dict[str, Any] | None:
+    """:func:`customer_interactions` asked of the store's tables (any filter, any store)."""
     where, params = filters.where("i")
     found = reader.rows(
         "SELECT i.channel, count(i.channel) FROM customers c LEFT JOIN interactions i "

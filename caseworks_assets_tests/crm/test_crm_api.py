@@ -167,6 +167,9 @@ class _FixtureReader:
         assert self.target is not None
         return self.target.memo(name, compute)
 
+    def ready(self, name: str):
+        return self.target.ready(name) if self.target is not None else None
+
 
 FUZZED = _FixtureReader()
 schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(FUZZED, [KEY]))

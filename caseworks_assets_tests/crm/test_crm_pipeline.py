@@ -96,3 +96,18 @@ def test_the_snapshot_carries_the_newest_schema_revision(crm_out: Path) -> None:
     assert path is not None and path.exists()
     with duckdb.connect(str(path), read_only=True) as con:
         assert con.execute("select version_num from alembic_version").fetchall() == [(head_revision(),)]
+
+
+def test_precomputed_counts_agree_with_sql_for_every_filter_combination(reader: SnapshotReader) -> None:
+    """The snapshot's in-memory counts answer only where they apply; every answer equals the SQL's."""
+    for channels in ((), ("Email",), ("Call", "Bird")):
+        for date_from in (None, date(2019, 10, 5)):
+            for date_to in (None, date(2019, 11, 30)):
+                for topic in (None, "Mortgage"):
+                    filters = Filters(channels=channels, date_from=date_from, date_to=date_to, topic=topic)
+                    for customer_id in (1, 2, 3, 4, 99):
+                        fast = queries.customer_interactions(reader, customer_id, filters)
+                        assert fast == queries.customer_interactions_sql(reader, customer_id, filters), filters
+    counts = reader.ready(queries.CHANNEL_COUNTS)
+    assert counts is not None and counts.channels == tuple(CHANNELS)
+    assert not counts.applies(Filters(topic="Mortgage")) and counts.applies(Filters(channels=("Email",)))
