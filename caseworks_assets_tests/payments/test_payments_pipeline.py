@@ -10,7 +10,7 @@ import duckdb
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
-from conftest import EXPECTED_PAY_QUARANTINE, EXPECTED_TX_QUARANTINE, SECRETS
+from payments_records import EXPECTED_PAY_QUARANTINE, EXPECTED_TX_QUARANTINE, SECRETS, _pay, _tx
 
 from caseworks_assets.governance import KeyRing, KeyRingError, pseudonym
 from caseworks_assets.governance.lake_encryption import KEY_ID_METADATA, read_sealed, sealed_with
@@ -210,8 +210,6 @@ def test_malformed_file_fails_with_its_name_and_line(payments_setup):
 
 
 def test_duplicate_ids_keep_the_latest_then_the_last_record_and_quarantine_the_others(payments_setup):
-    from conftest import _pay, _tx
-
     settings, data_dir, resources = payments_setup
     later = [_tx("T1", amount=999.0, transaction_date="2024-03-01"), _tx("T8", amount=1.0), _tx("T8", amount=2.0)]
     (data_dir / "transactions_more.ndjson").write_text("\n".join(json.dumps(r) for r in later) + "\n")

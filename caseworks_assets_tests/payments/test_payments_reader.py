@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 import pytest
-from conftest import PAYMENTS_ARRAY, TRANSACTIONS_ARRAY
+from payments_records import PAYMENTS_ARRAY, TRANSACTIONS_ARRAY
 
 from caseworks_assets.governance import KeyRing
 from caseworks_assets.governance.lake_encryption import read_sealed

@@ -10,7 +10,8 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from conftest import SECRETS
+from payments_records import SECRETS, _pay, _tx
+from test_payments_pipeline import _materialize
 
 from caseworks_assets.governance import KeyRing
 from caseworks_assets.payments.commands import tick_stream_sensor
@@ -190,8 +191,6 @@ def _verdicts(settings, clean: dict[str, str], quarantine: dict[str, str]) -> di
 
 def test_any_batch_order_ends_as_the_batch_path(payments_setup, tmp_path: Path):
     """Payments before their transactions, a later duplicate that wins and is bad, a quoted Infinity."""
-    from conftest import _pay, _tx
-    from test_payments_pipeline import _materialize
 
     from caseworks_assets.payments.stream_assets import LANDED
 
