@@ -48,20 +48,30 @@ GENERIC_NEXT_STEP = (
 
 @dataclass(frozen=True)
 class Alert:
+    """One message to the data team: what happened, where, and the next step, in its first lines.
+
+    ``failure`` is false for an alert about the data rather than a failed
+    run or step (crm's volume anomalies): the message then says what was
+    seen, not what failed.
+    """
+
     stage: str
     what: str
     where: str
     next_step: str
     details: str = ""
     case: str = "caseworks"
+    failure: bool = True
 
     @property
     def subject(self) -> str:
-        return f"[caseworks ALERT] {self.case} {self.stage} failure: {self.what[:90]}"
+        stage = f"{self.stage} failure" if self.failure else self.stage
+        return f"[caseworks ALERT] {self.case} {stage}: {self.what[:90]}"
 
     @property
     def body(self) -> str:
-        text = f"WHAT FAILED: {self.what}\nWHERE: {self.where}\nNEXT STEP: {self.next_step}\n"
+        what = "WHAT FAILED" if self.failure else "WHAT"
+        text = f"{what}: {self.what}\nWHERE: {self.where}\nNEXT STEP: {self.next_step}\n"
         return text + (f"\nDETAILS:\n{self.details}\n" if self.details else "")
 
 

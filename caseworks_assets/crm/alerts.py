@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import polars as pl
 
+from caseworks_assets.alerts import Alert
 from caseworks_assets.crm import anomalies, queries
 from caseworks_assets.crm.columns import CASE
 
@@ -15,26 +14,6 @@ NEXT_STEP = (
 )
 
 
-@dataclass(frozen=True)
-class AnomalyAlert:
-    """An alert about crm interaction volumes: what, where and what to do next in its first lines."""
-
-    stage: str
-    what: str
-    where: str
-    next_step: str
-    details: str = ""
-
-    @property
-    def subject(self) -> str:
-        return f"[caseworks ALERT] {CASE} {self.stage}: {self.what[:90]}"
-
-    @property
-    def body(self) -> str:
-        text = f"WHAT: {self.what}\nWHERE: {self.where}\nNEXT STEP: {self.next_step}\n"
-        return text + (f"\nDETAILS:\n{self.details}\n" if self.details else "")
-
-
 def daily_from_store(reader: queries.ServingReader) -> pl.DataFrame:
     """Interactions per channel and day, as the serving store holds them."""
     rows = queries.daily_counts(reader)
@@ -42,11 +21,13 @@ def daily_from_store(reader: queries.ServingReader) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
-def anomaly_alert(flagged: pl.DataFrame, version: str) -> AnomalyAlert:
-    return AnomalyAlert(
+def anomaly_alert(flagged: pl.DataFrame, version: str) -> Alert:
+    return Alert(
         stage="anomaly",
         what=f"{flagged.height} channel-day(s) of interactions far outside their trailing {anomalies.WINDOW} days",
         where=f"crm serving data version {version}",
         next_step=NEXT_STEP,
         details="\n".join(f"- {line}" for line in anomalies.describe(flagged)),
+        case=CASE,
+        failure=False,
     )

@@ -5,12 +5,13 @@ import json
 import dagster as dg
 import polars as pl
 
+from caseworks_assets.alerts import send_alert
 from caseworks_assets.crm import anomalies
 from caseworks_assets.crm.alerts import anomaly_alert, daily_from_store
 from caseworks_assets.crm.columns import CASE
 from caseworks_assets.crm.queries import reader_for
 from caseworks_assets.crm.serving import CrmServing
-from caseworks_assets.resources.delivery import OutboxResource, SMTPResource, send_alert_mail
+from caseworks_assets.resources.delivery import OutboxResource, SMTPResource
 
 SERVING_KEY = dg.AssetKey([CASE, "serving_store"])
 
@@ -48,7 +49,7 @@ def crm_interaction_anomalies(
     message = "no anomalous channel-day"
     if new.height:
         alert = anomaly_alert(new, reader.version())
-        sent_to = send_alert_mail(alert.subject, alert.body, smtp, outbox)
+        sent_to = send_alert(alert, smtp, outbox)
         message = f"alerted {new.height} anomalous channel-day(s) to {sent_to}"
     context.update_cursor(json.dumps({"storage_id": storage_id, "alerted": sorted(alerted | set(keys))[-1000:]}))
     return dg.SkipReason(message)
