@@ -13,13 +13,6 @@ interactions.csv (``date_start, event, customers``) hold 12 records: 6 clean
 
 from __future__ import annotations
 
-import pwd
-import shutil
-import subprocess
-import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -29,7 +22,6 @@ from caseworks_assets.crm.assets import ALL_ASSETS
 from caseworks_assets.crm.checks import CHECKS
 from caseworks_assets.crm.serving import CrmServing
 from caseworks_assets.resources import CaseInputs, LakeIOManager, LocalWarehouseIOManager
-from caseworks_assets_tests.conftest import free_port
 
 CUSTOMERS_CSV = (
     "Customer_Id,Occupation,Type\n1,Engineer,Business\n2,Teacher,Individual\n3,,\n4.0,Nurse,Business\n,,\n"
@@ -109,69 +101,3 @@ def materialize_crm(data_dir: Path, out_dir: Path, database_url: str = "") -> dg
         },
         instance=dg.DagsterInstance.ephemeral(),
     )
-
-
-# --------------------------------------------------------------------------- PostgreSQL
-
-PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
-
-
-def _server_user() -> str:
-    """The Debian package's ``postgres`` user, else ``nobody``: any user but root may run initdb."""
-    try:
-        pwd.getpwnam("postgres")
-    except KeyError:
-        return "nobody"
-    return "postgres"
-
-
-@contextmanager
-def postgres_server() -> Iterator[str]:
-    """A PostgreSQL server on 127.0.0.1 in a temporary data folder, run by the ``postgres`` (else ``nobody``) user.
-
-    initdb refuses to run as root; the server stops and its folder goes at exit.
-    """
-    if not PG_BIN:
-        raise RuntimeError("PostgreSQL is not installed (.ci/run installs Debian's postgresql)")
-    bin_dir = PG_BIN[-1]
-    user = (
-        "postgres"
-        if shutil.which("id") and subprocess.run(["id", "postgres"], capture_output=True).returncode == 0
-        else "nobody"
-    )
-    folder = Path(tempfile.mkdtemp(prefix="caseworks-crm-pg-"))
-    shutil.chown(folder, user=user)
-    data, port = folder / "data", free_port()
-    as_user = ["runuser", "-u", user, "--"]
-    try:
-        subprocess.run(
-            [*as_user, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "crm", "--no-sync"],
-            check=True,
-            capture_output=True,
-        )
-        options = f"-h 127.0.0.1 -p {port} -k {folder} -c fsync=off"
-        subprocess.run(
-            [
-                *as_user,
-                str(bin_dir / "pg_ctl"),
-                "-D",
-                str(data),
-                "-o",
-                options,
-                "-l",
-                str(folder / "log"),
-                "-w",
-                "start",
-            ],
-            check=True,
-            capture_output=True,
-        )
-        try:
-            yield f"postgresql://crm@127.0.0.1:{port}/postgres"
-        finally:
-            subprocess.run(
-                [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True
-            )
-    finally:
-        time.sleep(0.1)
-        shutil.rmtree(folder, ignore_errors=True)

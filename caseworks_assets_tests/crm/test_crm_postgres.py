@@ -13,9 +13,10 @@ from caseworks_assets.crm.api import create_app
 from caseworks_assets.crm.queries import Filters, PostgresReader, SnapshotReader
 from caseworks_assets.crm.store import head_revision, sqlalchemy_url
 from caseworks_assets_tests.crm.conftest import KEY
-from caseworks_assets_tests.crm.crm_kit import PG_BIN, materialize_crm, postgres_server, write_fixture
+from caseworks_assets_tests.crm.crm_kit import materialize_crm, write_fixture
+from caseworks_assets_tests.postgres import postgres_installed, postgres_server
 
-pytestmark = pytest.mark.skipif(not PG_BIN, reason="PostgreSQL is not installed (.ci/run installs it)")
+pytestmark = pytest.mark.skipif(not postgres_installed(), reason="PostgreSQL is not installed (.ci/run installs it)")
 
 PATHS = [
     "/api/v1/interactions/1",
@@ -34,8 +35,8 @@ PATHS = [
 
 @pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
-    with postgres_server() as url:
-        yield url
+    with postgres_server(database="crm") as server:
+        yield server.url
 
 
 def test_migrations_load_and_answers_match_duckdb(

@@ -1,21 +1,16 @@
 """Loopback servers of the deployment tests: PostgreSQL, the Dagster processes, a GraphQL client.
 
 Each is started on 127.0.0.1 at a free port and stopped by the context manager
-that started it, failed test or not. PostgreSQL's ``initdb`` refuses root, so
-the cluster belongs to an unprivileged user (``postgres``, which Debian's
-package creates, else ``nobody``).
+that started it, failed test or not; PostgreSQL is the shared
+:mod:`caseworks_assets_tests.postgres`.
 """
 
 from __future__ import annotations
 
 import os
-import pwd
-import secrets
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -26,26 +21,12 @@ from typing import Any
 import requests
 
 from caseworks_assets_tests.conftest import free_port
+from caseworks_assets_tests.postgres import Postgres, postgres_server
+
+__all__ = ["Postgres", "postgres_server"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = PROJECT_ROOT / "deploy"
-
-
-def postgres_bin_dir() -> Path:
-    """Debian's PostgreSQL server binaries (``/usr/lib/postgresql/<version>/bin``), newest version."""
-    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name))
-    if not candidates:
-        raise RuntimeError("PostgreSQL server not installed: apt-get install postgresql (.ci/run does)")
-    return candidates[-1].parent
-
-
-def _unprivileged_user() -> pwd.struct_passwd:
-    for name in ("postgres", "nobody"):
-        try:
-            return pwd.getpwnam(name)
-        except KeyError:
-            continue
-    raise RuntimeError("no unprivileged user (postgres or nobody) to run PostgreSQL as")
 
 
 def wait_until(
@@ -68,86 +49,6 @@ def wait_until(
             detail = f"\n{explain()}" if explain else ""
             raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}{detail}")
         time.sleep(interval)
-
-
-@dataclass(frozen=True)
-class Postgres:
-    host: str
-    port: int
-    user: str
-    password: str
-    database: str
-
-    def dagster_env(self) -> dict[str, str]:
-        """The variables ``deploy/dagster.yaml`` reads."""
-        return {
-            "DAGSTER_POSTGRES_HOST": self.host,
-            "DAGSTER_POSTGRES_PORT": str(self.port),
-            "DAGSTER_POSTGRES_USER": self.user,
-            "DAGSTER_POSTGRES_PASSWORD": self.password,
-            "DAGSTER_POSTGRES_DB": self.database,
-        }
-
-
-@contextmanager
-def postgres_server(extra_env: Mapping[str, str] | None = None) -> Iterator[Postgres]:
-    """A throw-away PostgreSQL cluster on 127.0.0.1, password-authenticated, with a ``dagster`` database."""
-    bin_dir = postgres_bin_dir()
-    owner = _unprivileged_user()
-    root = Path(tempfile.mkdtemp(prefix="caseworks-pg-"))  # under /tmp, so the owner can reach it
-    os.chown(root, owner.pw_uid, owner.pw_gid)
-    data, password = root / "data", secrets.token_urlsafe(16)
-    password_file = root / "password"
-    password_file.write_text(password)
-    os.chown(password_file, owner.pw_uid, owner.pw_gid)
-    port = free_port()
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", **(extra_env or {})}
-
-    def as_owner(*command: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            ["runuser", "-u", owner.pw_name, "--", "env", *(f"{k}={v}" for k, v in env.items()), *command],
-            capture_output=True,
-            text=True,
-            cwd=root,
-            check=False,
-        )
-
-    def checked(result: subprocess.CompletedProcess) -> None:
-        if result.returncode != 0:
-            log = root / "server.log"
-            raise RuntimeError(f"{result.args[-1]!r}: {result.stderr}{log.read_text() if log.exists() else ''}")
-
-    try:
-        checked(
-            as_owner(
-                str(bin_dir / "initdb"),
-                "-D",
-                str(data),
-                "-U",
-                "dagster",
-                f"--pwfile={password_file}",
-                "--auth=scram-sha-256",
-                "-E",
-                "UTF8",
-                "--no-locale",
-                "--no-sync",
-            )
-        )
-        options = f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off -c full_page_writes=off"
-        checked(as_owner(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(root / "server.log"), "-o", options,
-                         "-w", "-t", "60", "start"))  # fmt: skip
-        try:
-            import psycopg
-
-            with psycopg.connect(
-                host="127.0.0.1", port=port, user="dagster", password=password, dbname="postgres", autocommit=True
-            ) as connection:
-                connection.execute("CREATE DATABASE dagster")
-            yield Postgres("127.0.0.1", port, "dagster", password, "dagster")
-        finally:
-            as_owner(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "-t", "60", "stop")
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 class Process:
