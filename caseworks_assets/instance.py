@@ -8,10 +8,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from caseworks_assets.locks import instance_lock
+from caseworks_assets.locks import instance_lock, usable_folder
 from caseworks_assets.resources.staging import staged_path
 from caseworks_assets.resources.warehouse import WAREHOUSE_POOL
-from caseworks_assets.settings import SettingsError
 
 DEFAULT_DAGSTER_HOME = ".dagster_home"
 
@@ -74,13 +73,7 @@ run_monitoring:
 
 def _home() -> Path:
     home = Path(os.environ.get("DAGSTER_HOME") or DEFAULT_DAGSTER_HOME).absolute()
-    if home.exists() and not home.is_dir():
-        raise SettingsError(f"DAGSTER_HOME {home} is a file, not a folder: point it at a folder")
-    try:
-        home.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise SettingsError(f"DAGSTER_HOME {home} cannot be created: {error.strerror}") from error
-    return home
+    return usable_folder(home, "DAGSTER_HOME", "point it at a folder")
 
 
 def ensure_dagster_home() -> Path:

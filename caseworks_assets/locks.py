@@ -72,15 +72,20 @@ def exclusive(
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
+def usable_folder(folder: Path, name: str, hint: str) -> Path:
+    """``folder``, created if missing; :class:`SettingsError` naming ``name`` if it is a file or cannot be created."""
+    if folder.exists() and not folder.is_dir():
+        raise SettingsError(f"{name} {folder} is a file, not a folder: {hint}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SettingsError(f"{name} {folder} cannot be created: {error.strerror}") from error
+    return folder
+
+
 def usable_out_dir(out_dir: Path) -> Path:
     """``out_dir``, created if missing; :class:`SettingsError` if it is a file or cannot be created."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise SettingsError(f"--out-dir {out_dir} is a file, not a folder: name a folder (it is created if missing)")
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise SettingsError(f"--out-dir {out_dir} cannot be created: {error.strerror}") from error
-    return out_dir
+    return usable_folder(out_dir, "--out-dir", "name a folder (it is created if missing)")
 
 
 @contextmanager
