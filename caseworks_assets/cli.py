@@ -183,7 +183,7 @@ def _instance():
 
     instance = get_instance()
     for gone in recover_dead_runs(instance, [WAREHOUSE_POOL]):
-        _say(f"run {gone.run_id} ({gone.job_name}) marked failed and its pool slots freed: {gone.reason}")
+        _say(gone.describe())
     return instance
 
 

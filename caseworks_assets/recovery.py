@@ -7,9 +7,13 @@ power cut), the run stays STARTED forever and keeps its slot of the
 ``caseworks_warehouse`` pool, so every later warehouse step of the instance
 waits for it. Before a run starts, :func:`recover_dead_runs` finds such runs on
 this host, reports them failed with the reason, and frees their slots through
-Dagster's public instance and event-log storage APIs. Slots still claimed by
-runs that already ended are freed too. Runs of other hosts (a deployed
-instance) are left to the daemon's run monitoring.
+Dagster's public instance and event-log storage APIs. Slots still claimed by,
+or places still queued for, runs that already ended are freed too: a queued
+place of an ended run would otherwise be handed the next free slot and keep
+it forever, so every later run would wait without a holder to name. A run
+that waits for a slot calls this again while it waits (``run_watch.py``), so
+a holder killed during the wait is recovered too. Runs of other hosts (a
+deployed instance) are left to the daemon's run monitoring.
 """
 
 from __future__ import annotations
@@ -64,11 +68,22 @@ class Recovered:
     run_id: str
     job_name: str
     reason: str
+    #: False when the run had already ended and only its pool slots or queued places were freed.
+    marked_failed: bool = True
+
+    def describe(self) -> str:
+        """One line for the user."""
+        done = "marked failed and its pool slots freed" if self.marked_failed else "pool slots freed"
+        return f"run {self.run_id} ({self.job_name}) {done}: {self.reason}"
 
 
-def _holders(instance: dg.DagsterInstance, pools: Iterable[str]) -> set[str]:
-    storage = instance.event_log_storage
-    return {slot.run_id for pool in pools for slot in storage.get_concurrency_info(pool).claimed_slots}
+def _pool_runs(instance: dg.DagsterInstance, pools: Iterable[str]) -> set[str]:
+    """Runs that hold a slot of one of ``pools`` or have a place in its queue."""
+    runs: set[str] = set()
+    for pool in pools:
+        info = instance.event_log_storage.get_concurrency_info(pool)
+        runs |= {slot.run_id for slot in info.claimed_slots} | {step.run_id for step in info.pending_steps}
+    return runs
 
 
 def recover_dead_runs(instance: dg.DagsterInstance, pools: Iterable[str] = ()) -> list[Recovered]:
@@ -89,14 +104,13 @@ def recover_dead_runs(instance: dg.DagsterInstance, pools: Iterable[str] = ()) -
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
         recovered.append(Recovered(run.run_id, run.job_name, reason))
     if pools:
-        for run_id in _holders(instance, pools):
+        for run_id in _pool_runs(instance, pools):
             run = instance.get_run_by_id(run_id)
             if run is None or run.is_finished:
                 instance.event_log_storage.free_concurrency_slots_for_run(run_id)
                 if run is not None and not any(r.run_id == run_id for r in recovered):
-                    recovered.append(
-                        Recovered(run_id, run.job_name, f"its pool slot was still held after it {run.status.value}")
-                    )
+                    reason = f"it still held or waited for a pool slot after it ended ({run.status.value})"
+                    recovered.append(Recovered(run_id, run.job_name, reason, marked_failed=False))
     return recovered
 
 

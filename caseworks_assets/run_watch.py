@@ -23,7 +23,7 @@ from types import TracebackType
 
 import dagster as dg
 
-from caseworks_assets.recovery import HOST_TAG, INVOCATION_TAG, PID_TAG
+from caseworks_assets.recovery import HOST_TAG, INVOCATION_TAG, PID_TAG, recover_dead_runs
 
 GRACE_SECONDS = 5.0
 POLL_SECONDS = 1.0
@@ -105,10 +105,13 @@ class RunWatch:
         run = self.run()
         if run is not None:
             self.instance.report_run_canceled(run, message=f"caseworks stopped on {name}")
-            self.instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
         if self.on_exit is not None:
             self.on_exit()
         self.echo(f"caseworks: run canceled: stopped on {name}; run the same command again to start over")
+        if run is not None:
+            # last, so that the step still waiting in the main thread has little time to queue again;
+            # a place it queues anyway is freed by the next run's recovery (the run has ended)
+            self.instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
         os._exit(SIGNAL_EXIT_BASE + signum)
 
     def _report_pool_waits(self) -> None:
@@ -121,6 +124,8 @@ class RunWatch:
             waiting = [s for s in info.pending_steps if s.run_id == run.run_id and s.assigned_timestamp is None]
             if not waiting:
                 continue
+            for gone in recover_dead_runs(self.instance, [pool]):
+                self.echo(f"caseworks: {gone.describe()}")
             holders = {p.run_id: p for p in info.pending_steps if p.assigned_timestamp is not None}
             for slot in info.claimed_slots:
                 if slot.run_id == run.run_id or (slot.run_id, waiting[0].step_key) in self._told:

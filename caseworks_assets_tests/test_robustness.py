@@ -96,10 +96,27 @@ def _staged(out: Path) -> list[Path]:
     return [p for p in out.rglob(".*.tmp")]
 
 
+def _finish(command: list[str], env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run ``command`` to its end; on a hang, fail with what it printed instead of a bare timeout."""
+    try:
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as hung:
+        raise AssertionError(
+            f"{command[3:5]} still running after {timeout:.0f} s; it printed:\n{hung.stderr}"
+        ) from None
+
+
+def _said(process: subprocess.Popen, log: Path, text: str) -> str | None:
+    """The first line of ``log`` containing ``text``, while ``process`` still runs."""
+    assert process.poll() is None, f"the run ended: {log.read_text()}"
+    return next((line for line in log.read_text().splitlines() if text in line), None)
+
+
 @pytest.mark.slow
 def test_a_killed_run_frees_its_slot_a_waiting_run_says_why_and_stops_on_sigterm(tmp_path: Path) -> None:
-    """kill -9 while a pool slot is held; another run waits, naming the holder, and cancels on SIGTERM;
-    the rerun recovers the dead run and ends with the same results as a clean run, no temporary file left."""
+    """kill -9 while a pool slot is held: a run that waits names the holder and cancels on SIGTERM; a run
+    still waiting when the holder dies recovers it and goes on; the rerun on the killed run's folder ends
+    with the same results as a clean run, no temporary file left."""
     data, home = tmp_path / "data", tmp_path / "home"
     assert main(["sample", "payments", "--out", str(data), "--rows", "300"]) == 0
 
@@ -111,12 +128,7 @@ def test_a_killed_run_frees_its_slot_a_waiting_run_says_why_and_stops_on_sigterm
     # B: waits for the slot, says who holds it, and stops within seconds on SIGTERM
     log_b = tmp_path / "b.log"
     waiting = _start(data, tmp_path / "out-b", home, log_b)
-
-    def said_it_waits() -> str | None:
-        assert waiting.poll() is None, f"run B ended: {log_b.read_text()}"
-        return next((line for line in log_b.read_text().splitlines() if "waits for a slot" in line), None)
-
-    line = _wait_for(said_it_waits, 300, "run B to say it waits", interval=0.2)
+    line = _wait_for(lambda: _said(waiting, log_b, "waits for a slot"), 300, "run B to say it waits", interval=0.2)
     assert f"held by run {holder}" in line and "pid" in line and " since " in line, line
     started = time.monotonic()
     waiting.send_signal(signal.SIGTERM)
@@ -127,25 +139,26 @@ def test_a_killed_run_frees_its_slot_a_waiting_run_says_why_and_stops_on_sigterm
     (run_b,) = _query(home, "runs.db", "select run_id from runs where run_id <> ? order by create_timestamp", holder)
     assert _status(home, run_b[0]) == "CANCELED"
 
+    # C: waits for A too; A dies meanwhile; C recovers it while waiting and runs to the end
+    log_c = tmp_path / "c.log"
+    patient = _start(data, tmp_path / "out-c", home, log_c)
+    _wait_for(lambda: _said(patient, log_c, "waits for a slot"), 300, "run C to say it waits", interval=0.2)
     os.killpg(killed.pid, signal.SIGKILL)
     killed.wait(timeout=60)
-    assert _status(home, holder) == "STARTED" and holder in _slot_holders(home)
-
-    # the rerun on A's folder recovers A, runs to the end, and leaves no staging file
-    rerun = subprocess.run(
-        _command(data, tmp_path / "out-a"), env=_env(home), capture_output=True, text=True, timeout=900
-    )
-    assert rerun.returncode == 0, rerun.stderr
-    assert f"run {holder} (payments_job) marked failed" in rerun.stderr
+    assert patient.wait(timeout=600) == 0, log_c.read_text()
+    assert f"run {holder} (payments_job) marked failed" in log_c.read_text()
     assert _status(home, holder) == "FAILURE"
+    assert _slot_holders(home) == []
+
+    # the rerun on A's folder runs to the end and leaves no staging file
+    rerun = _finish(_command(data, tmp_path / "out-a"), _env(home))
+    assert rerun.returncode == 0, rerun.stderr
     assert _slot_holders(home) == []
     assert _staged(tmp_path / "out-a") == []
 
-    clean = subprocess.run(
-        _command(data, tmp_path / "out-clean"), env=_env(tmp_path / "home-clean"), capture_output=True, timeout=900
-    )
+    clean = _finish(_command(data, tmp_path / "out-clean"), _env(tmp_path / "home-clean"))
     assert clean.returncode == 0, clean.stderr
-    assert _results(tmp_path / "out-a") == _results(tmp_path / "out-clean")
+    assert _results(tmp_path / "out-a") == _results(tmp_path / "out-c") == _results(tmp_path / "out-clean")
 
 
 def _support_results(out: Path) -> dict[str, object]:
@@ -172,19 +185,12 @@ def test_support_killed_in_its_longest_step_reruns_to_the_results_of_a_clean_run
     os.killpg(killed.pid, signal.SIGKILL)
     killed.wait(timeout=60)
 
-    rerun = subprocess.run(
-        _command(data, tmp_path / "out", case="support"), env=_env(home), capture_output=True, text=True, timeout=900
-    )
+    rerun = _finish(_command(data, tmp_path / "out", case="support"), _env(home))
     assert rerun.returncode == 0, rerun.stderr
     assert f"run {holder} (support_job) marked failed" in rerun.stderr
     assert _status(home, holder) == "FAILURE" and _slot_holders(home) == []
     assert _staged(tmp_path / "out") == []
-    clean = subprocess.run(
-        _command(data, tmp_path / "clean", case="support"),
-        env=_env(tmp_path / "home-clean"),
-        capture_output=True,
-        timeout=900,
-    )
+    clean = _finish(_command(data, tmp_path / "clean", case="support"), _env(tmp_path / "home-clean"))
     assert clean.returncode == 0, clean.stderr
     assert _support_results(tmp_path / "out") == _support_results(tmp_path / "clean")
 
