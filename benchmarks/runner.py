@@ -9,6 +9,13 @@ the case) so the ratio is meaningful on whatever machine runs it, and
 the work the baseline stands for, and ``after_runs(data_dir, out_dir, rows) -> dict``,
 measurements of what the last run left behind (e.g. a served API), merged into
 the result. The per-step seconds come from the run's Dagster event log.
+
+``without`` switches performance mechanisms off (``CASEWORKS_BENCH_WITHOUT``
+in every child, see :data:`caseworks_assets.settings.MECHANISMS`), so a
+mechanism's worth is the ratio with it against the ratio without it, measured
+in the same session. ``compileall`` is the runner's own: without it the
+project's bytecode is deleted before each timed run, which then compiles what
+it imports, as the first command after an install without ``compileall`` does.
 """
 
 from __future__ import annotations
@@ -24,6 +31,9 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+import caseworks_assets
+from caseworks_assets.settings import MECHANISMS, WITHOUT_ENV
 
 
 @dataclass
@@ -88,7 +98,34 @@ def step_seconds(dagster_home: Path) -> dict[str, float]:
     return {key: round(seconds, 3) for key, seconds in sorted(totals.items(), key=lambda item: -item[1])}
 
 
-def run_benchmark(case: str, rows: int, work_dir: Path | None = None, repeat: int = 1) -> dict[str, Any]:
+#: Project packages whose bytecode ``make install`` compiles once (``compileall``).
+COMPILED = (Path(caseworks_assets.__file__).parent, Path(__file__).parent)
+
+
+def _bytecode(compiled: bool, env: dict[str, str]) -> None:
+    """Compile the project's modules as ``make install`` does, or delete their bytecode (``--without compileall``)."""
+    if compiled:
+        measure([sys.executable, "-m", "compileall", "-q", *map(str, COMPILED)], env)
+        return
+    for package in COMPILED:
+        for cache in package.rglob("__pycache__"):
+            shutil.rmtree(cache, ignore_errors=True)
+
+
+def _sampled(data_dir: Path, case: str, rows: int, env: dict[str, str], cli: list[str]) -> StepMeasure | None:
+    """Sample ``rows`` into ``data_dir``, unless a kept ``--work-dir`` already holds that sample."""
+    marker = data_dir / ".caseworks-bench-rows"
+    if marker.exists() and marker.read_text() == str(rows):
+        return None
+    shutil.rmtree(data_dir, ignore_errors=True)
+    sample = measure([*cli, "sample", case, "--out", str(data_dir), "--rows", str(rows)], env)
+    marker.write_text(str(rows))
+    return sample
+
+
+def run_benchmark(
+    case: str, rows: int, work_dir: Path | None = None, repeat: int = 1, without: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """Sample ``rows`` for ``case``, then run it and time its baseline ``repeat`` times; return the JSON result.
 
     The case and its baseline alternate (case, baseline, case, ...), each case
@@ -101,20 +138,24 @@ def run_benchmark(case: str, rows: int, work_dir: Path | None = None, repeat: in
     reported times are each side's fastest (the least disturbed measurement,
     as ``timeit`` reports), with every attempt listed.
     """
+    unknown = set(without) - set(MECHANISMS)
+    if unknown:
+        raise ValueError(f"unknown mechanisms {sorted(unknown)}; known: {', '.join(MECHANISMS)}")
     work = Path(work_dir or tempfile.mkdtemp(prefix=f"caseworks-bench-{case}-"))
     data_dir, out_dir, home = work / "data", work / "out", work / "dagster_home"
-    env = {**os.environ, "DAGSTER_HOME": str(home), "CASEWORKS_ENV": "local"}
+    env = {**os.environ, "DAGSTER_HOME": str(home), "CASEWORKS_ENV": "local", WITHOUT_ENV: ",".join(without)}
     cli = [sys.executable, "-m", "caseworks_assets.cli"]
     module = _case_module(case)
     # a case may narrow the measured run to the work its baseline is the bare equivalent of
     run_args = list(getattr(module, "RUN_ARGS", []))
-    sample = measure([*cli, "sample", case, "--out", str(data_dir), "--rows", str(rows)], env)
+    sample = _sampled(data_dir, case, rows, env, cli)
     attempts: list[dict[str, Any]] = []
     for _ in range(max(repeat, 1)):
         for folder in (home, out_dir):  # every attempt starts from a new instance and output folder
             shutil.rmtree(folder, ignore_errors=True)
         home.mkdir(parents=True)
         setup = measure([sys.executable, "-c", CREATE_INSTANCE], env)
+        _bytecode("compileall" not in without, env)
         os.sync()  # what earlier programs wrote goes to disk now, not while this one is timed
         run = measure([*cli, "run", case, "--data-dir", str(data_dir), "--out-dir", str(out_dir), *run_args], env)
         attempt: dict[str, Any] = {"run": run, "steps": step_seconds(home), "setup": setup}
@@ -127,12 +168,13 @@ def run_benchmark(case: str, rows: int, work_dir: Path | None = None, repeat: in
         "case": case,
         "rows": rows,
         "run_args": run_args,
+        "without": list(without),
         "repeat": len(attempts),
         "wall_s": run.wall_s,
         "rows_per_s": round(rows / run.wall_s, 1) if run.wall_s else None,
         "peak_rss_mib": max(attempt["run"].peak_rss_mib for attempt in attempts),
         "instance_setup_s": min(attempt["setup"].wall_s for attempt in attempts),
-        "sample": asdict(sample),
+        "sample": asdict(sample) if sample else None,
         "steps_s": round(sum(steps.values()), 3),
         "steps": steps,
     }

@@ -29,6 +29,19 @@ def log_level() -> str:
     return (env_value(LOG_LEVEL_ENV) or DEFAULT_LOG_LEVEL).upper()
 
 
+#: Benchmarks only: performance mechanisms switched off in this process (comma-separated names of
+#: :data:`MECHANISMS`), so ``python -m benchmarks CASE --without NAME`` measures what each one saves.
+WITHOUT_ENV = "CASEWORKS_BENCH_WITHOUT"
+#: The mechanisms that can be switched off; each is kept only while it pays its way (README, "Benchmarks").
+MECHANISMS = ("instance_storage", "frame_cache", "overlap_threads", "gc_freeze", "compileall")
+
+
+def without(mechanism: str) -> bool:
+    """Whether ``mechanism`` (one of :data:`MECHANISMS`) is switched off by ``CASEWORKS_BENCH_WITHOUT``."""
+    assert mechanism in MECHANISMS, mechanism
+    return mechanism in {name.strip() for name in (env_value(WITHOUT_ENV) or "").split(",")}
+
+
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message names the variable."""
 

@@ -27,6 +27,7 @@ from dagster import (
 from upath import UPath
 
 from caseworks_assets.resources.staging import staged_path, staged_writer
+from caseworks_assets.settings import without
 
 #: ``UPath`` protocols of the local filesystem.
 LOCAL_PROTOCOLS = ("", "file", "local")
@@ -121,7 +122,7 @@ class LakeResource(ConfigurableResource):
         target = self.path(*parts)
         with staged_writer(target) as handle:
             frame.write_parquet(handle, compression=compression, metadata=metadata)
-        if keep_as is not None:
+        if keep_as is not None and not without("frame_cache"):
             _KEPT.pop(keep_as, None)
             identity = _identity(target.path) if self.is_local else None
             if identity is not None:

@@ -19,6 +19,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
 from typing import Any, TypeVar
 
+from caseworks_assets.settings import without
+
 T = TypeVar("T")
 
 _DONE = object()
@@ -30,6 +32,9 @@ def prefetched(batches: Iterator[T], depth: int = 2) -> Iterator[T]:
     An exception raised by the producer is re-raised here, at the position it
     occurred; if the consumer stops early, the worker stops at its next batch.
     """
+    if without("overlap_threads"):
+        yield from batches
+        return
     buffer: queue.Queue[object] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
@@ -79,6 +84,9 @@ class WriteBehind:
         self._pending: deque[Future[Any]] = deque()
 
     def submit(self, write: Callable[..., Any], *args: Any) -> None:
+        if without("overlap_threads"):
+            write(*args)
+            return
         while len(self._pending) >= self.depth:
             self._pending.popleft().result()
         self._pending.append(self._pool.submit(write, *args))
