@@ -191,7 +191,10 @@ def _instance():
     return instance
 
 
-def _run_case(name: str, settings: Settings, fmt: str = "parquet", months=None, as_of=None, select=None) -> str:
+def _run_case(
+    name: str, settings: Settings, fmt: str = "parquet", months=None, as_of=None, select=None, every_case=False
+) -> str:
+    """Run one case; on its own definitions, or (``every_case``) on the whole location's, built once per process."""
     from caseworks_assets.code_location import build_definitions
     from caseworks_assets.registry import load_case
     from caseworks_assets.runner import CaseRun
@@ -205,7 +208,7 @@ def _run_case(name: str, settings: Settings, fmt: str = "parquet", months=None, 
             data_dir=data_dir,
             out_dir=settings.out_dir,
             instance=_instance(),
-            defs=build_definitions(settings, cases=[name]),
+            defs=build_definitions(settings, cases=None if every_case else [name]),
             fmt=fmt,
             months=months,
             as_of=as_of,
@@ -231,7 +234,7 @@ def _demo_cases(settings: Settings) -> None:
             print(f"[{name}] writing sample inputs to {data_dir}")
             case.write_sample(data_dir, None, 42)
         print(f"[{name}] running on {data_dir}")
-        summary = _run_case(name, settings)
+        summary = _run_case(name, settings, every_case=True)
         print(f"\n== {name} ==\n{summary}\n")
     print(f"warehouse: {settings.warehouse_path}\nexports: {settings.out_dir}\nUI: make ui")
     if privacy_resource().demo:

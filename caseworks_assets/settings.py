@@ -57,6 +57,16 @@ def is_set(name: str) -> bool:
     return env_value(name) is not None
 
 
+def caseworks_variables() -> tuple[tuple[str, str], ...]:
+    """Every set ``CASEWORKS_*`` variable and its value, sorted: what built definitions may depend on.
+
+    Besides :class:`Settings`, resources read a few variables when they are
+    built (a case's own input folder, the privacy keys, delivery endpoints);
+    definitions built for one configuration are reused only under the same one.
+    """
+    return tuple(sorted((name, value) for name, value in os.environ.items() if name.startswith("CASEWORKS_")))
+
+
 def environment() -> Environment:
     """``CASEWORKS_ENV``: ``local`` (the default) or ``prod``."""
     env = env_value("CASEWORKS_ENV", "local")
