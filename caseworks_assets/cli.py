@@ -8,7 +8,6 @@ and exit code 1. Neither prints a traceback.
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import shutil
 import signal
@@ -28,7 +27,6 @@ from caseworks_assets.settings import (
     SettingsError,
     case_data_env,
     log_level,
-    without,
 )
 
 EXIT_RUN_FAILED = 1
@@ -51,32 +49,6 @@ def _as_of(value: str) -> date:
         return date.fromisoformat(value)
     except ValueError as error:
         raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {value!r}") from error
-
-
-#: Set by :func:`entry`: the interpreter runs one command, then exits.
-_ONE_COMMAND = False
-
-
-@contextmanager
-def _building() -> Iterator[None]:
-    """Build objects meant to last (modules, definitions, the instance) with garbage collection paused.
-
-    They all stay alive, so the hundreds of collections their allocation would
-    trigger free nothing: about 0.35 s of a run's start. In a one-command
-    process they are then frozen, so the run's full collections skip them.
-    """
-    if without("gc_freeze"):
-        yield
-        return
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if _ONE_COMMAND:
-            gc.freeze()
-        if enabled:
-            gc.enable()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -199,21 +171,20 @@ def _run_case(
     from caseworks_assets.registry import load_case
     from caseworks_assets.runner import CaseRun
 
-    with _building():
-        case = load_case(name)
-        data_dir = settings.case_data_dir(name)
-        case.validate_inputs(data_dir)
-        run = CaseRun(
-            case=name,
-            data_dir=data_dir,
-            out_dir=settings.out_dir,
-            instance=_instance(),
-            defs=build_definitions(settings, cases=None if every_case else [name]),
-            fmt=fmt,
-            months=months,
-            as_of=as_of,
-            selection=select,
-        )
+    case = load_case(name)
+    data_dir = settings.case_data_dir(name)
+    case.validate_inputs(data_dir)
+    run = CaseRun(
+        case=name,
+        data_dir=data_dir,
+        out_dir=settings.out_dir,
+        instance=_instance(),
+        defs=build_definitions(settings, cases=None if every_case else [name]),
+        fmt=fmt,
+        months=months,
+        as_of=as_of,
+        selection=select,
+    )
     case.run(run)
     return case.summarize(run)
 
@@ -259,9 +230,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Beta/preview notices of Dagster APIs are for the code's authors, not for people running the cases.
     warnings.filterwarnings("ignore", message=r".*(currently in (beta|preview)).*")
     args = build_parser().parse_args(argv)
-    with _building():
-        from caseworks_assets.registry import InputError, load_case
-        from caseworks_assets.runner import CaseRunCanceled, CaseRunFailed
+    from caseworks_assets.registry import InputError, load_case
+    from caseworks_assets.runner import CaseRunCanceled, CaseRunFailed
+
     try:
         if args.command == "demo":
             _demo(args)
@@ -317,19 +288,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def entry() -> int:
-    """The ``caseworks`` process (console script and ``python -m``): :func:`main`, then exit.
-
-    Freezes whatever the command built before returning: the interpreter's
-    last full collection would otherwise walk every object of Dagster's
-    definitions, instance and run (about 0.5 s) only for the process to end.
-    """
-    global _ONE_COMMAND
-    _ONE_COMMAND = True
-    try:
-        return main()
-    finally:
-        if not without("gc_freeze"):
-            gc.freeze()
+    """The ``caseworks`` process (console script and ``python -m``): :func:`main`, then exit."""
+    return main()
 
 
 if __name__ == "__main__":
