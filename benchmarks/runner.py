@@ -13,9 +13,7 @@ the result. The per-step seconds come from the run's Dagster event log.
 ``without`` switches performance mechanisms off (``CASEWORKS_BENCH_WITHOUT``
 in every child, see :data:`caseworks_assets.settings.MECHANISMS`), so a
 mechanism's worth is the ratio with it against the ratio without it, measured
-in the same session. ``compileall`` is the runner's own: without it the
-project's bytecode is deleted before each timed run, which then compiles what
-it imports, as the first command after an install without ``compileall`` does.
+in the same session.
 """
 
 from __future__ import annotations
@@ -32,7 +30,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import caseworks_assets
 from caseworks_assets.settings import MECHANISMS, WITHOUT_ENV
 
 
@@ -109,20 +106,6 @@ def step_seconds(dagster_home: Path) -> dict[str, float]:
     return {key: round(seconds, 3) for key, seconds in sorted(totals.items(), key=lambda item: -item[1])}
 
 
-#: Project packages whose bytecode ``make install`` compiles once (``compileall``).
-COMPILED = (Path(caseworks_assets.__file__).parent, Path(__file__).parent)
-
-
-def _bytecode(compiled: bool, env: dict[str, str]) -> None:
-    """Compile the project's modules as ``make install`` does, or delete their bytecode (``--without compileall``)."""
-    if compiled:
-        measure([sys.executable, "-m", "compileall", "-q", *map(str, COMPILED)], env)
-        return
-    for package in COMPILED:
-        for cache in package.rglob("__pycache__"):
-            shutil.rmtree(cache, ignore_errors=True)
-
-
 def _sampled(data_dir: Path, case: str, rows: int, env: dict[str, str], cli: list[str]) -> StepMeasure | None:
     """Sample ``rows`` into ``data_dir``, unless a kept ``--work-dir`` already holds that sample."""
     marker = data_dir / ".caseworks-bench-rows"
@@ -166,7 +149,6 @@ def run_benchmark(
             shutil.rmtree(folder, ignore_errors=True)
         home.mkdir(parents=True)
         setup = measure([sys.executable, "-c", CREATE_INSTANCE], env)
-        _bytecode("compileall" not in without, env)
         os.sync()  # what earlier programs wrote goes to disk now, not while this one is timed
         run = measure([*cli, "run", case, "--data-dir", str(data_dir), "--out-dir", str(out_dir), *run_args], env)
         attempt: dict[str, Any] = {"run": run, "steps": step_seconds(home), "setup": setup}
