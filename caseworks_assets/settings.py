@@ -33,7 +33,7 @@ def log_level() -> str:
 #: :data:`MECHANISMS`), so ``python -m benchmarks CASE --without NAME`` measures what each one saves.
 WITHOUT_ENV = "CASEWORKS_BENCH_WITHOUT"
 #: The mechanisms that can be switched off; each is kept only while it pays its way (README, "Benchmarks").
-MECHANISMS = ("instance_storage", "frame_cache", "overlap_threads")
+MECHANISMS = ("instance_storage", "overlap_threads")
 
 
 def without(mechanism: str) -> bool:
