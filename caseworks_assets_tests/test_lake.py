@@ -36,7 +36,8 @@ def test_key_value_metadata_is_read_from_the_footer_and_remove_forgets_a_file(tm
 
 
 def test_a_remote_lake_copies_reads_and_removes_through_its_filesystem(tmp_path: Path) -> None:
-    """The object-storage branches (``gs://`` in prod), on fsspec's in-memory filesystem: a delivered file is copied byte for byte, and readers that need a path get a temporary copy."""
+    """The object-storage branches (``gs://`` in prod), on fsspec's in-memory filesystem: a delivered file is copied
+    byte for byte, and readers that need a path get a temporary copy."""
     lake = LakeResource(root=f"memory://lake-{tmp_path.name}")
     assert not lake.is_local and lake.working_compression == "zstd"
     delivered = tmp_path / "delivered.csv"
