@@ -15,8 +15,6 @@ $(STAMP): pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
 	UV_PROJECT_ENVIRONMENT=$(VENV) UV_PYTHON_DOWNLOADS=never $(BIN)/uv sync --quiet --locked --inexact --extra dev
-	# an editable install leaves our own modules uncompiled: compile them once, not in every command
-	$(BIN)/python -m compileall -q caseworks_assets benchmarks
 	# the callcenter dbt manifest (target/ is not in git): `dbt parse`, offline
 	$(BIN)/python -m caseworks_assets.callcenter.dbt_env
 	touch $(STAMP)

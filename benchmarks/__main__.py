@@ -1,4 +1,4 @@
-"""``python -m benchmarks CASE|all --rows N``: print one JSON object per case."""
+"""``python -m benchmarks CASE|all --rows N [--without MECHANISM]``: print one JSON object per case."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import warnings
 from pathlib import Path
 
 from benchmarks.runner import run_benchmark
+from caseworks_assets.settings import MECHANISMS
 
 
 def main() -> None:
@@ -22,10 +23,17 @@ def main() -> None:
     parser.add_argument(
         "--repeat", type=int, default=3, help="runs of the case and of its baseline, alternating; the fastest count"
     )
+    parser.add_argument(
+        "--without",
+        action="append",
+        default=[],
+        choices=MECHANISMS,
+        help="switch this performance mechanism off (repeatable), to measure what it saves",
+    )
     args = parser.parse_args()
     for case in cases if args.case == "all" else [args.case]:
         work = args.work_dir / case if args.work_dir else None
-        print(json.dumps(run_benchmark(case, args.rows, work, args.repeat)), flush=True)
+        print(json.dumps(run_benchmark(case, args.rows, work, args.repeat, tuple(args.without))), flush=True)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,11 @@ the case) so the ratio is meaningful on whatever machine runs it, and
 the work the baseline stands for, and ``after_runs(data_dir, out_dir, rows) -> dict``,
 measurements of what the last run left behind (e.g. a served API), merged into
 the result. The per-step seconds come from the run's Dagster event log.
+
+``without`` switches performance mechanisms off (``CASEWORKS_BENCH_WITHOUT``
+in every child, see :data:`caseworks_assets.settings.MECHANISMS`), so a
+mechanism's worth is the ratio with it against the ratio without it, measured
+in the same session.
 """
 
 from __future__ import annotations
@@ -25,14 +30,22 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from caseworks_assets.settings import MECHANISMS, WITHOUT_ENV
+
 
 @dataclass
 class StepMeasure:
-    """Wall time and peak RSS of one child process."""
+    """Wall time, CPU time and peak RSS of one child process.
+
+    On a shared machine the wall time of the same program moves by a third;
+    its CPU time (user + system, its threads included) moves far less, so a
+    mechanism that saves work shows in ``cpu_s`` even when the wall time is noise.
+    """
 
     wall_s: float
     peak_rss_mib: float
     exit_code: int
+    cpu_s: float = 0.0
 
 
 def measure(command: list[str], env: dict[str, str]) -> StepMeasure:
@@ -49,7 +62,12 @@ def measure(command: list[str], env: dict[str, str]) -> StepMeasure:
     exit_code = os.waitstatus_to_exitcode(status)
     if exit_code != 0:
         raise RuntimeError(f"{' '.join(command)} exited {exit_code}: {stderr.strip()[-2000:]}")
-    return StepMeasure(wall_s=round(wall, 3), peak_rss_mib=round(usage.ru_maxrss / 1024, 1), exit_code=exit_code)
+    return StepMeasure(
+        wall_s=round(wall, 3),
+        peak_rss_mib=round(usage.ru_maxrss / 1024, 1),
+        exit_code=exit_code,
+        cpu_s=round(usage.ru_utime + usage.ru_stime, 3),
+    )
 
 
 #: Creates the Dagster instance (``dagster.yaml`` and its SQLite databases) in ``DAGSTER_HOME``, as the CLI would.
@@ -88,7 +106,20 @@ def step_seconds(dagster_home: Path) -> dict[str, float]:
     return {key: round(seconds, 3) for key, seconds in sorted(totals.items(), key=lambda item: -item[1])}
 
 
-def run_benchmark(case: str, rows: int, work_dir: Path | None = None, repeat: int = 1) -> dict[str, Any]:
+def _sampled(data_dir: Path, case: str, rows: int, env: dict[str, str], cli: list[str]) -> StepMeasure | None:
+    """Sample ``rows`` into ``data_dir``, unless a kept ``--work-dir`` already holds that sample."""
+    marker = data_dir / ".caseworks-bench-rows"
+    if marker.exists() and marker.read_text() == str(rows):
+        return None
+    shutil.rmtree(data_dir, ignore_errors=True)
+    sample = measure([*cli, "sample", case, "--out", str(data_dir), "--rows", str(rows)], env)
+    marker.write_text(str(rows))
+    return sample
+
+
+def run_benchmark(
+    case: str, rows: int, work_dir: Path | None = None, repeat: int = 1, without: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """Sample ``rows`` for ``case``, then run it and time its baseline ``repeat`` times; return the JSON result.
 
     The case and its baseline alternate (case, baseline, case, ...), each case
@@ -101,14 +132,17 @@ def run_benchmark(case: str, rows: int, work_dir: Path | None = None, repeat: in
     reported times are each side's fastest (the least disturbed measurement,
     as ``timeit`` reports), with every attempt listed.
     """
+    unknown = set(without) - set(MECHANISMS)
+    if unknown:
+        raise ValueError(f"unknown mechanisms {sorted(unknown)}; known: {', '.join(MECHANISMS)}")
     work = Path(work_dir or tempfile.mkdtemp(prefix=f"caseworks-bench-{case}-"))
     data_dir, out_dir, home = work / "data", work / "out", work / "dagster_home"
-    env = {**os.environ, "DAGSTER_HOME": str(home), "CASEWORKS_ENV": "local"}
+    env = {**os.environ, "DAGSTER_HOME": str(home), "CASEWORKS_ENV": "local", WITHOUT_ENV: ",".join(without)}
     cli = [sys.executable, "-m", "caseworks_assets.cli"]
     module = _case_module(case)
     # a case may narrow the measured run to the work its baseline is the bare equivalent of
     run_args = list(getattr(module, "RUN_ARGS", []))
-    sample = measure([*cli, "sample", case, "--out", str(data_dir), "--rows", str(rows)], env)
+    sample = _sampled(data_dir, case, rows, env, cli)
     attempts: list[dict[str, Any]] = []
     for _ in range(max(repeat, 1)):
         for folder in (home, out_dir):  # every attempt starts from a new instance and output folder
@@ -127,12 +161,14 @@ def run_benchmark(case: str, rows: int, work_dir: Path | None = None, repeat: in
         "case": case,
         "rows": rows,
         "run_args": run_args,
+        "without": list(without),
         "repeat": len(attempts),
         "wall_s": run.wall_s,
+        "cpu_s": run.cpu_s,
         "rows_per_s": round(rows / run.wall_s, 1) if run.wall_s else None,
         "peak_rss_mib": max(attempt["run"].peak_rss_mib for attempt in attempts),
         "instance_setup_s": min(attempt["setup"].wall_s for attempt in attempts),
-        "sample": asdict(sample),
+        "sample": asdict(sample) if sample else None,
         "steps_s": round(sum(steps.values()), 3),
         "steps": steps,
     }
@@ -144,13 +180,14 @@ def run_benchmark(case: str, rows: int, work_dir: Path | None = None, repeat: in
         result["attempts"] = [
             {
                 "wall_s": attempt["run"].wall_s,
+                "cpu_s": attempt["run"].cpu_s,
                 "bare_program_s": attempt["baseline"]["bare_program_s"],
                 "ratio": round(attempt["run"].wall_s / attempt["baseline"]["bare_program_s"], 2),
             }
             for attempt in attempts
         ]
     else:
-        result["attempts"] = [{"wall_s": attempt["run"].wall_s} for attempt in attempts]
+        result["attempts"] = [{"wall_s": attempt["run"].wall_s, "cpu_s": attempt["run"].cpu_s} for attempt in attempts]
     if getattr(module, "after_runs", None) is not None:
         result.update(module.after_runs(data_dir, out_dir, rows))
     return result

@@ -8,7 +8,6 @@ and exit code 1. Neither prints a traceback.
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import shutil
 import signal
@@ -50,29 +49,6 @@ def _as_of(value: str) -> date:
         return date.fromisoformat(value)
     except ValueError as error:
         raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {value!r}") from error
-
-
-#: Set by :func:`entry`: the interpreter runs one command, then exits.
-_ONE_COMMAND = False
-
-
-@contextmanager
-def _building() -> Iterator[None]:
-    """Build objects meant to last (modules, definitions, the instance) with garbage collection paused.
-
-    They all stay alive, so the hundreds of collections their allocation would
-    trigger free nothing: about 0.35 s of a run's start. In a one-command
-    process they are then frozen, so the run's full collections skip them.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if _ONE_COMMAND:
-            gc.freeze()
-        if enabled:
-            gc.enable()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -187,26 +163,28 @@ def _instance():
     return instance
 
 
-def _run_case(name: str, settings: Settings, fmt: str = "parquet", months=None, as_of=None, select=None) -> str:
+def _run_case(
+    name: str, settings: Settings, fmt: str = "parquet", months=None, as_of=None, select=None, every_case=False
+) -> str:
+    """Run one case; on its own definitions, or (``every_case``) on the whole location's, built once per process."""
     from caseworks_assets.code_location import build_definitions
     from caseworks_assets.registry import load_case
     from caseworks_assets.runner import CaseRun
 
-    with _building():
-        case = load_case(name)
-        data_dir = settings.case_data_dir(name)
-        case.validate_inputs(data_dir)
-        run = CaseRun(
-            case=name,
-            data_dir=data_dir,
-            out_dir=settings.out_dir,
-            instance=_instance(),
-            defs=build_definitions(settings, cases=[name]),
-            fmt=fmt,
-            months=months,
-            as_of=as_of,
-            selection=select,
-        )
+    case = load_case(name)
+    data_dir = settings.case_data_dir(name)
+    case.validate_inputs(data_dir)
+    run = CaseRun(
+        case=name,
+        data_dir=data_dir,
+        out_dir=settings.out_dir,
+        instance=_instance(),
+        defs=build_definitions(settings, cases=None if every_case else [name]),
+        fmt=fmt,
+        months=months,
+        as_of=as_of,
+        selection=select,
+    )
     case.run(run)
     return case.summarize(run)
 
@@ -227,7 +205,7 @@ def _demo_cases(settings: Settings) -> None:
             print(f"[{name}] writing sample inputs to {data_dir}")
             case.write_sample(data_dir, None, 42)
         print(f"[{name}] running on {data_dir}")
-        summary = _run_case(name, settings)
+        summary = _run_case(name, settings, every_case=True)
         print(f"\n== {name} ==\n{summary}\n")
     print(f"warehouse: {settings.warehouse_path}\nexports: {settings.out_dir}\nUI: make ui")
     if privacy_resource().demo:
@@ -252,9 +230,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Beta/preview notices of Dagster APIs are for the code's authors, not for people running the cases.
     warnings.filterwarnings("ignore", message=r".*(currently in (beta|preview)).*")
     args = build_parser().parse_args(argv)
-    with _building():
-        from caseworks_assets.registry import InputError, load_case
-        from caseworks_assets.runner import CaseRunCanceled, CaseRunFailed
+    from caseworks_assets.registry import InputError, load_case
+    from caseworks_assets.runner import CaseRunCanceled, CaseRunFailed
+
     try:
         if args.command == "demo":
             _demo(args)
@@ -310,18 +288,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def entry() -> int:
-    """The ``caseworks`` process (console script and ``python -m``): :func:`main`, then exit.
-
-    Freezes whatever the command built before returning: the interpreter's
-    last full collection would otherwise walk every object of Dagster's
-    definitions, instance and run (about 0.5 s) only for the process to end.
-    """
-    global _ONE_COMMAND
-    _ONE_COMMAND = True
-    try:
-        return main()
-    finally:
-        gc.freeze()
+    """The ``caseworks`` process (console script and ``python -m``): :func:`main`, then exit."""
+    return main()
 
 
 if __name__ == "__main__":

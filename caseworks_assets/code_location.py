@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable
 
 import dagster as dg
 
 from caseworks_assets.registry import case_names, load_case
 from caseworks_assets.resources import build_resources
-from caseworks_assets.settings import Settings
+from caseworks_assets.settings import Settings, caseworks_variables
+
+#: Definitions built in this process, per configuration and choice of cases: building them (every case
+#: module, the asset graph, the resources) is done once, however many runs use them. A process has one
+#: configuration; the last few are kept (a test session goes through many).
+_BUILT: OrderedDict[tuple[Settings, tuple[tuple[str, str], ...], tuple[str, ...] | None], dg.Definitions] = (
+    OrderedDict()
+)
+KEPT_BUILDS = 4
 
 
 def required_resource_keys(defs: dg.Definitions) -> set[str]:
@@ -23,7 +32,19 @@ def build_definitions(settings: Settings | None = None, cases: Iterable[str] | N
     The cases share no assets, so the CLI runs one case on its definitions
     alone, with only the resources they require: the other cases and the
     libraries of resources it does not use (Spark, SSH, HTTP) are not imported.
+    Built once per :class:`Settings` (and ``CASEWORKS_*`` environment) in a
+    process: ``caseworks demo`` runs every case on one build.
     """
+    settings = settings or Settings.from_env()
+    key = (settings, caseworks_variables(), None if cases is None else tuple(cases))
+    defs = _BUILT.pop(key, None) or _build(settings, cases)
+    _BUILT[key] = defs  # most recently used last
+    while len(_BUILT) > KEPT_BUILDS:
+        _BUILT.popitem(last=False)
+    return defs
+
+
+def _build(settings: Settings, cases: Iterable[str] | None) -> dg.Definitions:
     names = case_names() if cases is None else list(cases)
     chosen = dg.Definitions.merge(*(load_case(name).defs for name in names))
     # the whole location binds every resource (the UI lists them all); a single case what it requires

@@ -11,6 +11,7 @@ import dagster as dg
 from caseworks_assets.locks import instance_lock, usable_folder
 from caseworks_assets.resources.staging import staged_path
 from caseworks_assets.resources.warehouse import WAREHOUSE_POOL
+from caseworks_assets.settings import without
 
 DEFAULT_DAGSTER_HOME = ".dagster_home"
 
@@ -24,19 +25,23 @@ def storage_yaml(home: Path, *, consolidated_events: bool = False) -> str:
     """
     history = home / "history"
     events, events_dir = (
-        ("CachedEngineConsolidatedSqliteEventLogStorage", history / "events")
+        ("ConsolidatedSqliteEventLogStorage", history / "events")
         if consolidated_events
-        else ("CachedEngineSqliteEventLogStorage", history / "runs")
+        else ("SqliteEventLogStorage", history / "runs")
     )
+    if without("instance_storage"):  # Dagster's own classes, same files
+        module, runs, prefix = "dagster._core.storage.runs", "dagster._core.storage.event_log", ""
+    else:
+        module, runs, prefix = "caseworks_assets.instance_storage", "caseworks_assets.instance_storage", "CachedEngine"
     return f"""\
 run_storage:
-  module: caseworks_assets.instance_storage
-  class: CachedEngineSqliteRunStorage
+  module: {module}
+  class: {prefix}SqliteRunStorage
   config:
     base_dir: {json.dumps(str(history))}
 event_log_storage:
-  module: caseworks_assets.instance_storage
-  class: {events}
+  module: {runs}
+  class: {prefix}{events}
   config:
     base_dir: {json.dumps(str(events_dir))}
 """

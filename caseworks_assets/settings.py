@@ -29,6 +29,19 @@ def log_level() -> str:
     return (env_value(LOG_LEVEL_ENV) or DEFAULT_LOG_LEVEL).upper()
 
 
+#: Benchmarks only: performance mechanisms switched off in this process (comma-separated names of
+#: :data:`MECHANISMS`), so ``python -m benchmarks CASE --without NAME`` measures what each one saves.
+WITHOUT_ENV = "CASEWORKS_BENCH_WITHOUT"
+#: The mechanisms that can be switched off; each is kept only while it pays its way (README, "Benchmarks").
+MECHANISMS = ("instance_storage", "overlap_threads")
+
+
+def without(mechanism: str) -> bool:
+    """Whether ``mechanism`` (one of :data:`MECHANISMS`) is switched off by ``CASEWORKS_BENCH_WITHOUT``."""
+    assert mechanism in MECHANISMS, mechanism
+    return mechanism in {name.strip() for name in (env_value(WITHOUT_ENV) or "").split(",")}
+
+
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message names the variable."""
 
@@ -42,6 +55,16 @@ def env_value(name: str, default: str | None = None) -> str | None:
 def is_set(name: str) -> bool:
     """Whether the variable ``name`` holds more than blanks."""
     return env_value(name) is not None
+
+
+def caseworks_variables() -> tuple[tuple[str, str], ...]:
+    """Every set ``CASEWORKS_*`` variable and its value, sorted: what built definitions may depend on.
+
+    Besides :class:`Settings`, resources read a few variables when they are
+    built (a case's own input folder, the privacy keys, delivery endpoints);
+    definitions built for one configuration are reused only under the same one.
+    """
+    return tuple(sorted((name, value) for name, value in os.environ.items() if name.startswith("CASEWORKS_")))
 
 
 def environment() -> Environment:

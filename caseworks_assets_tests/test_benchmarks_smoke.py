@@ -8,6 +8,7 @@ import pytest
 
 from benchmarks.runner import run_benchmark
 from caseworks_assets.registry import registered_cases
+from caseworks_assets.settings import MECHANISMS
 
 
 @pytest.mark.slow
@@ -37,3 +38,20 @@ def test_repeated_attempts_alternate_and_report_each_sides_fastest(tmp_path: Pat
     assert (tmp_path / "out" / "support" / "support_report.parquet").exists()
     run_logs = [db for db in (tmp_path / "dagster_home" / "history" / "runs").glob("*.db") if db.name != "index.db"]
     assert len(run_logs) == 1  # the CLI's one run over the months, not one per attempt
+
+
+@pytest.mark.slow
+def test_without_switches_mechanisms_off_and_a_kept_sample_is_reused(tmp_path: Path) -> None:
+    with_all = run_benchmark("support", rows=200, work_dir=tmp_path)
+    assert with_all["sample"] is not None and with_all["without"] == [] and with_all["cpu_s"] > 0
+    assert "caseworks_assets.instance_storage" in (tmp_path / "dagster_home" / "dagster.yaml").read_text()
+
+    without = run_benchmark("support", rows=200, work_dir=tmp_path, without=MECHANISMS)
+    assert without["sample"] is None  # the inputs of the same row count are reused, not sampled again
+    assert without["without"] == list(MECHANISMS)
+    assert without["baseline"]["rows"] == with_all["baseline"]["rows"]
+    # Dagster's own storage classes, on the same files
+    config = (tmp_path / "dagster_home" / "dagster.yaml").read_text()
+    assert "caseworks_assets.instance_storage" not in config and "class: SqliteEventLogStorage" in config
+    with pytest.raises(ValueError, match="unknown mechanisms"):
+        run_benchmark("support", rows=200, work_dir=tmp_path, without=("no_such_mechanism",))

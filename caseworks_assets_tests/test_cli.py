@@ -78,16 +78,6 @@ def test_select_materializes_only_the_chosen_assets(
         assert code == EXIT_USAGE and says in err and len(err.strip().splitlines()) == 1
 
 
-def test_main_in_process_leaves_the_garbage_collector_as_it_found_it(tmp_path: Path) -> None:
-    """Only the ``caseworks`` process freezes objects; a caller of ``main`` keeps a working collector."""
-    import gc
-
-    frozen = gc.get_freeze_count()
-    assert main(["sample", "support", "--out", str(tmp_path / "data"), "--rows", "20"]) == 0
-    assert gc.isenabled()
-    assert gc.get_freeze_count() == frozen
-
-
 def test_the_caseworks_process_runs_a_command_and_exits_with_its_code(tmp_path: Path) -> None:
     import subprocess
     import sys

@@ -171,3 +171,19 @@ def test_deliverables_carry_their_deadline_as_a_freshness_policy(
     policy = specs[dg.AssetKey(key)].freshness_policy
     assert policy is not None
     assert (policy.deadline_cron, policy.timezone) == (deadline_cron, timezone)
+
+
+def test_definitions_are_built_once_per_configuration(caseworks_env: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process running several cases (``caseworks demo``) builds the location once, not once per case run."""
+    whole = build_definitions(caseworks_env)
+    assert build_definitions(caseworks_env) is whole
+    assert build_definitions(Settings.from_env()) is whole  # equal settings, same build
+    one = build_definitions(caseworks_env, cases=["support"])
+    assert one is not whole and build_definitions(caseworks_env, cases=["support"]) is one
+    # another configuration is another build: other settings, or a variable a resource reads when built
+    monkeypatch.setenv("CASEWORKS_SUPPORT_DATA_DIR", str(caseworks_env.data_dir / "elsewhere"))
+    moved = build_definitions(caseworks_env)
+    assert moved is not whole
+    assert moved.resources["inputs"].overrides == {"support": str(caseworks_env.data_dir / "elsewhere")}
+    monkeypatch.setenv("CASEWORKS_OUT_DIR", str(caseworks_env.out_dir.parent / "other-out"))
+    assert build_definitions(Settings.from_env()) is not moved

@@ -1,5 +1,6 @@
 """The instance caseworks writes keeps its SQLite engines and still behaves as Dagster's own storage."""
 
+import inspect
 import subprocess
 import sys
 from pathlib import Path
@@ -7,6 +8,13 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from dagster._core.instance.ref import InstanceRef
+from dagster._core.storage.event_log.sqlite.consolidated_sqlite_event_log import ConsolidatedSqliteEventLogStorage
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    INDEX_SHARD_NAME,
+    SQLITE_BUSY_TIMEOUT_SECONDS,
+    SqliteEventLogStorage,
+)
+from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
 
 from caseworks_assets.instance import get_instance
 from caseworks_assets.instance_storage import (
@@ -122,3 +130,47 @@ def test_a_new_database_is_in_wal_mode_and_commits_without_fsync_from_its_first_
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
     engine.dispose()
+
+
+#: What the ``instance_storage`` mechanism overrides or reads of Dagster's private SQLite storage classes:
+#: (class, attribute, parameter names). A Dagster upgrade that changes one of them fails here, by name.
+RELIED_ON = [
+    (SqliteEventLogStorage, "_connect", ["self", "shard"]),
+    (SqliteEventLogStorage, "_initdb", ["self", "engine", "for_index_shard"]),
+    (SqliteEventLogStorage, "conn_string_for_shard", ["self", "shard_name"]),
+    (SqliteEventLogStorage, "has_table", ["self", "table_name"]),
+    (SqliteEventLogStorage, "wipe", ["self"]),
+    (SqliteEventLogStorage, "__init__", ["self", "base_dir", "inst_data"]),
+    (SqliteRunStorage, "connect", ["self"]),
+    (SqliteRunStorage, "from_local", ["base_dir", "inst_data"]),
+    (ConsolidatedSqliteEventLogStorage, "_connect", ["self"]),
+    (ConsolidatedSqliteEventLogStorage, "has_table", ["self", "table_name"]),
+    (ConsolidatedSqliteEventLogStorage, "dispose", ["self"]),
+    (ConsolidatedSqliteEventLogStorage, "__init__", ["self", "base_dir", "inst_data"]),
+]
+
+
+def test_dagster_still_has_the_internals_the_instance_storage_mechanism_overrides(tmp_path: Path) -> None:
+    """Fails loudly, naming the mechanism, when a Dagster upgrade moves what ``instance_storage.py`` relies on."""
+    advice = (
+        f"instance_storage mechanism: Dagster {dg.__version__} changed {{}}; adapt caseworks_assets/instance_storage.py"
+        " or drop the mechanism (instance.storage_yaml, its README row)"
+    )
+    for cls, name, parameters in RELIED_ON:
+        member = getattr(cls, name, None)
+        assert member is not None, advice.format(f"{cls.__name__}.{name} (gone)")
+        found = list(inspect.signature(member).parameters)
+        assert found == parameters, advice.format(f"{cls.__name__}.{name}{tuple(found)}, expected {tuple(parameters)}")
+    events = SqliteEventLogStorage(str(tmp_path / "runs"))
+    for attribute in ("_initialized_dbs", "_db_lock"):
+        assert hasattr(events, attribute), advice.format(f"SqliteEventLogStorage.{attribute} (gone)")
+    for storage in (
+        SqliteRunStorage.from_local(str(tmp_path)),
+        ConsolidatedSqliteEventLogStorage(str(tmp_path / "ev")),
+    ):
+        assert isinstance(getattr(storage, "_conn_string", None), str), advice.format(
+            f"{type(storage).__name__}._conn_string (gone)"
+        )
+    assert isinstance(SQLITE_BUSY_TIMEOUT_SECONDS, int | float) and INDEX_SHARD_NAME == "index", advice.format(
+        "the SQLite event log's module constants"
+    )

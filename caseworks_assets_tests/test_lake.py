@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import polars as pl
 
 from caseworks_assets.resources import LakeResource
-from caseworks_assets.resources.lake import kept_frame
 
 
 def test_a_delivered_file_is_copied_byte_for_byte_and_readable_as_a_local_file(tmp_path: Path) -> None:
@@ -21,26 +19,6 @@ def test_a_delivered_file_is_copied_byte_for_byte_and_readable_as_a_local_file(t
     assert not list(Path(stored.path).parent.glob(".*"))  # no staging file left behind
     with lake.local_file("support", "raw_agents", "2025-01.csv") as local:
         assert local.read_bytes() == delivered.read_bytes()
-
-
-def test_a_kept_frame_is_served_until_its_file_changes_and_a_slot_keeps_one_frame(tmp_path: Path) -> None:
-    lake = LakeResource(root=str(tmp_path / "lake"))
-    january = pl.DataFrame({"id": ["a", "b"], "n": [1, 2]})
-    path = lake.write_parquet(january, "t", "2025-01.parquet", keep_as="t")
-    assert lake.read_parquet("t", "2025-01.parquet") is january
-    assert kept_frame(str(path.path)) is january
-
-    february = pl.DataFrame({"id": ["c"], "n": [3]})
-    lake.write_parquet(february, "t", "2025-02.parquet", keep_as="t")
-    assert kept_frame(str(path.path)) is None  # the slot now holds February only
-    assert lake.read_parquet("t", "2025-01.parquet").equals(january)  # read from the file
-
-    rewritten = pl.DataFrame({"id": ["z"], "n": [9]})
-    second = lake.path("t", "2025-02.parquet").path
-    rewritten.write_parquet(second)  # another writer replaces the file behind the process's back
-    os.utime(second, ns=(1, 1))  # even with an old modification time, the file's identity changed
-    assert kept_frame(second) is None
-    assert lake.read_parquet("t", "2025-02.parquet").equals(rewritten)
 
 
 def test_key_value_metadata_is_read_from_the_footer_and_remove_forgets_a_file(tmp_path: Path) -> None:
@@ -58,8 +36,8 @@ def test_key_value_metadata_is_read_from_the_footer_and_remove_forgets_a_file(tm
 
 
 def test_a_remote_lake_copies_reads_and_removes_through_its_filesystem(tmp_path: Path) -> None:
-    """The object-storage branches (``gs://`` in prod), on fsspec's in-memory filesystem: nothing is kept in memory
-    by the lake, a delivered file is copied byte for byte, and readers that need a path get a temporary copy."""
+    """The object-storage branches (``gs://`` in prod), on fsspec's in-memory filesystem: a delivered file is copied
+    byte for byte, and readers that need a path get a temporary copy."""
     lake = LakeResource(root=f"memory://lake-{tmp_path.name}")
     assert not lake.is_local and lake.working_compression == "zstd"
     delivered = tmp_path / "delivered.csv"
@@ -70,8 +48,7 @@ def test_a_remote_lake_copies_reads_and_removes_through_its_filesystem(tmp_path:
     assert not local.exists()  # the temporary copy is gone once the block ends
 
     frame = pl.DataFrame({"id": ["a", "b"]})
-    lake.write_parquet(frame, "t", "one.parquet", metadata={"caseworks.state_version": "v1"}, keep_as="remote-slot")
-    assert kept_frame(lake.path("t", "one.parquet").path) is None  # only local files are kept
+    lake.write_parquet(frame, "t", "one.parquet", metadata={"caseworks.state_version": "v1"})
     assert lake.read_parquet("t", "one.parquet").equals(frame)
     assert lake.file_metadata("t", "one.parquet")["caseworks.state_version"] == "v1"
     assert lake.row_count("t", "one.parquet") == 2

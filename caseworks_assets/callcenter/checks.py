@@ -13,36 +13,16 @@ from __future__ import annotations
 
 import dagster as dg
 import pandera.polars as pa
-import polars as pl
 
 from caseworks_assets.callcenter.answers import QUESTIONS
-from caseworks_assets.callcenter.columns import CONTRACTS, TABLES
+from caseworks_assets.callcenter.columns import TABLES, raw_specs
 from caseworks_assets.callcenter.keys import model_answer_key, raw_key
-
-DTYPES = {
-    "Int64": pl.Int64,
-    "Float64": pl.Float64,
-    "Seconds": pl.Float64,
-    "String": pl.String,
-    "Boolean": pl.Boolean,
-    "Datetime": pl.Datetime,
-}
-#: Keys unique in the raw tables as exported (call ids repeat on purpose: the model picks one row).
-UNIQUE_KEYS = {"telephony_types": "id"}
+from caseworks_assets.governance import pandera_schema
 
 
 def raw_schema(table: str) -> pa.DataFrameSchema:
-    """A raw table's Pandera schema: its contract's types, keys not null, unique keys unique."""
-    columns = {
-        "source_line": pa.Column(pl.Int64, nullable=False, unique=True),
-        **{
-            contract.name: pa.Column(
-                DTYPES[contract.dtype], nullable=not contract.required, unique=UNIQUE_KEYS.get(table) == contract.name
-            )
-            for contract in CONTRACTS[table]
-        },
-    }
-    return pa.DataFrameSchema(columns, name=f"callcenter_raw_{table}", strict=True)
+    """A raw table's Pandera schema, derived from its column contracts (types, keys not null, unique keys unique)."""
+    return pandera_schema(f"callcenter_raw_{table}", raw_specs(table), strict=True)
 
 
 RAW_SCHEMAS = {table: raw_schema(table) for table in TABLES}
@@ -62,7 +42,7 @@ RAW_CHECKS = [
             asset=raw_key(table),
             blocking=True,
             description=f"Pandera schema callcenter_raw_{table}: the contract's types, keys present"
-            + (f", {UNIQUE_KEYS[table]} unique" if table in UNIQUE_KEYS else "")
+            + "".join(f", {c.name} unique" for c in raw_specs(table) if c.unique and c.name != "source_line")
             + ".",
         ),
     )

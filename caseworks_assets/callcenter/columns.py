@@ -14,22 +14,27 @@ from dataclasses import dataclass
 from typing import Literal
 
 from caseworks_assets.governance import Classification, ColumnSpec
+from caseworks_assets.quality.repairs import Severity
 
 PUBLIC, INTERNAL, CONFIDENTIAL = Classification.PUBLIC, Classification.INTERNAL, Classification.CONFIDENTIAL
 
 CASE = "callcenter"
 #: Raw tables as the source system names them, in load order.
 TABLES = ("call_history_queue", "telephony_types", "attendances", "attendances_calls", "lines_mkt_final")
-SOURCE_LINE = ColumnSpec("source_line", "Int64", "1-based position of the row in its source file", INTERNAL)
+SOURCE_LINE = ColumnSpec(
+    "source_line", "Int64", "1-based position of the row in its source file", INTERNAL, nullable=False, unique=True
+)
 
 
 @dataclass(frozen=True)
 class Contract:
-    """One source column: its published spec and what a defect in it does."""
+    """One source column: its published spec (type, nulls, severity of a defect) and how its text is read.
+
+    ``required`` is the spec's ``nullable=False``; ``on_defect`` its severity
+    (``error``: the row is quarantined, ``warning``: the value is nulled).
+    """
 
     spec: ColumnSpec
-    required: bool = False
-    on_defect: Literal["quarantine", "null"] = "null"
     #: how the text is read when it differs from the stored type (``Seconds``: a number or ``HH:MM:SS``, as Float64)
     reads_as: str | None = None
 
@@ -41,12 +46,38 @@ class Contract:
     def dtype(self) -> str:
         return self.reads_as or self.spec.dtype
 
+    @property
+    def required(self) -> bool:
+        return not self.spec.nullable
 
-def _c(name: str, dtype: str, description: str, cls: Classification = INTERNAL, **kwargs) -> Contract:
-    identifier = kwargs.pop("identifier", False)
+    @property
+    def on_defect(self) -> Literal["quarantine", "null"]:
+        return "quarantine" if self.spec.severity is Severity.ERROR else "null"
+
+
+def _c(
+    name: str,
+    dtype: str,
+    description: str,
+    cls: Classification = INTERNAL,
+    *,
+    identifier: bool = False,
+    required: bool = False,
+    on_defect: Literal["quarantine", "null"] = "null",
+    unique: bool = False,
+) -> Contract:
     stored = "Float64" if dtype == "Seconds" else dtype
-    spec = ColumnSpec(name, stored, description, cls, identifier=identifier)
-    return Contract(spec, reads_as=dtype if dtype != stored else None, **kwargs)
+    spec = ColumnSpec(
+        name,
+        stored,
+        description,
+        cls,
+        identifier=identifier,
+        nullable=not required,
+        unique=unique,
+        severity=Severity.ERROR if on_defect == "quarantine" else Severity.WARNING,
+    )
+    return Contract(spec, reads_as=dtype if dtype != stored else None)
 
 
 KEY = {"required": True, "on_defect": "quarantine"}
@@ -74,7 +105,8 @@ CONTRACTS: dict[str, list[Contract]] = {
         _c("queue_log_verb_types_id", "Int64", "final status (telephony_types id); null until it arrives", **USED),
     ],
     "telephony_types": [
-        _c("id", "Int64", "telephony type id", **KEY),
+        # unique in the raw table as exported (call ids repeat on purpose: the model picks one row)
+        _c("id", "Int64", "telephony type id", **KEY, unique=True),
         _c("description", "String", "modality (Entrada, Saída) or final status name", PUBLIC, **USED),
     ],
     "attendances": [

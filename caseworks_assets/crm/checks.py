@@ -6,42 +6,23 @@ per table, so a counter that lies cannot hide a lost record.
 """
 
 import dagster as dg
-import pandera.polars as pa
 import polars as pl
 
 from caseworks_assets.crm import anomalies
 from caseworks_assets.crm.assets import key
-from caseworks_assets.crm.columns import CASE
-from caseworks_assets.crm.rules import CHANNEL_PATTERN
+from caseworks_assets.crm.columns import CASE, CUSTOMER_COLUMNS, INTERACTION_COLUMNS, PRODUCT_COLUMNS
+from caseworks_assets.governance import pandera_schema
 from caseworks_assets.quality import pandera_check, reconciliation_check
 
-CUSTOMERS_SCHEMA = pa.DataFrameSchema(
-    {
-        "customer_id": pa.Column(pl.Int64, nullable=False, unique=True),
-        "occupation": pa.Column(pl.String, nullable=True),
-        "customer_type": pa.Column(pl.String, nullable=True),
-    },
-    name=f"{CASE}.customers",
-    strict=True,
-)
-INTERACTIONS_SCHEMA = pa.DataFrameSchema(
-    {
-        "customer_id": pa.Column(pl.Int64, nullable=False),
-        "channel": pa.Column(pl.String, pa.Check.str_matches(CHANNEL_PATTERN), nullable=False),
-        "started_at": pa.Column(pl.Datetime("us"), nullable=False),
-        "day": pa.Column(pl.Date, nullable=False),
-        "month": pa.Column(pl.Date, nullable=False),
-        "topic": pa.Column(pl.String, nullable=True),
-    },
-    name=f"{CASE}.interactions",
-    strict=True,
-)
-PRODUCTS_SCHEMA = pa.DataFrameSchema(
-    {"month": pa.Column(pl.Date, nullable=False, unique=True), "product": pa.Column(pl.String, nullable=False)},
-    name=f"{CASE}.products",
-    strict=True,
-)
-SCHEMAS = {"customers": CUSTOMERS_SCHEMA, "interactions": INTERACTIONS_SCHEMA, "products": PRODUCTS_SCHEMA}
+#: The clean tables' Pandera schemas, derived from their column contracts.
+SCHEMAS = {
+    table: pandera_schema(f"{CASE}.{table}", columns, strict=True)
+    for table, columns in (
+        ("customers", CUSTOMER_COLUMNS),
+        ("interactions", INTERACTION_COLUMNS),
+        ("products", PRODUCT_COLUMNS),
+    )
+}
 
 
 @dg.asset_check(

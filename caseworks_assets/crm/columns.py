@@ -9,6 +9,9 @@ normalised header to the canonical column.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+
+import pandera.polars as pa
 
 from caseworks_assets.governance import Classification, ColumnSpec
 
@@ -72,26 +75,45 @@ def raw_columns(table: str) -> list[ColumnSpec]:
     ]
 
 
-CUSTOMER_ID = ColumnSpec("customer_id", "Int64", "customer identifier", CONFIDENTIAL, identifier=True)
+#: A canonical channel: first letter upper case, the rest lower (the clean step writes it so).
+CHANNEL_PATTERN = r"^[A-Z][a-z0-9]*(?:[ -][a-z0-9]+)*$"
+
+CUSTOMER_ID = ColumnSpec("customer_id", "Int64", "customer identifier", CONFIDENTIAL, identifier=True, nullable=False)
 
 CUSTOMER_COLUMNS = [
-    CUSTOMER_ID,
+    replace(CUSTOMER_ID, unique=True),
     ColumnSpec("occupation", "String", "occupation; null when the export left it empty (optional)", CONFIDENTIAL),
     ColumnSpec("customer_type", "String", "customer type (Type); null when left empty (optional)", INTERNAL),
 ]
 INTERACTION_COLUMNS = [
     CUSTOMER_ID,
-    ColumnSpec("channel", "String", "channel, canonical: trimmed, first letter upper case, the rest lower", PUBLIC),
-    ColumnSpec("started_at", "Datetime", "start of the interaction (wall clock of the export)", INTERNAL),
-    ColumnSpec("day", "Date", "calendar day of started_at", INTERNAL),
-    ColumnSpec("month", "Date", "first day of the month of started_at", INTERNAL),
+    ColumnSpec(
+        "channel",
+        "String",
+        "channel, canonical: trimmed, first letter upper case, the rest lower",
+        PUBLIC,
+        nullable=False,
+        checks=(pa.Check.str_matches(CHANNEL_PATTERN),),
+    ),
+    ColumnSpec(
+        "started_at", "Datetime", "start of the interaction (wall clock of the export)", INTERNAL, nullable=False
+    ),
+    ColumnSpec("day", "Date", "calendar day of started_at", INTERNAL, nullable=False),
+    ColumnSpec("month", "Date", "first day of the month of started_at", INTERNAL, nullable=False),
     ColumnSpec(
         "topic", "String", "product of discussion of the interaction's month (assumption); null if none", PUBLIC
     ),
 ]
 PRODUCT_COLUMNS = [
-    ColumnSpec("month", "Date", "first day of the month of discussion (MM-YYYY in the input)", PUBLIC),
-    ColumnSpec("product", "String", "product discussed that month, trimmed", PUBLIC),
+    ColumnSpec(
+        "month",
+        "Date",
+        "first day of the month of discussion (MM-YYYY in the input)",
+        PUBLIC,
+        nullable=False,
+        unique=True,
+    ),
+    ColumnSpec("product", "String", "product discussed that month, trimmed", PUBLIC, nullable=False),
 ]
 QUARANTINE_COLUMNS = [
     ColumnSpec("table", "String", "input table of the record: customers, interactions or products", PUBLIC),

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from caseworks_assets.crm.columns import SOURCE_ROW, canonical_columns
+from caseworks_assets.crm.columns import CHANNEL_PATTERN, SOURCE_ROW, canonical_columns
 from caseworks_assets.quality import (
     Action,
     Dedupe,
@@ -34,7 +34,6 @@ from caseworks_assets.quality import (
 DATE_START_FORMATS = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y")
 #: Values that stand for "no channel" rather than naming one.
 CHANNEL_PLACEHOLDERS = ("unknown", "n/a", "na", "none", "null", "nan", "undefined", "-")
-CHANNEL_PATTERN = r"^[A-Z][a-z0-9]*(?:[ -][a-z0-9]+)*$"
 
 
 def blank_row(table: str) -> Rule:

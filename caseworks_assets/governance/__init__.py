@@ -17,6 +17,9 @@ from caseworks_assets.governance.classification import (
     column_schema,
     governance_metadata,
     governance_tags,
+    pandera_schema,
+    polars_schema,
+    polars_type,
     table_classification,
 )
 from caseworks_assets.governance.encryption import DecryptionError, KeyRing, KeyRingError, key_id_of
@@ -60,6 +63,9 @@ __all__ = [
     "governance_tags",
     "key_id_of",
     "keyring_from_env",
+    "pandera_schema",
+    "polars_schema",
+    "polars_type",
     "policy_markdown",
     "privacy_resource",
     "project",

@@ -1,10 +1,14 @@
-"""Column classification as data, rendered into Dagster asset metadata.
+"""The column contract: every column a case publishes, declared once as a :class:`ColumnSpec`.
 
-Every column a case publishes is declared once as a :class:`ColumnSpec` (name,
-type, description, classification). From that single declaration come the
-``dagster/column_schema`` shown in the UI (the classification is a column tag
-and prefixes the description), the table's own class (its most sensitive
-column's) and the role projections in :mod:`caseworks_assets.governance.policy`.
+A spec holds the column's name, type, nullability, uniqueness, checks,
+description, classification and the data-quality severity of an unreadable
+value. Everything else is derived from it, so type, nulls, rules and class
+cannot disagree: the polars schema (:func:`polars_schema`), the Pandera schema
+of the blocking checks (:func:`pandera_schema`), the ``dagster/column_schema``
+shown in the UI (:func:`column_schema`: the classification is a column tag and
+prefixes the description, the constraints are the Pandera ones), the table's
+own class (its most sensitive column's) and the role projections in
+:mod:`caseworks_assets.governance.policy`.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 import dagster as dg
 import pandera.polars as pa
 import polars as pl
+from pandera.engines import polars_engine
 
 from caseworks_assets.quality.repairs import NumberFormat, Severity
 
@@ -54,6 +59,7 @@ class ColumnSpec:
             commas are read only where it is declared (``plain`` reads neither).
         nullable, unique, checks: the published column's constraints; :func:`pandera_schema`
             derives the Pandera schema of a table from them, so type, nulls and rules are declared once.
+        time_zone: for ``Datetime`` columns, the zone of the stored instants (``None``: wall clock).
     """
 
     name: str
@@ -67,6 +73,7 @@ class ColumnSpec:
     nullable: bool = True
     unique: bool = False
     checks: tuple[Any, ...] = ()
+    time_zone: str | None = None
 
 
 POLARS_TYPES: dict[str, pl.DataType] = {
@@ -79,16 +86,38 @@ POLARS_TYPES: dict[str, pl.DataType] = {
 }
 
 
-def pandera_schema(name: str, columns: Sequence[ColumnSpec], *, strict: bool = False) -> pa.DataFrameSchema:
+def polars_type(column: ColumnSpec) -> pl.DataType:
+    """The polars type of a column (a ``Datetime`` in its declared time zone)."""
+    if column.dtype == "Datetime":
+        return pl.Datetime("us", column.time_zone)
+    return POLARS_TYPES[column.dtype]
+
+
+def polars_schema(columns: Sequence[ColumnSpec]) -> dict[str, pl.DataType]:
+    """Column name -> polars type, in declaration order."""
+    return {c.name: polars_type(c) for c in columns}
+
+
+def pandera_schema(
+    name: str, columns: Sequence[ColumnSpec], *, strict: bool = False, any_time_zone: bool = False
+) -> pa.DataFrameSchema:
     """The Pandera schema of a table, derived from its column contracts (type, nulls, uniqueness, checks).
 
-    The classification and severity travel as column metadata, so
+    ``any_time_zone`` accepts ``Datetime`` columns in any zone: a warehouse
+    stores instants as ``TIMESTAMPTZ`` and reads them back in UTC. The
+    classification and severity travel as column metadata, so
     :func:`~caseworks_assets.quality.pandera_column_schema` shows them too.
     """
+
+    def dtype(column: ColumnSpec) -> Any:
+        if column.dtype == "Datetime" and any_time_zone:
+            return polars_engine.DateTime(time_zone_agnostic=True, time_unit="us")
+        return polars_type(column)
+
     return pa.DataFrameSchema(
         {
             c.name: pa.Column(
-                POLARS_TYPES[c.dtype],
+                dtype(c),
                 checks=list(c.checks),
                 nullable=c.nullable,
                 unique=c.unique,
@@ -108,16 +137,19 @@ def table_classification(columns: Iterable[ColumnSpec]) -> Classification:
 
 
 def column_schema(columns: Sequence[ColumnSpec]) -> dg.TableSchema:
-    """The ``dagster/column_schema`` value, classification as tag and in the description."""
+    """The ``dagster/column_schema`` value: type, constraints, classification as tag and in the description."""
     return dg.TableSchema(
         columns=[
             dg.TableColumn(
                 name=c.name,
-                type=c.dtype,
+                type=f"{c.dtype} ({c.time_zone})" if c.time_zone else c.dtype,
                 description=f"[{c.classification.label}] {c.description}"
                 + (" (encrypted: key id + AES-GCM ciphertext)" if c.encrypted else "")
                 + (" (pseudonymized for roles without identity access)" if c.identifier else ""),
                 tags={"classification": c.classification.label, "severity": c.severity.value},
+                constraints=dg.TableColumnConstraints(
+                    nullable=c.nullable, unique=c.unique, other=[str(check) for check in c.checks]
+                ),
             )
             for c in columns
         ]

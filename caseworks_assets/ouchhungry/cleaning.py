@@ -30,8 +30,7 @@ from caseworks_assets.quality import (
 )
 from caseworks_assets.quality.repairs import Severity, read_money
 
-PRODUCT_CODE = r"[A-Z]{3}-[0-9]{4}"
-CUSTOMER_ID = r"C[0-9]{6}"
+PRODUCT_CODE, CUSTOMER_ID = contracts.PRODUCT_CODE, contracts.CUSTOMER_ID
 UNKNOWN_CITY = "Não informada"
 BR_DATE_FORMATS = ("%d/%m/%Y",)
 BR_DATETIME_FORMATS = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S")

@@ -1,13 +1,22 @@
-"""Every published column, declared once with its type, meaning and classification.
+"""Every published column, declared once: type, nulls, checks, meaning, classification and severity.
 
-The specs feed ``dagster/column_schema`` and the classification metadata (see
+The specs feed ``dagster/column_schema``, the classification metadata and the
+Pandera schemas checked (blocking) on every partition before delivery (see
 :mod:`caseworks_assets.governance.classification`). Delivered tables hold no
 restricted or confidential column: the customer appears only as a keyed
 pseudonym, and cities with fewer than k customers are merged.
 """
 
-from caseworks_assets.governance.classification import Classification, ColumnSpec
+import pandera.polars as pa
+
+from caseworks_assets.governance.classification import Classification, ColumnSpec, pandera_schema
+from caseworks_assets.ouchhungry.simulate import PARTNER_PRODUCTS
 from caseworks_assets.quality.repairs import NumberFormat, Severity
+
+PRODUCT_CODE = r"[A-Z]{3}-[0-9]{4}"
+CUSTOMER_ID = r"C[0-9]{6}"
+PRODUCT_NAMES = sorted(PARTNER_PRODUCTS.values())
+POSITIVE, NON_NEGATIVE, SHARE = pa.Check.gt(0), pa.Check.ge(0), pa.Check.in_range(0, 1)
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
 #: the marketplace writes Brazilian numbers: R$ 1.234,56 (a lone dot, as in 4.49, is still a decimal point)
@@ -79,42 +88,128 @@ CUSTOMERS = [
     ColumnSpec("updated_at", "Date", "Last change in the source; the latest record per id wins.", INTERNAL),
 ]
 TRANSACTIONS = [
-    ColumnSpec("transaction_id", "String", "Sale id, unique.", INTERNAL),
-    ColumnSpec("sold_at", "Datetime", "Sale time (São Paulo wall clock).", INTERNAL),
-    ColumnSpec("customer_id", "String", "Buyer (customer table id).", CONFIDENTIAL, identifier=True),
-    ColumnSpec("product_code", "String", "Product sold (catalog code).", INTERNAL),
-    ColumnSpec("quantity", "Int64", "Units sold, positive whole number (2,0 read as 2).", INTERNAL, number_format=BR),
-    ColumnSpec("unit_price", "Float64", "Unit price paid in BRL (R$ 4,49 / 4,49 / 4.49).", INTERNAL, number_format=BR),
+    ColumnSpec("transaction_id", "String", "Sale id, unique.", INTERNAL, nullable=False, unique=True),
+    ColumnSpec("sold_at", "Datetime", "Sale time (São Paulo wall clock).", INTERNAL, nullable=False),
+    ColumnSpec(
+        "customer_id",
+        "String",
+        "Buyer (customer table id).",
+        CONFIDENTIAL,
+        identifier=True,
+        nullable=False,
+        checks=(pa.Check.str_matches(f"^{CUSTOMER_ID}$"),),
+    ),
+    ColumnSpec(
+        "product_code",
+        "String",
+        "Product sold (catalog code).",
+        INTERNAL,
+        nullable=False,
+        checks=(pa.Check.str_matches(f"^{PRODUCT_CODE}$"),),
+    ),
+    ColumnSpec(
+        "quantity",
+        "Int64",
+        "Units sold, positive whole number (2,0 read as 2).",
+        INTERNAL,
+        number_format=BR,
+        nullable=False,
+        checks=(POSITIVE,),
+    ),
+    ColumnSpec(
+        "unit_price",
+        "Float64",
+        "Unit price paid in BRL (R$ 4,49 / 4,49 / 4.49).",
+        INTERNAL,
+        number_format=BR,
+        nullable=False,
+        checks=(POSITIVE,),
+    ),
 ]
 DAILY_SALES = [
-    ColumnSpec("sale_date", "Date", "Day of the sale (São Paulo).", PUBLIC),
-    ColumnSpec("transaction_id", "String", "Sale id (no personal data).", INTERNAL),
-    ColumnSpec("city", "String", "Buyer's city.", INTERNAL),
-    ColumnSpec("state", "String", "Buyer's state (UF).", INTERNAL),
-    ColumnSpec("product", "String", "Hungry or Ouch.", PUBLIC),
-    ColumnSpec("product_code", "String", "Catalog code of the product.", PUBLIC),
-    ColumnSpec("unit_price", "Float64", "Unit price paid in BRL.", INTERNAL),
-    ColumnSpec("units", "Int64", "Units sold.", INTERNAL),
-    ColumnSpec("revenue", "Float64", "unit_price x units, BRL.", INTERNAL),
+    ColumnSpec("sale_date", "Date", "Day of the sale (São Paulo).", PUBLIC, nullable=False),
+    ColumnSpec("transaction_id", "String", "Sale id (no personal data).", INTERNAL, nullable=False, unique=True),
+    ColumnSpec("city", "String", "Buyer's city.", INTERNAL, nullable=False),
     ColumnSpec(
-        "customer_pseudonym", "String", "Keyed HMAC pseudonym of the buyer; not reversible without the key.", INTERNAL
+        "state",
+        "String",
+        "Buyer's state (UF).",
+        INTERNAL,
+        nullable=False,
+        checks=(pa.Check.str_matches(r"^[A-Z]{2}$"),),
+    ),
+    ColumnSpec("product", "String", "Hungry or Ouch.", PUBLIC, nullable=False, checks=(pa.Check.isin(PRODUCT_NAMES),)),
+    ColumnSpec(
+        "product_code",
+        "String",
+        "Catalog code of the product.",
+        PUBLIC,
+        nullable=False,
+        checks=(pa.Check.isin(list(PARTNER_PRODUCTS)),),
+    ),
+    ColumnSpec("unit_price", "Float64", "Unit price paid in BRL.", INTERNAL, nullable=False, checks=(POSITIVE,)),
+    ColumnSpec("units", "Int64", "Units sold.", INTERNAL, nullable=False, checks=(POSITIVE,)),
+    ColumnSpec("revenue", "Float64", "unit_price x units, BRL.", INTERNAL, nullable=False, checks=(POSITIVE,)),
+    ColumnSpec(
+        "customer_pseudonym",
+        "String",
+        "Keyed HMAC pseudonym of the buyer; not reversible without the key.",
+        INTERNAL,
+        nullable=False,
+        checks=(pa.Check.str_matches(r"^p_[0-9a-f]{32}$"),),
     ),
 ]
 MONTHLY_CITY_SALES = [
-    ColumnSpec("month", "String", "Month YYYY-MM.", PUBLIC),
-    ColumnSpec("product", "String", "Hungry or Ouch.", PUBLIC),
-    ColumnSpec("segment", "String", "The product's segment.", PUBLIC),
-    ColumnSpec("city", "String", "City, or the bucket of cities with fewer than k customers.", INTERNAL),
-    ColumnSpec("state", "String", "State (UF); '--' for the merged bucket.", INTERNAL),
-    ColumnSpec("cities_merged", "Int64", "Number of cities in the row (1 for a single city).", INTERNAL),
-    ColumnSpec("units", "Int64", "Units of the product sold.", INTERNAL),
-    ColumnSpec("revenue", "Float64", "Revenue of the product, BRL.", INTERNAL),
-    ColumnSpec("avg_price", "Float64", "revenue / units (null without sales).", INTERNAL),
-    ColumnSpec("customers_reached", "Int64", "Distinct buyers of the product.", INTERNAL),
-    ColumnSpec("segment_units", "Int64", "Units of every brand in the segment.", INTERNAL),
-    ColumnSpec("segment_revenue", "Float64", "Revenue of every brand in the segment, BRL.", INTERNAL),
-    ColumnSpec("share_of_segment_units", "Float64", "units / segment_units.", INTERNAL),
-    ColumnSpec("share_of_segment_revenue", "Float64", "revenue / segment_revenue.", INTERNAL),
+    ColumnSpec(
+        "month",
+        "String",
+        "Month YYYY-MM.",
+        PUBLIC,
+        nullable=False,
+        checks=(pa.Check.str_matches(r"^[0-9]{4}-[0-9]{2}$"),),
+    ),
+    ColumnSpec("product", "String", "Hungry or Ouch.", PUBLIC, nullable=False, checks=(pa.Check.isin(PRODUCT_NAMES),)),
+    ColumnSpec("segment", "String", "The product's segment.", PUBLIC, nullable=False),
+    ColumnSpec(
+        "city", "String", "City, or the bucket of cities with fewer than k customers.", INTERNAL, nullable=False
+    ),
+    ColumnSpec("state", "String", "State (UF); '--' for the merged bucket.", INTERNAL, nullable=False),
+    ColumnSpec(
+        "cities_merged",
+        "Int64",
+        "Number of cities in the row (1 for a single city).",
+        INTERNAL,
+        nullable=False,
+        checks=(pa.Check.ge(1),),
+    ),
+    ColumnSpec("units", "Int64", "Units of the product sold.", INTERNAL, nullable=False, checks=(NON_NEGATIVE,)),
+    ColumnSpec("revenue", "Float64", "Revenue of the product, BRL.", INTERNAL, nullable=False, checks=(NON_NEGATIVE,)),
+    ColumnSpec("avg_price", "Float64", "revenue / units (null without sales).", INTERNAL, checks=(POSITIVE,)),
+    ColumnSpec(
+        "customers_reached",
+        "Int64",
+        "Distinct buyers of the product.",
+        INTERNAL,
+        nullable=False,
+        checks=(NON_NEGATIVE,),
+    ),
+    ColumnSpec(
+        "segment_units", "Int64", "Units of every brand in the segment.", INTERNAL, nullable=False, checks=(POSITIVE,)
+    ),
+    ColumnSpec(
+        "segment_revenue",
+        "Float64",
+        "Revenue of every brand in the segment, BRL.",
+        INTERNAL,
+        nullable=False,
+        checks=(POSITIVE,),
+    ),
+    ColumnSpec(
+        "share_of_segment_units", "Float64", "units / segment_units.", INTERNAL, nullable=False, checks=(SHARE,)
+    ),
+    ColumnSpec(
+        "share_of_segment_revenue", "Float64", "revenue / segment_revenue.", INTERNAL, nullable=False, checks=(SHARE,)
+    ),
 ]
 INSIGHTS = [
     ColumnSpec("month", "String", "Month YYYY-MM.", PUBLIC),
@@ -141,3 +236,8 @@ DELIVERIES = [
     ColumnSpec("delivered_at", "String", "UTC time of the delivery (ISO 8601).", INTERNAL),
     ColumnSpec("detail", "String", "Receipt, idempotency key or error.", INTERNAL),
 ]
+
+#: The published tables' Pandera schemas, derived from the specs above (blocking checks before delivery).
+TRANSACTIONS_SCHEMA = pandera_schema("ouchhungry_transactions", TRANSACTIONS, strict=True)
+DAILY_SALES_SCHEMA = pandera_schema("ouchhungry_daily_sales", DAILY_SALES, strict=True)
+MONTHLY_CITY_SALES_SCHEMA = pandera_schema("ouchhungry_monthly_city_sales", MONTHLY_CITY_SALES, strict=True)

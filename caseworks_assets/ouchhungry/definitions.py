@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from caseworks_assets.ouchhungry import cli, schemas
+from caseworks_assets.ouchhungry import cli, columns
 from caseworks_assets.ouchhungry.clean import (
     clean_customers,
     clean_products,
@@ -42,10 +42,14 @@ defs = dg.Definitions(
     ],
     asset_checks=[
         *reconciliation_checks,
-        pandera_check(dg.AssetKey([NAME, "transactions"]), schemas.TRANSACTIONS, partitions_def=daily_partitions),
-        pandera_check(dg.AssetKey([NAME, "daily_sales"]), schemas.DAILY_SALES, partitions_def=daily_partitions),
         pandera_check(
-            dg.AssetKey([NAME, "monthly_city_sales"]), schemas.MONTHLY_CITY_SALES, partitions_def=monthly_partitions
+            dg.AssetKey([NAME, "transactions"]), columns.TRANSACTIONS_SCHEMA, partitions_def=daily_partitions
+        ),
+        pandera_check(dg.AssetKey([NAME, "daily_sales"]), columns.DAILY_SALES_SCHEMA, partitions_def=daily_partitions),
+        pandera_check(
+            dg.AssetKey([NAME, "monthly_city_sales"]),
+            columns.MONTHLY_CITY_SALES_SCHEMA,
+            partitions_def=monthly_partitions,
         ),
     ],
     jobs=[daily_job, monthly_job],

@@ -31,29 +31,6 @@ from caseworks_assets.resources.staging import staged_path, staged_writer
 #: ``UPath`` protocols of the local filesystem.
 LOCAL_PROTOCOLS = ("", "file", "local")
 
-#: Frames this process wrote to local lake files and reads again soon, one per slot (e.g. a table's
-#: latest state): the slot's file path, the file's identity when written, and the frame. Bounded by the
-#: slots, since a slot's next file replaces its frame; a file changed since (another writer, a staged
-#: rename) no longer matches its identity and is read from disk.
-_KEPT: dict[str, tuple[str, tuple[int, int, int], pl.DataFrame]] = {}
-
-
-def _identity(path: str) -> tuple[int, int, int] | None:
-    try:
-        stat = Path(path).stat()
-    except OSError:
-        return None
-    return stat.st_ino, stat.st_size, stat.st_mtime_ns
-
-
-def kept_frame(path: str) -> pl.DataFrame | None:
-    """The frame this process last wrote to the local lake file ``path``, if the file still holds it."""
-    path = str(Path(path).resolve())
-    for kept_path, identity, frame in list(_KEPT.values()):
-        if kept_path == path:
-            return frame if identity == _identity(path) else None
-    return None
-
 
 class _PolarsParquetUPathIOManager(UPathIOManager):
     extension = ".parquet"
@@ -106,26 +83,16 @@ class LakeResource(ConfigurableResource):
         frame: pl.DataFrame,
         *parts: str,
         compression: str = "zstd",
-        keep_as: str | None = None,
         metadata: dict[str, str] | None = None,
     ) -> UPath:
         """Write ``frame`` atomically enough for one writer: to a temporary name, then rename.
 
         ``compression`` is polars' codec; ``metadata`` goes into the file's
-        key-value metadata (see :meth:`file_metadata`). With ``keep_as`` (a
-        slot name) the process keeps ``frame`` for :meth:`read_parquet` and the
-        warehouse's views over this file (local lakes only), replacing the
-        slot's earlier frame: a state written now and read by the next steps of
-        the same process is not read back from disk.
+        key-value metadata (see :meth:`file_metadata`).
         """
         target = self.path(*parts)
         with staged_writer(target) as handle:
             frame.write_parquet(handle, compression=compression, metadata=metadata)
-        if keep_as is not None:
-            _KEPT.pop(keep_as, None)
-            identity = _identity(target.path) if self.is_local else None
-            if identity is not None:
-                _KEPT[keep_as] = (str(Path(target.path).resolve()), identity, frame)
         return target
 
     def write_csv(self, frame: pl.DataFrame, *parts: str) -> UPath:
@@ -160,11 +127,8 @@ class LakeResource(ConfigurableResource):
             yield local
 
     def read_parquet(self, *parts: str) -> pl.DataFrame:
-        """The file's frame: as this process wrote it (see ``keep_as``), or read."""
+        """The file's frame."""
         path = self.path(*parts)
-        kept = kept_frame(path.path) if self.is_local else None
-        if kept is not None:
-            return kept
         with path.open("rb") as handle:
             return pl.read_parquet(handle)
 

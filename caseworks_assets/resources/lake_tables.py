@@ -35,8 +35,6 @@ from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice
 from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_polars import DuckDBPolarsTypeHandler
 
-from caseworks_assets.resources.lake import kept_frame
-
 DUCKDB_LOAD_MEMORY_LIMIT = "512MB"
 
 
@@ -180,9 +178,7 @@ class DuckDBLakeViewPolarsTypeHandler(DuckDBPolarsTypeHandler):
 
     Same rows, columns and types as the view gives (a view is ``SELECT *`` of
     the file), except that time-zone-aware timestamps keep the zone written in
-    the file instead of DuckDB's session zone: the same instants. A file this
-    process wrote and kept (``LakeResource.write_parquet(keep_as=...)``) is
-    not read at all.
+    the file instead of DuckDB's session zone: the same instants.
     """
 
     def load_input(self, context: InputContext, table_slice: TableSlice, connection) -> pl.DataFrame:
@@ -192,9 +188,6 @@ class DuckDBLakeViewPolarsTypeHandler(DuckDBPolarsTypeHandler):
         if path is None:
             return super().load_input(context, table_slice, connection)
         columns = list(table_slice.columns) if table_slice.columns else None
-        kept = kept_frame(path)  # the file as this process just wrote it
-        if kept is not None:
-            return kept.select(columns) if columns else kept
         return pl.read_parquet(path, columns=columns)
 
     def handle_output(self, context: OutputContext, table_slice: TableSlice, obj: pl.DataFrame, connection):

@@ -1,110 +1,92 @@
-"""Column contracts of the support case: Pandera schemas, polars dtypes and Dagster column metadata.
+"""Column contracts of the support case, declared once as :class:`~caseworks_assets.governance.ColumnSpec`.
 
-Each table is declared once (name, type, description, classification) and the
-three views are derived from it: ``STATE_SCHEMAS`` (polars dtypes of the state
-snapshots), ``pandera`` schemas for the checks, and ``dagster/column_schema``
-metadata for the UI. Timestamps are Eastern wall time with offset in the lake
-and the exports; the warehouse stores the same instants as ``TIMESTAMPTZ``
-(read back in UTC), so the warehouse-facing schemas accept any time zone.
+The polars dtypes of the state snapshots (``STATE_SCHEMAS``), the Pandera
+schemas of the checks and the ``dagster/column_schema`` metadata are derived
+from these declarations by :mod:`caseworks_assets.governance.classification`.
+Timestamps are Eastern wall time with offset in the lake and the exports; the
+warehouse stores the same instants as ``TIMESTAMPTZ`` (read back in UTC), so
+the warehouse-facing schemas accept any time zone.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import dagster as dg
 import pandera.polars as pa
 import polars as pl
-from pandera.engines import polars_engine
 
-from caseworks_assets.quality import pandera_column_schema
+from caseworks_assets.governance import Classification, ColumnSpec, column_schema, pandera_schema, polars_schema
 from caseworks_assets.quality.repairs import Severity
 from caseworks_assets.support.layout import ACTIONS, EASTERN
 
-EASTERN_TS = pl.Datetime("us", EASTERN)
-
-
-@dataclass(frozen=True)
-class Col:
-    name: str
-    dtype: pl.DataType
-    description: str
-    classification: str = "internal"
-    nullable: bool = True
-    unique: bool = False
-    checks: tuple[pa.Check, ...] = ()
-    #: what an unreadable value does to its row: ``error`` quarantines it (keys, values the report or
-    #: answers count by), ``warning`` nulls the value and keeps the row with a warning (optional attributes)
-    severity: Severity = Severity.ERROR
-
-
+CONFIDENTIAL = Classification.CONFIDENTIAL
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
 
 
-def _key(name: str, what: str) -> Col:
-    return Col(
-        name, pl.String, f"Identifier of the {what}; the key deltas are applied by.", nullable=False, unique=True
+def _eastern(name: str, description: str, **contract) -> ColumnSpec:
+    """An instant, stored in US Eastern time."""
+    return ColumnSpec(name, "Datetime", description, time_zone=EASTERN, **contract)
+
+
+def _key(name: str, what: str) -> ColumnSpec:
+    return ColumnSpec(
+        name, "String", f"Identifier of the {what}; the key deltas are applied by.", nullable=False, unique=True
     )
 
 
-TABLE_COLUMNS: dict[str, tuple[Col, ...]] = {
+TABLE_COLUMNS: dict[str, tuple[ColumnSpec, ...]] = {
     "agents": (
         _key("agent_id", "agent"),
-        Col("full_name", pl.String, "Agent's full name.", "confidential", severity=WARNING),
-        Col("contact_center_id", pl.String, "Contact center the agent works in.", severity=WARNING),
-        Col("hire_date", pl.Date, "Date the agent was hired; null when unreadable (warning).", severity=WARNING),
-        Col("category_id", pl.String, "Service category the agent handles.", severity=WARNING),
+        ColumnSpec("full_name", "String", "Agent's full name.", CONFIDENTIAL, severity=WARNING),
+        ColumnSpec("contact_center_id", "String", "Contact center the agent works in.", severity=WARNING),
+        ColumnSpec("hire_date", "Date", "Date the agent was hired; null when unreadable (warning).", severity=WARNING),
+        ColumnSpec("category_id", "String", "Service category the agent handles.", severity=WARNING),
     ),
     "contact_centers": (
         _key("contact_center_id", "contact center"),
-        Col("contact_center_name", pl.String, "Display name; the latest delta's name wins."),
-        Col("location", pl.String, "City of the contact center.", severity=WARNING),
+        ColumnSpec("contact_center_name", "String", "Display name; the latest delta's name wins."),
+        ColumnSpec("location", "String", "City of the contact center.", severity=WARNING),
     ),
     "service_categories": (
         _key("category_id", "service category"),
-        Col("category_name", pl.String, "Name of the service category.", severity=WARNING),
-        Col("department", pl.String, "Department that owns the category; missing means Unknown in the report."),
+        ColumnSpec("category_name", "String", "Name of the service category.", severity=WARNING),
+        ColumnSpec("department", "String", "Department that owns the category; missing means Unknown in the report."),
     ),
     "interactions": (
         _key("interaction_id", "interaction"),
-        Col(
+        _eastern(
             "timestamp",
-            EASTERN_TS,
             "When the source system wrote the record (US Eastern, from UTC); null when unreadable (warning).",
             severity=WARNING,
         ),
-        Col("channel", pl.String, "Contact channel, lower case (phone, chat, email, ...)."),
-        Col("category_id", pl.String, "Service category of the interaction."),
-        Col("agent_id", pl.String, "Agent who handled the interaction.", severity=WARNING),
-        Col("contact_center_id", pl.String, "Contact center that handled the interaction."),
-        Col(
+        ColumnSpec("channel", "String", "Contact channel, lower case (phone, chat, email, ...)."),
+        ColumnSpec("category_id", "String", "Service category of the interaction."),
+        ColumnSpec("agent_id", "String", "Agent who handled the interaction.", severity=WARNING),
+        ColumnSpec("contact_center_id", "String", "Contact center that handled the interaction."),
+        _eastern(
             "interaction_start",
-            EASTERN_TS,
             "Start of the interaction (US Eastern); decides its report month.",
             nullable=False,
         ),
-        Col(
+        _eastern(
             "agent_resolution_timestamp",
-            EASTERN_TS,
             "When the agent resolved the request (US Eastern); null when unreadable (warning, the call's "
             "agent-work measure then skips it).",
             severity=WARNING,
         ),
-        Col(
+        _eastern(
             "interaction_end",
-            EASTERN_TS,
             "When the interaction ended (US Eastern); null when unreadable (warning).",
             severity=WARNING,
         ),
-        Col(
+        ColumnSpec(
             "call_duration_minutes",
-            pl.Float64,
+            "Float64",
             "Call length in minutes (phone calls); the report sums it, so an unreadable value quarantines the row.",
             checks=(pa.Check.ge(0),),
         ),
-        Col(
+        ColumnSpec(
             "satisfaction_rating",
-            pl.Int64,
+            "Int64",
             "Customer rating 1-5 (5.0 read as 5); optional: an unreadable or out-of-range rating is nulled "
             "with a warning, the interaction is kept.",
             checks=(pa.Check.in_range(1, 5),),
@@ -113,49 +95,49 @@ TABLE_COLUMNS: dict[str, tuple[Col, ...]] = {
     ),
 }
 
-REPORT_COLUMNS: tuple[Col, ...] = (
-    Col(
+REPORT_COLUMNS: tuple[ColumnSpec, ...] = (
+    ColumnSpec(
         "month",
-        pl.String,
+        "String",
         "Month of interaction_start in US Eastern time (YYYY-MM).",
         nullable=False,
         checks=(pa.Check.str_matches(r"^\d{4}-\d{2}$"),),
     ),
-    Col(
+    ColumnSpec(
         "contact_center_name",
-        pl.String,
+        "String",
         "Contact center (final state); Unknown when missing or deleted.",
         nullable=False,
     ),
-    Col(
+    ColumnSpec(
         "department",
-        pl.String,
+        "String",
         "Department of the interaction's category (final state); Unknown when missing.",
         nullable=False,
     ),
-    Col("total_interactions", pl.Int64, "Interactions in the group.", nullable=False, checks=(pa.Check.ge(1),)),
-    Col("total_calls", pl.Int64, "Interactions on the phone channel.", nullable=False, checks=(pa.Check.ge(0),)),
-    Col(
+    ColumnSpec("total_interactions", "Int64", "Interactions in the group.", nullable=False, checks=(pa.Check.ge(1),)),
+    ColumnSpec("total_calls", "Int64", "Interactions on the phone channel.", nullable=False, checks=(pa.Check.ge(0),)),
+    ColumnSpec(
         "total_call_duration",
-        pl.Float64,
+        "Float64",
         "Sum of call_duration_minutes over phone calls (missing counts 0).",
         nullable=False,
         checks=(pa.Check.ge(0),),
     ),
 )
 
-QUARANTINE_COLUMNS: tuple[Col, ...] = (
-    Col("month", pl.String, "Month (partition) whose input held the row.", nullable=False),
-    Col("table", pl.String, "Source table of the row.", nullable=False),
-    Col("source_file", pl.String, "File the row was read from.", nullable=False),
-    Col("line", pl.Int64, "Line of the row in its file (the header is line 1).", nullable=False),
-    Col("rule", pl.String, "Rule that rejected the row.", nullable=False),
-    Col("column", pl.String, "Column the rule reads."),
-    Col("reason", pl.String, "Why the row was rejected."),
-    Col("raw_record", pl.String, "The row exactly as read, as JSON.", "confidential"),
-    Col(
+QUARANTINE_COLUMNS: tuple[ColumnSpec, ...] = (
+    ColumnSpec("month", "String", "Month (partition) whose input held the row.", nullable=False),
+    ColumnSpec("table", "String", "Source table of the row.", nullable=False),
+    ColumnSpec("source_file", "String", "File the row was read from.", nullable=False),
+    ColumnSpec("line", "Int64", "Line of the row in its file (the header is line 1).", nullable=False),
+    ColumnSpec("rule", "String", "Rule that rejected the row.", nullable=False),
+    ColumnSpec("column", "String", "Column the rule reads."),
+    ColumnSpec("reason", "String", "Why the row was rejected."),
+    ColumnSpec("raw_record", "String", "The row exactly as read, as JSON.", CONFIDENTIAL),
+    ColumnSpec(
         "severity",
-        pl.String,
+        "String",
         "error: the row was not applied; warning: the row was applied with this column's value nulled.",
         nullable=False,
         checks=(pa.Check.isin(["error", "warning"]),),
@@ -163,66 +145,36 @@ QUARANTINE_COLUMNS: tuple[Col, ...] = (
 )
 
 
-def polars_schema(columns: tuple[Col, ...]) -> dict[str, pl.DataType]:
-    return {col.name: col.dtype for col in columns}
-
-
 STATE_SCHEMAS: dict[str, dict[str, pl.DataType]] = {table: polars_schema(cols) for table, cols in TABLE_COLUMNS.items()}
 
 
-def pandera_schema(name: str, columns: tuple[Col, ...], *, any_time_zone: bool = False) -> pa.DataFrameSchema:
-    """The Pandera schema of a table; ``any_time_zone`` for frames read back from the warehouse."""
-
-    def dtype(col: Col):
-        if isinstance(col.dtype, pl.Datetime) and any_time_zone:
-            return polars_engine.DateTime(time_zone_agnostic=True, time_unit="us")
-        return col.dtype
-
-    return pa.DataFrameSchema(
-        {
-            col.name: pa.Column(
-                dtype(col),
-                nullable=col.nullable,
-                unique=col.unique,
-                checks=list(col.checks),
-                description=col.description,
-                metadata={"classification": col.classification},
-            )
-            for col in columns
-        },
-        name=f"support.{name}",
-        strict=True,
-    )
+def _schema(name: str, columns: tuple[ColumnSpec, ...], *, any_time_zone: bool = False) -> pa.DataFrameSchema:
+    return pandera_schema(f"support.{name}", columns, strict=True, any_time_zone=any_time_zone)
 
 
-FINAL_SCHEMAS = {
-    table: pandera_schema(f"{table}_final", cols, any_time_zone=True) for table, cols in TABLE_COLUMNS.items()
-}
-REPORT_SCHEMA = pandera_schema("support_report", REPORT_COLUMNS)
-QUARANTINE_SCHEMA = pandera_schema("quarantine", QUARANTINE_COLUMNS)
+FINAL_SCHEMAS = {table: _schema(f"{table}_final", cols, any_time_zone=True) for table, cols in TABLE_COLUMNS.items()}
+REPORT_SCHEMA = _schema("support_report", REPORT_COLUMNS)
+QUARANTINE_SCHEMA = _schema("quarantine", QUARANTINE_COLUMNS)
 
 
-def column_schema(columns: tuple[Col, ...]) -> dg.TableSchema:
-    return pandera_column_schema(pandera_schema("columns", columns))
-
-
-def column_metadata(columns: tuple[Col, ...]) -> dict[str, dg.TableSchema]:
+def column_metadata(columns: tuple[ColumnSpec, ...]) -> dict[str, dg.TableSchema]:
     """``dagster/column_schema`` metadata for an asset holding ``columns``."""
     return {"dagster/column_schema": column_schema(columns)}
 
 
-def raw_columns(table: str) -> tuple[Col, ...]:
+def raw_columns(table: str) -> tuple[ColumnSpec, ...]:
     """The raw asset's columns: every source column as text, plus action, file and line."""
     base = tuple(
-        Col(col.name, pl.String, f"{col.description} (as read)", col.classification) for col in TABLE_COLUMNS[table]
+        ColumnSpec(col.name, "String", f"{col.description} (as read)", col.classification)
+        for col in TABLE_COLUMNS[table]
     )
     return (
         *base,
-        Col("action", pl.String, f"Change type as written in the file; valid: {', '.join(ACTIONS)} (any case)."),
-        Col("_source_file", pl.String, "File the row was read from.", nullable=False),
-        Col("_source_line", pl.Int64, "Line of the row in its file.", nullable=False),
+        ColumnSpec("action", "String", f"Change type as written in the file; valid: {', '.join(ACTIONS)} (any case)."),
+        ColumnSpec("_source_file", "String", "File the row was read from.", nullable=False),
+        ColumnSpec("_source_line", "Int64", "Line of the row in its file.", nullable=False),
     )
 
 
-def state_columns(table: str) -> tuple[Col, ...]:
+def state_columns(table: str) -> tuple[ColumnSpec, ...]:
     return TABLE_COLUMNS[table]

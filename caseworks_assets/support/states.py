@@ -92,7 +92,6 @@ def write_snapshot(lake: LakeResource, table: str, month: str, state: pl.DataFra
         state,
         *snapshot_parts(table, month),
         compression=lake.working_compression,
-        keep_as=f"{CASE}/{table}_state",  # read again by the next month, the finals, report and exports
         metadata={VERSION: version},
     )
     lake.remove(*changes_parts(table, month))
