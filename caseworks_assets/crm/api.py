@@ -14,9 +14,10 @@ import logging
 import re
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Self, get_origin
 
 from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -244,6 +245,19 @@ def _filters(reader: ServingReader, params: InteractionFilters, known_channels: 
     return Filters(channels=channels, date_from=params.date_from, date_to=params.date_to, topic=params.topic)
 
 
+#: Query parameters that may be given more than once (``?channel=Email&channel=Call``); every other takes one value.
+REPEATABLE = frozenset(name for name, field in PageParams.model_fields.items() if get_origin(field.annotation) is list)
+
+
+async def single_values(request: Request) -> None:
+    """A one-value parameter given twice is a bad request (422), instead of silently keeping its last value."""
+    given = Counter(name for name, _ in request.query_params.multi_items())
+    repeated = sorted(name for name, times in given.items() if times > 1 and name not in REPEATABLE)
+    if repeated:
+        values = request.query_params.getlist(repeated[0])
+        raise _invalid(("query", repeated[0]), "given more than once; it takes one value", values)
+
+
 def _key_checker(api_keys: Sequence[str]):
     keys = [key.encode() for key in api_keys if key]
     bearer = HTTPBearer(auto_error=False, description="an API key of CASEWORKS_CRM_API_KEYS")
@@ -343,7 +357,7 @@ def create_app(reader: ServingReader, api_keys: Sequence[str]) -> FastAPI:
             return JSONResponse(body.model_dump(), status_code=503)
         return JSONResponse({"status": "ok", "store": reader.kind, "snapshot_version": version})
 
-    secured = {"dependencies": [Depends(authorize)], "tags": ["interactions"]}
+    secured = {"dependencies": [Depends(authorize), Depends(single_values)], "tags": ["interactions"]}
 
     @app.get(
         "/api/v1/interactions/{customer_id}",

@@ -82,12 +82,20 @@ def test_unknown_customer_is_404_with_a_json_error(client: TestClient) -> None:
         "/api/v1/statistics?date_to=yesterday",
         "/api/v1/customers/1?verbose=1",
         "/api/v1/interactions/99999999999999999999",
+        "/api/v1/statistics?topic=Mortgage&topic=Loans",
+        "/api/v1/interactions?page=1&page=2",
     ],
 )
 def test_bad_parameters_are_422(client: TestClient, path: str) -> None:
     response = client.get(path, headers=AUTH)
     assert response.status_code == 422, response.text
     assert response.json()["detail"]
+
+
+def test_a_repeatable_parameter_may_repeat(client: TestClient) -> None:
+    response = client.get("/api/v1/interactions/1?channel=Email&channel=call", headers=AUTH)
+    assert response.status_code == 200, response.text
+    assert set(response.json()["data"]["interactions"]) == {"Email", "Call"}
 
 
 def test_pagination_has_a_stable_order_a_total_and_a_next_link(client: TestClient) -> None:
