@@ -86,7 +86,7 @@ def duckdb_program(data_dir: Path, out_dir: Path) -> dict[str, int]:
             key = KEYS[table]
             columns = con.execute(f"SELECT * FROM read_csv('{files[0]}', all_varchar = true) LIMIT 0").to_arrow_table()
             names = [name.strip() for name in columns.column_names]
-            values = ", ".join(f'{_duckdb_value(_quoted(n))} AS {_quoted(n)}' for n in names)
+            values = ", ".join(f"{_duckdb_value(_quoted(n))} AS {_quoted(n)}" for n in names)
             parts = [f"p0 AS (SELECT {values} FROM read_csv('{files[0]}', all_varchar = true))"]
             for index, path in enumerate(files[1:], start=1):
                 parts.append(
@@ -95,7 +95,9 @@ def duckdb_program(data_dir: Path, out_dir: Path) -> dict[str, int]:
                 )
             selects = []
             for index in range(len(files)):
-                base = f"p{index}" if index == 0 else f"(SELECT * EXCLUDE (action) FROM d{index} WHERE action <> 'delete')"
+                base = (
+                    f"p{index}" if index == 0 else f"(SELECT * EXCLUDE (action) FROM d{index} WHERE action <> 'delete')"
+                )
                 later = " ".join(
                     f"ANTI JOIN d{after} ON u.{key} = d{after}.{key}" for after in range(index + 1, len(files))
                 )
