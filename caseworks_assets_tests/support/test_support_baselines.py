@@ -14,7 +14,7 @@ from caseworks_assets.support.sample import write_sample
 
 
 def _comparable(frame: pl.DataFrame, table: str) -> pl.DataFrame:
-    """Sorted by key, instants in UTC (the warehouse reads them back in UTC, the programs write them as they hold them)."""
+    """Sorted by key, instants in UTC: the warehouse reads them back in UTC, the programs keep their own zone."""
     return frame.with_columns(
         pl.col(name).dt.convert_time_zone("UTC").dt.cast_time_unit("us")
         for name, dtype in frame.schema.items()
