@@ -138,7 +138,7 @@ def test_a_failed_blocking_check_stops_a_range_at_its_month_and_names_what_ran_b
             state = pl.concat([state, state.head(1)])
         return state, stats
 
-    monkeypatch.setattr("caseworks_assets.support.assets.apply_changes", duplicating_in_february)
+    monkeypatch.setattr("caseworks_assets.support.months.apply_changes", duplicating_in_february)
     with pytest.raises(
         CaseRunFailed, match=r"contact_centers for 2025-02: blocking check.*this run applied 2025-01 before it"
     ):
