@@ -77,7 +77,14 @@ from caseworks_assets.support.schemas import (
     raw_columns,
     state_columns,
 )
-from caseworks_assets.support.states import has_state, read_state, snapshot_parts, state_version, write_snapshot
+from caseworks_assets.support.states import (
+    chain_files,
+    has_state,
+    read_state,
+    snapshot_parts,
+    state_version,
+    write_snapshot,
+)
 
 MONTHS = dg.DynamicPartitionsDefinition(name="support_months")
 
@@ -280,8 +287,12 @@ def support_month(context: dg.AssetExecutionContext, inputs: CaseInputs, lake: L
     """
     layout = discover(inputs.dir_for(CASE))
     try:
-        with WriteBehind(depth=1) as writes:
-            yield from _apply_months(context, layout, lake, MonthStates(lake, layout, writes))
+        with WriteBehind(depth=1) as writes, chain_files(lake) as files:
+            states = MonthStates(lake, layout, writes, files)
+            try:
+                yield from _apply_months(context, layout, lake, states)
+            finally:
+                states.close()
     except MonthOrderError as error:
         raise dg.Failure(str(error)) from error
 

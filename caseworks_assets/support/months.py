@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -29,12 +30,18 @@ from caseworks_assets.support.changes import Changes, apply_changes, duplicated_
 from caseworks_assets.support.layout import CASE, TABLES, Layout, RawFile, TableSpec
 from caseworks_assets.support.schemas import STATE_SCHEMAS
 from caseworks_assets.support.states import (
+    Chain,
+    ChainFiles,
     changes_parts,
+    connect,
+    copy_snapshot,
     has_state,
     new_version,
-    read_state,
+    quoted,
     snapshot_parts,
+    sql_text,
     state_version,
+    stored_chain,
     write_changes,
     write_snapshot,
 )
@@ -76,50 +83,82 @@ def months_in_order(keys: list[str], layout: Layout) -> list[str]:
     return sorted(keys, key=order.__getitem__)
 
 
-class MonthStates:
-    """The states one step builds: each written to the lake while the step works on the next table or month.
+@dataclass
+class Built:
+    """A table's state after ``month`` as this step knows it: how to reach it, its version, rows, duplicated ids."""
 
-    A month of a range builds on the previous month's state as this step
-    built it, in memory; a month whose predecessor another run built reads
-    that state from the lake. One write is pending at a time (the state just
-    built, which the step holds anyway), and :meth:`wait` is called before a
-    state's materialization is recorded, so a recorded state is always stored.
+    month: str | None
+    chain: Chain
+    version: str
+    rows: int
+    duplicates: pl.DataFrame  # ids held more than once (key, len): none in a sound state
+
+
+class MonthStates:
+    """The states one step builds, as files: each month's state is reached from the lake, never held whole.
+
+    The initial extract's state (the month's typed rows) is written as a
+    snapshot behind the step's back; every later month stores its changes and
+    is reached by a :class:`~caseworks_assets.support.states.Chain` from the
+    last snapshot. The last month of the run is written in full by one
+    streaming DuckDB statement over that chain (the snapshot anti-joined with
+    each month's changed ids, ``UNION ALL`` the months' upserts), so no state is
+    in memory. :meth:`wait` is called before a state's materialization is
+    recorded, so a recorded state is always stored.
     """
 
-    def __init__(self, lake: LakeResource, layout: Layout, writes: WriteBehind) -> None:
-        self.lake, self.layout, self.writes = lake, layout, writes
-        self.built: dict[str, tuple[str, pl.DataFrame, str]] = {}  # table: (month, state, version)
+    def __init__(self, lake: LakeResource, layout: Layout, writes: WriteBehind, files: ChainFiles) -> None:
+        self.lake, self.layout, self.writes, self.files = lake, layout, writes, files
+        self.connection = connect()
+        self.built: dict[str, Built] = {}
 
-    def previous(self, spec: TableSpec, month: str) -> tuple[pl.DataFrame, str]:
-        """The state ``month`` builds on, and its version (empty before the first month)."""
+    def sql(self, query: str) -> list[tuple]:
+        self.writes.wait()  # a snapshot still being written behind is complete before it is read
+        return self.connection.execute(query).fetchall()
+
+    def previous(self, spec: TableSpec, month: str) -> Built:
+        """The state ``month`` builds on (empty before the first month)."""
         before = self.layout.previous(month)
         if before is None:
-            return pl.DataFrame(schema=STATE_SCHEMAS[spec.name]), ""
+            return Built(None, Chain(None), "", 0, pl.DataFrame(schema={spec.key: pl.String, "len": pl.UInt32}))
         built = self.built.get(spec.name)
-        if built is not None and built[0] == before:
-            return built[1], built[2]
+        if built is not None and built.month == before:
+            return built
         if not has_state(self.lake, spec.name, before):
             raise MonthOrderError(
                 f"{spec.name} for {month} builds on the state after {before}, which has not been applied: "
                 f"apply the months in order ({', '.join(self.layout.months)}), starting with {before}"
             )
-        return read_state(self.lake, spec.name, before), state_version(self.lake, spec.name, before)
+        # a state another run stored: its rows and duplicated ids counted once, streaming its files
+        chain = stored_chain(self.lake, spec.name, before)
+        key = quoted(spec.key)
+        ids = self.files.state_sql(spec.name, chain, [spec.key])
+        ((rows, distinct),) = self.sql(f"SELECT count(*), count(DISTINCT {key}) FROM ({ids})")
+        duplicates = pl.DataFrame(
+            self.sql(f"SELECT {key}, count(*) FROM ({ids}) GROUP BY ALL HAVING count(*) > 1 ORDER BY 1")
+            if distinct < rows
+            else [],
+            schema={spec.key: pl.String, "len": pl.UInt32},
+            orient="row",
+        )
+        return Built(before, chain, state_version(self.lake, spec.name, before), rows, duplicates)
 
-    def publish(
-        self, table: str, month: str, state: pl.DataFrame, changes: pl.DataFrame, base_version: str, *, in_full: bool
-    ) -> UPath:
-        """Keep ``state`` as ``table``'s state after ``month`` and store it behind: in full, or as ``changes``."""
-        version = new_version()
-        self.built[table] = (month, state, version)
-        if in_full:
-            self.writes.submit(write_snapshot, self.lake, table, month, state, version)
-            return self.lake.path(*snapshot_parts(table, month))
-        base = (self.layout.previous(month), base_version)
-        self.writes.submit(write_changes, self.lake, table, month, changes, version, base)
-        return self.lake.path(*changes_parts(table, month))
+    def known(self, spec: TableSpec, month: str, previous: Built) -> dict[str, int]:
+        """Per action, the month's changed ids the previous state holds (one stream of its ids past the changes)."""
+        if previous.month is None:
+            return {}
+        key = quoted(spec.key)
+        changes = f"read_parquet({sql_text(self.files.path(*changes_parts(spec.name, month)))})"
+        ids = self.files.state_sql(spec.name, previous.chain, [spec.key])
+        return dict(
+            self.sql(f"SELECT action, count(*) FROM {changes} c SEMI JOIN ({ids}) p ON c.{key} = p.{key} GROUP BY ALL")
+        )
 
     def wait(self) -> None:
         self.writes.wait()
+
+    def close(self) -> None:
+        self.connection.close()
 
 
 def copy_raw(spec: TableSpec, layout: Layout, month: str, lake: LakeResource) -> UPath:
@@ -208,26 +247,67 @@ class TableMonth:
         }
 
 
+def _stats(per_action: dict[str, int], known: dict[str, int], rows_before: int) -> dict[str, int]:
+    """What applying the changes did, as :func:`~caseworks_assets.support.changes.apply_changes` reports it."""
+    upserts = per_action.get("add", 0) + per_action.get("update", 0)
+    stats = {
+        "adds": per_action.get("add", 0),
+        "updates": per_action.get("update", 0),
+        "deletes": per_action.get("delete", 0),
+        "unknown_deletes": per_action.get("delete", 0) - known.get("delete", 0),
+        "unknown_updates": per_action.get("update", 0) - known.get("update", 0),
+        "adds_of_existing_ids": known.get("add", 0),
+    }
+    return stats | {"rows_before": rows_before, "rows_after": rows_before - sum(known.values()) + upserts}
+
+
 def apply_table_month(
     spec: TableSpec, layout: Layout, month: str, lake: LakeResource, raw: RawFile, states: MonthStates, in_full: bool
 ) -> TableMonth:
-    """``<table>_state`` after ``month``: the previous state with the month's typed changes applied, stored behind."""
-    before = layout.previous(month)
-    previous, base_version = states.previous(spec, month)
+    """``<table>_state`` after ``month``: the previous state with the month's typed changes applied, stored.
+
+    The initial extract's typed rows are its state, written as a snapshot. A
+    later month stores its changes; its figures come from streaming the
+    previous state's ids past them; in full (the run's last month) its state
+    is written by one ``COPY`` over the chain of files.
+    """
+    previous = states.previous(spec, month)
     changes = typed_changes(spec, raw)
-    current, stats = apply_changes(previous, changes.rows, spec.key)
-    del previous
-    in_full = in_full or before is None
-    path = states.publish(spec.name, month, current, changes.rows, base_version, in_full=in_full)
+    version = new_version()
     lake.write_parquet(changes.issues, *rejects_parts(spec.name, month))
+    if previous.month is None:
+        state, stats = apply_changes(pl.DataFrame(schema=STATE_SCHEMAS[spec.name]), changes.rows, spec.key)
+        duplicates = duplicated_ids(state, spec.key)
+        states.writes.submit(partial(write_snapshot, keep=False), lake, spec.name, month, state, version)
+        built = Built(month, Chain(month), version, state.height, duplicates)
+        path = lake.path(*snapshot_parts(spec.name, month))
+        in_full = True
+        del state
+    else:
+        per_action = dict(changes.rows.group_by("action").len().iter_rows())
+        write_changes(lake, spec.name, month, changes.rows, version, (previous.month, previous.version))
+        stats = _stats(per_action, states.known(spec, month, previous), previous.rows)
+        upserts = changes.rows.filter(pl.col("action") != "delete").select(spec.key)
+        changed = changes.rows[spec.key].implode()
+        duplicates = pl.concat(
+            [previous.duplicates.filter(~pl.col(spec.key).is_in(changed)), duplicated_ids(upserts, spec.key)]
+        )
+        chain = previous.chain.then(month)
+        path = lake.path(*changes_parts(spec.name, month))
+        if in_full:
+            states.writes.wait()
+            path = copy_snapshot(states.connection, states.files, spec.name, month, chain, version)
+            chain = Chain(month)
+        built = Built(month, chain, version, stats["rows_after"], duplicates)
+    states.built[spec.name] = built
     return TableMonth(
         spec=spec,
         month=month,
-        before=before,
+        before=previous.month,
         changes=changes,
         stats=stats,
-        rows_after=current.height,
-        duplicates=duplicated_ids(current, spec.key),
+        rows_after=built.rows,
+        duplicates=duplicates,
         path=path,
         in_full=in_full,
     )
