@@ -161,13 +161,13 @@ QUARANTINE_CHECK = dg.AssetCheckSpec(
 
 def _state_checks(applied: TableMonth) -> list[dg.AssetCheckResult]:
     """The month's checks of ``<table>_state``, from the figures of applying it."""
-    key, spec, changes, stats = state_key(applied.spec.name), applied.spec, applied.changes, applied.stats
+    key, spec, stats = state_key(applied.spec.name), applied.spec, applied.stats
     duplicates = applied.duplicates
     return [
         reconciliation_result(
-            changes.rows_read,
-            changes.rows.height,
-            changes.quarantine.height,
+            applied.rows_read,
+            applied.rows_loaded,
+            applied.rows_quarantined,
             asset_key=key,
             check_name="reconciliation",
         ),
@@ -328,7 +328,7 @@ def _apply_months(
                 continue
             with month_rows(spec, layout, month, lake, copied=stored is not None) as raw:
                 applied = apply_table_month(spec, layout, month, lake, raw, states, in_full=month == months[-1])
-            rejected[spec.name] = applied.changes.issues
+            rejected[spec.name] = applied.issues
             if stored is not None:
                 figures = raw_figures(spec, layout, month, stored, applied.rows_read)
                 yield from record(dg.MaterializeResult(asset_key=raw_key(spec.name), metadata=figures), month)

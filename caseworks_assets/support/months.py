@@ -20,13 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
 import polars as pl
 
-from caseworks_assets.support.changes import Changes, apply_changes, duplicated_ids, quarantine_schema, typed_changes
+from caseworks_assets.support.changes import apply_changes, duplicated_ids, quarantine_schema, typed_changes
 from caseworks_assets.support.layout import CASE, TABLES, Layout, RawFile, TableSpec
 from caseworks_assets.support.schemas import STATE_SCHEMAS
 from caseworks_assets.support.states import (
@@ -210,26 +210,38 @@ def count_rows(spec: TableSpec, layout: Layout, month: str) -> int:
 
 @dataclass
 class TableMonth:
-    """What applying one month to one table did: the changes, the state's figures, where it is stored."""
+    """What applying one month to one table did: its typing figures, the state's figures, where it is stored.
+
+    Figures only (and the month's quarantine rows): the typed rows are not
+    kept once stored, so a month of millions of rows is not held past its step.
+    """
 
     spec: TableSpec
     month: str
     before: str | None
-    changes: Changes
+    typing: dict[str, object]  # the typing figures (Changes.metadata)
+    issues: pl.DataFrame  # rows rejected and values warned, as the quarantine stores them
     stats: dict[str, int]
     rows_after: int
     duplicates: pl.DataFrame
     path: UPath
     in_full: bool
-    extra: dict[str, object] = field(default_factory=dict)
 
     @property
     def rows_read(self) -> int:
-        return self.changes.rows_read
+        return int(self.typing["rows_read"])
+
+    @property
+    def rows_loaded(self) -> int:
+        return int(self.typing["rows_loaded"])
+
+    @property
+    def rows_quarantined(self) -> int:
+        return int(self.typing["rows_quarantined"])
 
     @property
     def bad_actions(self) -> int:
-        return self.changes.counts.get("bad_action", 0)
+        return int(self.typing.get("rule/bad_action", 0))
 
     @property
     def unknown_ids(self) -> int:
@@ -238,7 +250,7 @@ class TableMonth:
     def metadata(self) -> dict[str, object]:
         """The state's materialization metadata for the month."""
         return {
-            **self.changes.metadata(),
+            **self.typing,
             **self.stats,
             "builds_on": self.before or "nothing (initial extract)",
             "stored_as": "snapshot" if self.in_full else f"changes on the state after {self.before}",
@@ -304,7 +316,8 @@ def apply_table_month(
         spec=spec,
         month=month,
         before=previous.month,
-        changes=changes,
+        typing=changes.metadata(),
+        issues=changes.issues,
         stats=stats,
         rows_after=built.rows,
         duplicates=duplicates,
