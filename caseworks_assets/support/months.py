@@ -286,7 +286,8 @@ def apply_table_month(
     previous = states.previous(spec, month)
     changes = typed_changes(spec, raw)
     version = new_version()
-    lake.write_parquet(changes.issues, *rejects_parts(spec.name, month))
+    issues = changes.issues  # sorted once: a month of millions of rows can hold a million warnings
+    lake.write_parquet(issues, *rejects_parts(spec.name, month))
     if previous.month is None:
         state, stats = apply_changes(pl.DataFrame(schema=STATE_SCHEMAS[spec.name]), changes.rows, spec.key)
         duplicates = duplicated_ids(state, spec.key)
@@ -317,7 +318,7 @@ def apply_table_month(
         month=month,
         before=previous.month,
         typing=changes.metadata(),
-        issues=changes.issues,
+        issues=issues,
         stats=stats,
         rows_after=built.rows,
         duplicates=duplicates,
