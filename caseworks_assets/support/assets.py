@@ -13,18 +13,18 @@ Then, unpartitioned, on the latest applied month::
 A month's state is recomputed from the previous month's state every time it
 runs, so running a month again gives the same state: a delta is never applied
 twice. A month whose predecessor has no state fails and says which month to
-apply first. How states are kept in the lake (snapshots, or a range's earlier
-months as changes) is :mod:`~caseworks_assets.support.states`.
+apply first. The month step here is a thin adapter: the state logic is
+:mod:`~caseworks_assets.support.months` (no Dagster in it), and how states are
+kept in the lake (snapshots, or a range's earlier months as changes) is
+:mod:`~caseworks_assets.support.states`.
 """
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
 import dagster as dg
 import polars as pl
 from pydantic import Field
-from upath import UPath
 
 from caseworks_assets.quality import reconciliation_result, validate_frame
 from caseworks_assets.resources import (
@@ -37,7 +37,6 @@ from caseworks_assets.resources import (
 )
 from caseworks_assets.resources.overlap import WriteBehind
 from caseworks_assets.support.answers import answer
-from caseworks_assets.support.changes import apply_changes, quarantine_schema, typed_changes, unique_key_result
 from caseworks_assets.support.checks import (
     FINAL_SCHEMA_CHECKS,
     REPORT_CHECKS,
@@ -48,7 +47,21 @@ from caseworks_assets.support.checks import (
 )
 from caseworks_assets.support.exports import FORMATS, write_export
 from caseworks_assets.support.keys import PREFIX, QUARANTINE_KEY, REPORT_KEY, final_key, raw_key, state_key
-from caseworks_assets.support.layout import CASE, TABLES, Layout, RawFile, TableSpec, discover
+from caseworks_assets.support.layout import CASE, TABLES, Layout, TableSpec, discover
+from caseworks_assets.support.months import (
+    MonthOrderError,
+    MonthStates,
+    TableMonth,
+    apply_table_month,
+    copy_raw,
+    count_rows,
+    latest_applied_month,
+    month_rows,
+    months_in_order,
+    quarantine_figures,
+    quarantine_rows,
+    raw_figures,
+)
 from caseworks_assets.support.report import (
     IS_CALL,
     build_report,
@@ -60,41 +73,20 @@ from caseworks_assets.support.schemas import (
     QUARANTINE_COLUMNS,
     QUARANTINE_SCHEMA,
     REPORT_COLUMNS,
-    STATE_SCHEMAS,
     column_metadata,
     raw_columns,
     state_columns,
 )
 from caseworks_assets.support.states import (
-    changes_parts,
+    chain_files,
     has_state,
-    new_version,
     read_state,
     snapshot_parts,
     state_version,
-    write_changes,
     write_snapshot,
 )
 
 MONTHS = dg.DynamicPartitionsDefinition(name="support_months")
-
-
-def raw_parts(table: str, month: str) -> tuple[str, ...]:
-    """Lake path of the file that brought ``table`` in ``month``, as delivered: ``support/raw_<table>/<month>.csv``."""
-    return (CASE, f"raw_{table}", f"{month}.csv")
-
-
-def rejects_parts(table: str, month: str) -> tuple[str, ...]:
-    """Lake path of the rows of ``month``'s file of ``table`` that were quarantined."""
-    return (CASE, f"{table}_rejects", f"{month}.parquet")
-
-
-def latest_applied_month(layout: Layout, lake: LakeResource) -> str | None:
-    """The latest month (in application order) whose state is in the lake for every table."""
-    for month in reversed(layout.months):
-        if all(has_state(lake, table, month) for table in TABLES):
-            return month
-    return None
 
 
 def _check_key(result: dg.AssetCheckResult) -> dg.AssetCheckKey:
@@ -167,187 +159,54 @@ QUARANTINE_CHECK = dg.AssetCheckSpec(
 )
 
 
-class _States:
-    """The states one step builds: each written to the lake while the step works on the next table or month.
-
-    A month of a range builds on the previous month's state as this step
-    built it, in memory; a month whose predecessor another run built reads
-    that state from the lake. One write is pending at a time (the state just
-    built, which the step holds anyway), and :meth:`wait` is called before a
-    state's materialization is recorded, so a recorded state is always stored.
-    """
-
-    def __init__(self, lake: LakeResource, layout: Layout, writes: WriteBehind) -> None:
-        self.lake, self.layout, self.writes = lake, layout, writes
-        self.built: dict[str, tuple[str, pl.DataFrame, str]] = {}  # table: (month, state, version)
-
-    def previous(self, spec: TableSpec, month: str) -> tuple[pl.DataFrame, str]:
-        """The state ``month`` builds on, and its version (empty before the first month)."""
-        before = self.layout.previous(month)
-        if before is None:
-            return pl.DataFrame(schema=STATE_SCHEMAS[spec.name]), ""
-        built = self.built.get(spec.name)
-        if built is not None and built[0] == before:
-            return built[1], built[2]
-        if not has_state(self.lake, spec.name, before):
-            raise dg.Failure(
-                f"{spec.name} for {month} builds on the state after {before}, which has not been applied: "
-                f"apply the months in order ({', '.join(self.layout.months)}), starting with {before}"
-            )
-        return read_state(self.lake, spec.name, before), state_version(self.lake, spec.name, before)
-
-    def publish(
-        self, table: str, month: str, state: pl.DataFrame, changes: pl.DataFrame, base_version: str, *, in_full: bool
-    ) -> UPath:
-        """Keep ``state`` as ``table``'s state after ``month`` and store it behind: in full, or as ``changes``."""
-        version = new_version()
-        self.built[table] = (month, state, version)
-        if in_full:
-            self.writes.submit(write_snapshot, self.lake, table, month, state, version)
-            return self.lake.path(*snapshot_parts(table, month))
-        base = (self.layout.previous(month), base_version)
-        self.writes.submit(write_changes, self.lake, table, month, changes, version, base)
-        return self.lake.path(*changes_parts(table, month))
-
-    def wait(self) -> None:
-        self.writes.wait()
-
-
-def _copy_raw(spec: TableSpec, layout: Layout, month: str, lake: LakeResource) -> UPath:
-    """``raw_<table>``: the month's file copied into the lake byte for byte, the record of what was delivered.
-
-    A table without a delta that month gets a file with the delta's header and no rows.
-    """
-    path = layout.file_for(spec.name, month)
-    parts = raw_parts(spec.name, month)
-    if path is None:
-        return lake.write_csv(pl.DataFrame(schema=dict.fromkeys(spec.delta_columns, pl.String)), *parts)
-    return lake.copy_in(path, *parts)
-
-
-def _raw_result(spec: TableSpec, layout: Layout, month: str, stored: UPath, rows: int) -> dg.MaterializeResult:
-    path = layout.file_for(spec.name, month)
-    return dg.MaterializeResult(
-        asset_key=raw_key(spec.name),
-        metadata={
-            "source_file": str(path) if path else "none (no delta this month)",
-            "path": str(stored),
-            "bytes": stored.stat().st_size,
-            "dagster/row_count": rows,
-        },
-    )
-
-
-@contextmanager
-def _month_rows(spec: TableSpec, layout: Layout, month: str, lake: LakeResource, copied: bool) -> Iterator[RawFile]:
-    """The month's rows of ``spec``'s table as ``raw_<table>`` holds them.
-
-    Just copied in this step: the delivered file itself (same bytes, and no
-    download from a remote lake). Otherwise the lake's copy, named as the
-    delivered file in quarantine rows and errors.
-    """
-    delivered = layout.raw_file(spec, month)
-    if copied:
-        yield delivered
-        return
-    parts = raw_parts(spec.name, month)
-    if not lake.exists(*parts):
-        raise dg.Failure(f"raw_{spec.name} for {month} is missing: materialize it first")
-    with lake.local_file(*parts) as local:
-        yield RawFile(spec, local, initial=delivered.initial, source=str(delivered.path or local))
-
-
-def _count_rows(spec: TableSpec, layout: Layout, month: str) -> int:
-    """Rows of the month's file (checking its header), for a run of ``raw_<table>`` without its state."""
-    return layout.raw_file(spec, month).scan().select(pl.len()).collect().item()
-
-
-def _apply_month(
-    spec: TableSpec, layout: Layout, month: str, lake: LakeResource, raw: RawFile, states: _States, in_full: bool
-) -> tuple[dg.MaterializeResult, list[dg.AssetCheckResult], int, pl.DataFrame]:
-    """``<table>_state`` (the previous state with the month's typed changes applied), checks, rows read, rejects."""
-    before = layout.previous(month)
-    previous, base_version = states.previous(spec, month)
-    changes = typed_changes(spec, raw)
-    current, stats = apply_changes(previous, changes.rows, spec.key)
-    del previous
-    in_full = in_full or before is None
-    path = states.publish(spec.name, month, current, changes.rows, base_version, in_full=in_full)
-    lake.write_parquet(changes.issues, *rejects_parts(spec.name, month))
-    bad_actions = changes.counts.get("bad_action", 0)
-    unknown = stats["unknown_deletes"] + stats["unknown_updates"]
-    key = state_key(spec.name)
-    checks = [
+def _state_checks(applied: TableMonth) -> list[dg.AssetCheckResult]:
+    """The month's checks of ``<table>_state``, from the figures of applying it."""
+    key, spec, stats = state_key(applied.spec.name), applied.spec, applied.stats
+    duplicates = applied.duplicates
+    return [
         reconciliation_result(
-            changes.rows_read,
-            changes.rows.height,
-            changes.quarantine.height,
+            applied.rows_read,
+            applied.rows_loaded,
+            applied.rows_quarantined,
             asset_key=key,
             check_name="reconciliation",
         ),
-        unique_key_result(current, spec.key, asset_key=key),
+        dg.AssetCheckResult(
+            asset_key=key,
+            check_name=f"unique_{spec.key}",
+            passed=duplicates.is_empty(),
+            metadata={
+                "rows": applied.rows_after,
+                "duplicate_ids": duplicates.height,
+                "sample": ", ".join(duplicates[spec.key].head(10).cast(pl.String).to_list()),
+            },
+            description=f"{duplicates.height} duplicated {spec.key} value(s)",
+        ),
         dg.AssetCheckResult(
             asset_key=key,
             check_name="valid_actions",
-            passed=bad_actions == 0,
+            passed=applied.bad_actions == 0,
             severity=dg.AssetCheckSeverity.WARN,
-            metadata={"bad_actions": bad_actions},
-            description=f"{bad_actions} row(s) with an action other than add/update/delete quarantined",
+            metadata={"bad_actions": applied.bad_actions},
+            description=f"{applied.bad_actions} row(s) with an action other than add/update/delete quarantined",
         ),
         dg.AssetCheckResult(
             asset_key=key,
             check_name="known_ids",
-            passed=unknown == 0,
+            passed=applied.unknown_ids == 0,
             severity=dg.AssetCheckSeverity.WARN,
             metadata={k: stats[k] for k in ("unknown_deletes", "unknown_updates", "adds_of_existing_ids")},
             description=f"{stats['unknown_deletes']} delete(s) and {stats['unknown_updates']} update(s) "
             "of ids not in the previous state (deletes ignored, updates inserted)",
         ),
     ]
-    materialization = dg.MaterializeResult(
-        asset_key=key,
-        metadata={
-            **changes.metadata(),
-            **stats,
-            "builds_on": before or "nothing (initial extract)",
-            "stored_as": "snapshot" if in_full else f"changes on the state after {before}",
-            "path": str(path),
-            "dagster/row_count": current.height,
-        },
-    )
-    return materialization, checks, changes.rows_read, changes.issues
-
-
-def _quarantine_rows(month: str, lake: LakeResource, rejected: dict[str, pl.DataFrame]) -> pl.DataFrame:
-    """The month's rejected rows of every table, with the month: as this step rejected them, or from the lake."""
-
-    def rows_of(table: str) -> pl.DataFrame:
-        if table in rejected:
-            return rejected[table]
-        if lake.exists(*rejects_parts(table, month)):
-            return lake.read_parquet(*rejects_parts(table, month))
-        return pl.DataFrame(schema=quarantine_schema())
-
-    # rejects written before warnings existed hold rejected rows only
-    frames = [
-        frame if "severity" in frame.columns else frame.with_columns(pl.lit("error").alias("severity"))
-        for frame in (rows_of(table) for table in TABLES)
-    ]
-    return pl.concat([f.select(list(quarantine_schema())).cast(quarantine_schema()) for f in frames]).select(
-        pl.lit(month).alias("month"), pl.all()
-    )
 
 
 def _quarantine_metadata(rows: pl.DataFrame) -> dict[str, dg.MetadataValue]:
-    by_rule = rows.group_by("table", "rule").len().sort("table", "rule")
-    warnings = rows["severity"] == "warning"
-    repaired = warnings & rows["rule"].str.starts_with("repaired_")
+    figures = quarantine_figures(rows)
     return {
-        "dagster/row_count": dg.MetadataValue.int(rows.height),
-        "rows_rejected": dg.MetadataValue.int(int((~warnings).sum())),
-        "values_warned": dg.MetadataValue.int(int((warnings & ~repaired).sum())),
-        "values_repaired": dg.MetadataValue.int(int(repaired.sum())),
-        "by_rule": dg.MetadataValue.json({f"{t}/{r}": n for t, r, n in by_rule.iter_rows()}),
+        name: dg.MetadataValue.json(value) if isinstance(value, dict) else dg.MetadataValue.int(value)
+        for name, value in figures.items()
     }
 
 
@@ -362,14 +221,6 @@ def _quarantine_check(rows: pl.DataFrame) -> dg.AssetCheckResult:
     )
 
 
-def _months_of_run(context: dg.AssetExecutionContext, layout: Layout) -> list[str]:
-    """The run's months in application order: one, or a range (a backfill runs as a single run)."""
-    for month in context.partition_keys:
-        layout.previous(month)  # fails clearly when the folder has no input for a month
-    order = {month: index for index, month in enumerate(layout.months)}
-    return sorted(context.partition_keys, key=order.__getitem__)
-
-
 def _blocked(table: str, month: str, failed: list[str], applied_before: list[str]) -> dg.Failure:
     message = f"{table} for {month}: blocking check(s) {', '.join(failed)} failed; nothing after it applied"
     if applied_before:
@@ -379,7 +230,13 @@ def _blocked(table: str, month: str, failed: list[str], applied_before: list[str
 
 
 def _merged_check(results: list[tuple[str, dg.AssetCheckResult]]) -> dg.AssetCheckResult:
-    """One result for a check evaluated on several months: failed if any month failed, each month's figures."""
+    """One result for a check evaluated on several months: failed if any month failed, each month's figures.
+
+    A run over a range of partitions has no single partition for Dagster to
+    file a check result under, and a step yields each check once; so a range
+    reports one result per check, listing every month (a single-month run
+    reports per partition). See the README for what a run per month costs.
+    """
     last = results[-1][1]
     failed = [(month, result) for month, result in results if not result.passed]
     per_month = {
@@ -425,17 +282,26 @@ def support_month(context: dg.AssetExecutionContext, inputs: CaseInputs, lake: L
     months build on each other, so separate runs could only wait for one
     another. The step applies them in order; each month's materialization keeps
     its own metadata, and each check gives one result listing every month.
+    The data work is :mod:`~caseworks_assets.support.months`; this adapter
+    only turns its figures into Dagster events.
     """
     layout = discover(inputs.dir_for(CASE))
-    with WriteBehind(depth=1) as writes:
-        yield from _apply_months(context, layout, lake, _States(lake, layout, writes))
+    try:
+        with WriteBehind(depth=1) as writes, chain_files(lake) as files:
+            states = MonthStates(lake, layout, writes, files)
+            try:
+                yield from _apply_months(context, layout, lake, states)
+            finally:
+                states.close()
+    except MonthOrderError as error:
+        raise dg.Failure(str(error)) from error
 
 
 def _apply_months(
-    context: dg.AssetExecutionContext, layout: Layout, lake: LakeResource, states: _States
+    context: dg.AssetExecutionContext, layout: Layout, lake: LakeResource, states: MonthStates
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult | dg.Output]:
     """The body of :func:`support_month`: the run's months in order, table by table, then the quarantine."""
-    months = _months_of_run(context, layout)
+    months = months_in_order(list(context.partition_keys), layout)
     ranged = len(months) > 1
     selected = context.selected_asset_keys
     selected_checks = context.selected_asset_check_keys
@@ -454,19 +320,20 @@ def _apply_months(
     for month in months:
         rejected: dict[str, pl.DataFrame] = {}
         for spec in TABLES.values():
-            stored = _copy_raw(spec, layout, month, lake) if raw_key(spec.name) in selected else None
+            stored = copy_raw(spec, layout, month, lake) if raw_key(spec.name) in selected else None
             if state_key(spec.name) not in selected:
                 if stored is not None:
-                    yield from record(_raw_result(spec, layout, month, stored, _count_rows(spec, layout, month)), month)
+                    figures = raw_figures(spec, layout, month, stored, count_rows(spec, layout, month))
+                    yield from record(dg.MaterializeResult(asset_key=raw_key(spec.name), metadata=figures), month)
                 continue
-            with _month_rows(spec, layout, month, lake, copied=stored is not None) as raw:
-                materialization, checks, rows_read, rejected[spec.name] = _apply_month(
-                    spec, layout, month, lake, raw, states, in_full=month == months[-1]
-                )
+            with month_rows(spec, layout, month, lake, copied=stored is not None) as raw:
+                applied = apply_table_month(spec, layout, month, lake, raw, states, in_full=month == months[-1])
+            rejected[spec.name] = applied.issues
             if stored is not None:
-                yield from record(_raw_result(spec, layout, month, stored, rows_read), month)
-            yield from record(materialization, month)
-            chosen = [check for check in checks if _check_key(check) in selected_checks]
+                figures = raw_figures(spec, layout, month, stored, applied.rows_read)
+                yield from record(dg.MaterializeResult(asset_key=raw_key(spec.name), metadata=figures), month)
+            yield from record(dg.MaterializeResult(asset_key=state_key(spec.name), metadata=applied.metadata()), month)
+            chosen = [check for check in _state_checks(applied) if _check_key(check) in selected_checks]
             for check in chosen:
                 check_results.setdefault(_check_key(check), []).append((month, check))
             if not ranged:
@@ -477,7 +344,7 @@ def _apply_months(
                     yield from (_merged_check(results) for results in check_results.values())
                 raise _blocked(spec.name, month, failed, applied_before=months[: months.index(month)])
         if QUARANTINE_KEY in selected:
-            rows = _quarantine_rows(month, lake, rejected)
+            rows = quarantine_rows(month, lake, rejected)
             if ranged:
                 context.add_asset_metadata(_quarantine_metadata(rows), asset_key=QUARANTINE_KEY, partition_key=month)
             quarantines.append(rows)

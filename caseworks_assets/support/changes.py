@@ -568,14 +568,19 @@ def quarantine_schema() -> dict[str, pl.DataType]:
     }
 
 
-def unique_key_result(frame: pl.DataFrame, key: str, asset_key: dg.AssetKey | None = None) -> dg.AssetCheckResult:
-    """``unique_<key>``: each id once in the state (deltas are upserts by id), evaluated as the state is built."""
+def duplicated_ids(frame: pl.DataFrame, key: str) -> pl.DataFrame:
+    """The ids of ``frame`` that occur more than once, with how often (``key``, ``len``); usually none."""
     ids = frame[key]
-    duplicates = (  # the exact detail only when the cheap test cannot rule duplicates out
-        frame.group_by(key).len().filter(pl.col("len") > 1).sort(key)
-        if may_repeat(ids)
-        else pl.DataFrame(schema={key: ids.dtype, "len": pl.UInt32})
-    )
+    if not may_repeat(ids):  # the exact detail only when the cheap test cannot rule duplicates out
+        return pl.DataFrame(schema={key: ids.dtype, "len": pl.UInt32})
+    return frame.group_by(key).len().filter(pl.col("len") > 1).sort(key)
+
+
+def unique_key_result(
+    frame: pl.DataFrame, key: str, asset_key: dg.AssetKey | None = None, duplicates: pl.DataFrame | None = None
+) -> dg.AssetCheckResult:
+    """``unique_<key>``: each id once in the state (deltas are upserts by id), evaluated as the state is built."""
+    duplicates = duplicated_ids(frame, key) if duplicates is None else duplicates
     return dg.AssetCheckResult(
         asset_key=asset_key,
         check_name=f"unique_{key}",

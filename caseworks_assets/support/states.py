@@ -25,15 +25,23 @@ silently building on a state it was not built on.
 
 from __future__ import annotations
 
+import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import dagster as dg
+import duckdb
 import polars as pl
 from upath import UPath
 
 from caseworks_assets.resources import LakeResource
+from caseworks_assets.resources.staging import staged_path
 from caseworks_assets.support.changes import apply_changes
-from caseworks_assets.support.layout import CASE, TABLES
+from caseworks_assets.support.layout import CASE, EASTERN, TABLES
+from caseworks_assets.support.schemas import STATE_SCHEMAS
 
 #: Parquet key-value metadata of state files.
 VERSION = "caseworks.state_version"
@@ -68,10 +76,20 @@ def state_version(lake: LakeResource, table: str, month: str) -> str:
     return lake.file_metadata(*parts).get(VERSION, "")
 
 
+def as_state(frame: pl.DataFrame, table: str) -> pl.DataFrame:
+    """``frame`` in the state's schema: instants in Eastern time (a snapshot written by DuckDB reads back in UTC)."""
+    schema = STATE_SCHEMAS[table]
+    return frame.with_columns(
+        pl.col(name).dt.convert_time_zone(EASTERN)
+        for name, dtype in schema.items()
+        if isinstance(dtype, pl.Datetime) and frame.schema.get(name) != dtype
+    )
+
+
 def read_state(lake: LakeResource, table: str, month: str) -> pl.DataFrame:
     """The state of ``table`` after ``month``: its snapshot, or its changes applied to the state before it."""
     if lake.exists(*snapshot_parts(table, month)):
-        return lake.read_parquet(*snapshot_parts(table, month))
+        return as_state(lake.read_parquet(*snapshot_parts(table, month)), table)
     if not lake.exists(*changes_parts(table, month)):
         raise dg.Failure(f"the state of {table} after {month} is not in the lake; apply {month} first")
     stored = lake.file_metadata(*changes_parts(table, month))
@@ -111,3 +129,124 @@ def write_changes(
     )
     lake.remove(*snapshot_parts(table, month))
     return path
+
+
+@dataclass(frozen=True)
+class Chain:
+    """How the state after a month is reached from stored files: a snapshot, then months kept as changes.
+
+    ``base`` is the snapshot's month (None: the empty state before the initial
+    extract); ``changes`` the months after it, in order, each stored as its
+    changes on the one before.
+    """
+
+    base: str | None
+    changes: tuple[str, ...] = field(default_factory=tuple)
+
+    def then(self, month: str) -> Chain:
+        return Chain(self.base, (*self.changes, month))
+
+
+def stored_chain(lake: LakeResource, table: str, month: str) -> Chain:
+    """The chain the lake keeps for the state after ``month`` (checked as :func:`read_state` checks it)."""
+    if lake.exists(*snapshot_parts(table, month)):
+        return Chain(month)
+    if not lake.exists(*changes_parts(table, month)):
+        raise dg.Failure(f"the state of {table} after {month} is not in the lake; apply {month} first")
+    stored = lake.file_metadata(*changes_parts(table, month))
+    base = stored[BASE_MONTH]
+    if not has_state(lake, table, base) or state_version(lake, table, base) != stored[BASE_VERSION]:
+        raise dg.Failure(
+            f"the state of {table} after {month} is kept as changes on the state after {base}, "
+            f"which has been applied again (or removed) since: apply {month} again, then the months after it"
+        )
+    return stored_chain(lake, table, base).then(month)
+
+
+def quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class ChainFiles:
+    """Local paths of a chain's files, for DuckDB (a remote lake's files are downloaded once, for the step)."""
+
+    def __init__(self, lake: LakeResource, stack: ExitStack) -> None:
+        self.lake, self.stack = lake, stack
+        self.local: dict[tuple[str, ...], Path] = {}
+
+    def path(self, *parts: str) -> str:
+        if parts not in self.local:
+            self.local[parts] = self.stack.enter_context(self.lake.local_file(*parts))
+        return str(self.local[parts])
+
+    def state_sql(self, table: str, chain: Chain, columns: list[str] | None = None) -> str:
+        """A ``SELECT`` of the state the chain gives: the snapshot anti-joined with every later month's changed
+        ids, then each month's added and updated rows anti-joined with the months after it, ``UNION ALL``.
+
+        Each anti-join builds its hash table on a month's changes (small) and
+        streams the large side past it: nothing is held whole.
+        """
+        key = quoted(TABLES[table].key)
+        names = ", ".join(quoted(name) for name in (columns or list(STATE_SCHEMAS[table])))
+        months = list(chain.changes)
+        changes = [f"read_parquet({sql_text(self.path(*changes_parts(table, m)))})" for m in months]
+
+        def later(index: int, alias: str) -> str:
+            return " ".join(
+                f"ANTI JOIN (SELECT {key} FROM {changes[after]}) c{after} ON {alias}.{key} = c{after}.{key}"
+                for after in range(index, len(months))
+            )
+
+        parts = []
+        if chain.base is not None:
+            snapshot = f"read_parquet({sql_text(self.path(*snapshot_parts(table, chain.base)))})"
+            parts.append(f"SELECT {names} FROM (SELECT {names} FROM {snapshot}) s {later(0, 's')}")
+        for index, source in enumerate(changes):
+            upserts = f"(SELECT {names} FROM {source} WHERE action <> 'delete')"
+            parts.append(f"SELECT {names} FROM {upserts} u{index} {later(index + 1, f'u{index}')}")
+        if not parts:  # the state before the initial extract
+            return f"SELECT {', '.join(f'NULL::VARCHAR AS {quoted(n)}' for n in (columns or [key]))} WHERE false"
+        return " UNION ALL ".join(parts)
+
+
+@contextmanager
+def chain_files(lake: LakeResource) -> Iterator[ChainFiles]:
+    with ExitStack() as stack:
+        yield ChainFiles(lake, stack)
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB for the states' statements: instants handled in UTC, spilling to a temporary folder."""
+    connection = duckdb.connect()
+    connection.execute("SET TimeZone = 'UTC'")
+    connection.execute(f"SET temp_directory = {sql_text(tempfile.gettempdir())}")
+    return connection
+
+
+def copy_snapshot(
+    connection: duckdb.DuckDBPyConnection, files: ChainFiles, table: str, month: str, chain: Chain, version: str
+) -> UPath:
+    """Store the state ``chain`` gives as the snapshot after ``month``, by one streaming ``COPY (query) TO``.
+
+    Written to a hidden sibling and renamed into place (a crash leaves the
+    previous file), then the month's changes, now part of the snapshot, removed.
+    """
+    lake = files.lake
+    target = lake.path(*snapshot_parts(table, month))
+    metadata = f"{{{sql_text(VERSION)}: {sql_text(version)}}}"
+    options = f"FORMAT parquet, COMPRESSION {lake.working_compression}, KV_METADATA {metadata}"
+    query = files.state_sql(table, chain)
+    if lake.is_local:
+        with staged_path(Path(target.path)) as staging:
+            connection.execute(f"COPY ({query}) TO {sql_text(str(staging))} ({options})")
+    else:
+        with tempfile.TemporaryDirectory(prefix="caseworks-state-") as folder:
+            local = Path(folder) / "state.parquet"
+            connection.execute(f"COPY ({query}) TO {sql_text(str(local))} ({options})")
+            lake.copy_in(local, *snapshot_parts(table, month))
+    lake.remove(*changes_parts(table, month))
+    return target

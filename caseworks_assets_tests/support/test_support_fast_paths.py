@@ -16,7 +16,7 @@ from caseworks_assets.quality import may_repeat
 from caseworks_assets.quality.repairs import read_instant
 from caseworks_assets.runner import CaseRunFailed
 from caseworks_assets.support.assets import PARTITIONED_ASSETS
-from caseworks_assets.support.changes import apply_changes, parse_utc, to_eastern, with_eastern_instants
+from caseworks_assets.support.changes import duplicated_ids, parse_utc, to_eastern, with_eastern_instants
 from caseworks_assets.support.jobs import partition_range_tags
 from caseworks_assets.support.keys import QUARANTINE_KEY, state_key
 from caseworks_assets.support.report import month_labels
@@ -130,15 +130,14 @@ def test_a_failed_blocking_check_stops_a_range_at_its_month_and_names_what_ran_b
 
     calls: list[str] = []
 
-    def duplicating_in_february(previous, changes, key):
+    def duplicating_in_february(frame, key):
         """A bug that duplicates an id, only when building the range's second contact centers state."""
-        state, stats = apply_changes(previous, changes, key)
         calls.append(key)
         if calls.count("contact_center_id") == 2:
-            state = pl.concat([state, state.head(1)])
-        return state, stats
+            frame = pl.concat([frame, frame.head(1)]) if frame.height else pl.DataFrame({key: ["CC1", "CC1"]})
+        return duplicated_ids(frame, key)
 
-    monkeypatch.setattr("caseworks_assets.support.assets.apply_changes", duplicating_in_february)
+    monkeypatch.setattr("caseworks_assets.support.months.duplicated_ids", duplicating_in_february)
     with pytest.raises(
         CaseRunFailed, match=r"contact_centers for 2025-02: blocking check.*this run applied 2025-01 before it"
     ):

@@ -226,8 +226,10 @@ def test_rerunning_a_month_does_not_apply_it_twice(full_run):
     keys = [key for asset in PARTITIONED_ASSETS for key in asset.keys]
     before = {m: lake_snapshot(root, "interactions", m) for m in ("2025-02", "2025-03")}
     case_run.execute("support_job", partition_key="2025-02", asset_selection=keys)
-    for month, frame in before.items():
-        assert_frame_equal(lake_snapshot(root, "interactions", month), frame)
+    for month, frame in before.items():  # the same rows (a state is a set of ids: its row order is not kept)
+        assert_frame_equal(
+            lake_snapshot(root, "interactions", month).sort("interaction_id"), frame.sort("interaction_id")
+        )
     assert lake_snapshot(root, "contact_centers", "2025-02").height == 3  # CC3 deleted only in March
 
 

@@ -1,0 +1,360 @@
+"""Applying a month to a support table: the state logic of the ``support_month`` step, with no Dagster in it.
+
+For each table and month: the month's file (as delivered, or the lake's copy)
+is typed into changes (:func:`~caseworks_assets.support.changes.typed_changes`),
+the changes are applied to the previous month's state
+(:func:`~caseworks_assets.support.changes.apply_changes`), the new state is
+stored in the lake behind the step's back (:class:`MonthStates`), and the
+rows that were not applied are kept as the month's rejects. What a month did
+is returned as plain figures (:class:`TableMonth`); the Dagster adapter in
+:mod:`~caseworks_assets.support.assets` turns them into materializations and
+check results.
+
+A month's state is always rebuilt from the previous month's state, never
+patched in place, so applying a month again gives the same state: a delta is
+never applied twice. A month whose predecessor has no state raises
+:class:`MonthOrderError` naming the month to apply first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from caseworks_assets.support.changes import apply_changes, duplicated_ids, quarantine_schema, typed_changes
+from caseworks_assets.support.layout import CASE, TABLES, Layout, RawFile, TableSpec
+from caseworks_assets.support.schemas import STATE_SCHEMAS
+from caseworks_assets.support.states import (
+    Chain,
+    ChainFiles,
+    changes_parts,
+    connect,
+    copy_snapshot,
+    has_state,
+    new_version,
+    quoted,
+    snapshot_parts,
+    sql_text,
+    state_version,
+    stored_chain,
+    write_changes,
+    write_snapshot,
+)
+
+if TYPE_CHECKING:
+    from upath import UPath
+
+    from caseworks_assets.resources import LakeResource
+    from caseworks_assets.resources.overlap import WriteBehind
+
+
+class MonthOrderError(Exception):
+    """A month asked for before what it builds on (its predecessor's state, or its raw file) is there."""
+
+
+def raw_parts(table: str, month: str) -> tuple[str, ...]:
+    """Lake path of the file that brought ``table`` in ``month``, as delivered: ``support/raw_<table>/<month>.csv``."""
+    return (CASE, f"raw_{table}", f"{month}.csv")
+
+
+def rejects_parts(table: str, month: str) -> tuple[str, ...]:
+    """Lake path of the rows of ``month``'s file of ``table`` that were quarantined."""
+    return (CASE, f"{table}_rejects", f"{month}.parquet")
+
+
+def latest_applied_month(layout: Layout, lake: LakeResource) -> str | None:
+    """The latest month (in application order) whose state is in the lake for every table."""
+    for month in reversed(layout.months):
+        if all(has_state(lake, table, month) for table in TABLES):
+            return month
+    return None
+
+
+def months_in_order(keys: list[str], layout: Layout) -> list[str]:
+    """The partition keys of a run in application order (fails clearly when the folder has no input for one)."""
+    for month in keys:
+        layout.previous(month)
+    order = {month: index for index, month in enumerate(layout.months)}
+    return sorted(keys, key=order.__getitem__)
+
+
+@dataclass
+class Built:
+    """A table's state after ``month`` as this step knows it: how to reach it, its version, rows, duplicated ids."""
+
+    month: str | None
+    chain: Chain
+    version: str
+    rows: int
+    duplicates: pl.DataFrame  # ids held more than once (key, len): none in a sound state
+
+
+class MonthStates:
+    """The states one step builds, as files: each month's state is reached from the lake, never held whole.
+
+    The initial extract's state (the month's typed rows) is written as a
+    snapshot behind the step's back; every later month stores its changes and
+    is reached by a :class:`~caseworks_assets.support.states.Chain` from the
+    last snapshot. The last month of the run is written in full by one
+    streaming DuckDB statement over that chain (the snapshot anti-joined with
+    each month's changed ids, ``UNION ALL`` the months' upserts), so no state is
+    in memory. :meth:`wait` is called before a state's materialization is
+    recorded, so a recorded state is always stored.
+    """
+
+    def __init__(self, lake: LakeResource, layout: Layout, writes: WriteBehind, files: ChainFiles) -> None:
+        self.lake, self.layout, self.writes, self.files = lake, layout, writes, files
+        self.connection = connect()
+        self.built: dict[str, Built] = {}
+
+    def sql(self, query: str) -> list[tuple]:
+        self.writes.wait()  # a snapshot still being written behind is complete before it is read
+        return self.connection.execute(query).fetchall()
+
+    def previous(self, spec: TableSpec, month: str) -> Built:
+        """The state ``month`` builds on (empty before the first month)."""
+        before = self.layout.previous(month)
+        if before is None:
+            return Built(None, Chain(None), "", 0, pl.DataFrame(schema={spec.key: pl.String, "len": pl.UInt32}))
+        built = self.built.get(spec.name)
+        if built is not None and built.month == before:
+            return built
+        if not has_state(self.lake, spec.name, before):
+            raise MonthOrderError(
+                f"{spec.name} for {month} builds on the state after {before}, which has not been applied: "
+                f"apply the months in order ({', '.join(self.layout.months)}), starting with {before}"
+            )
+        # a state another run stored: its rows and duplicated ids counted once, streaming its files
+        chain = stored_chain(self.lake, spec.name, before)
+        key = quoted(spec.key)
+        ids = self.files.state_sql(spec.name, chain, [spec.key])
+        ((rows, distinct),) = self.sql(f"SELECT count(*), count(DISTINCT {key}) FROM ({ids})")
+        duplicates = pl.DataFrame(
+            self.sql(f"SELECT {key}, count(*) FROM ({ids}) GROUP BY ALL HAVING count(*) > 1 ORDER BY 1")
+            if distinct < rows
+            else [],
+            schema={spec.key: pl.String, "len": pl.UInt32},
+            orient="row",
+        )
+        return Built(before, chain, state_version(self.lake, spec.name, before), rows, duplicates)
+
+    def known(self, spec: TableSpec, month: str, previous: Built) -> dict[str, int]:
+        """Per action, the month's changed ids the previous state holds (one stream of its ids past the changes)."""
+        if previous.month is None:
+            return {}
+        key = quoted(spec.key)
+        changes = f"read_parquet({sql_text(self.files.path(*changes_parts(spec.name, month)))})"
+        ids = self.files.state_sql(spec.name, previous.chain, [spec.key])
+        return dict(
+            self.sql(f"SELECT action, count(*) FROM {changes} c SEMI JOIN ({ids}) p ON c.{key} = p.{key} GROUP BY ALL")
+        )
+
+    def wait(self) -> None:
+        self.writes.wait()
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def copy_raw(spec: TableSpec, layout: Layout, month: str, lake: LakeResource) -> UPath:
+    """``raw_<table>``: the month's file copied into the lake byte for byte, the record of what was delivered.
+
+    A table without a delta that month gets a file with the delta's header and no rows.
+    """
+    path = layout.file_for(spec.name, month)
+    parts = raw_parts(spec.name, month)
+    if path is None:
+        return lake.write_csv(pl.DataFrame(schema=dict.fromkeys(spec.delta_columns, pl.String)), *parts)
+    return lake.copy_in(path, *parts)
+
+
+def raw_figures(spec: TableSpec, layout: Layout, month: str, stored: UPath, rows: int) -> dict[str, object]:
+    """What ``raw_<table>`` holds for the month: where it came from, where it is, its size and rows."""
+    path = layout.file_for(spec.name, month)
+    return {
+        "source_file": str(path) if path else "none (no delta this month)",
+        "path": str(stored),
+        "bytes": stored.stat().st_size,
+        "dagster/row_count": rows,
+    }
+
+
+@contextmanager
+def month_rows(spec: TableSpec, layout: Layout, month: str, lake: LakeResource, copied: bool) -> Iterator[RawFile]:
+    """The month's rows of ``spec``'s table as ``raw_<table>`` holds them.
+
+    Just copied in this step: the delivered file itself (same bytes, and no
+    download from a remote lake). Otherwise the lake's copy, named as the
+    delivered file in quarantine rows and errors.
+    """
+    delivered = layout.raw_file(spec, month)
+    if copied:
+        yield delivered
+        return
+    parts = raw_parts(spec.name, month)
+    if not lake.exists(*parts):
+        raise MonthOrderError(f"raw_{spec.name} for {month} is missing: materialize it first")
+    with lake.local_file(*parts) as local:
+        yield RawFile(spec, local, initial=delivered.initial, source=str(delivered.path or local))
+
+
+def count_rows(spec: TableSpec, layout: Layout, month: str) -> int:
+    """Rows of the month's file (checking its header), for a run of ``raw_<table>`` without its state."""
+    return layout.raw_file(spec, month).scan().select(pl.len()).collect().item()
+
+
+@dataclass
+class TableMonth:
+    """What applying one month to one table did: its typing figures, the state's figures, where it is stored.
+
+    Figures only (and the month's quarantine rows): the typed rows are not
+    kept once stored, so a month of millions of rows is not held past its step.
+    """
+
+    spec: TableSpec
+    month: str
+    before: str | None
+    typing: dict[str, object]  # the typing figures (Changes.metadata)
+    issues: pl.DataFrame  # rows rejected and values warned, as the quarantine stores them
+    stats: dict[str, int]
+    rows_after: int
+    duplicates: pl.DataFrame
+    path: UPath
+    in_full: bool
+
+    @property
+    def rows_read(self) -> int:
+        return int(self.typing["rows_read"])
+
+    @property
+    def rows_loaded(self) -> int:
+        return int(self.typing["rows_loaded"])
+
+    @property
+    def rows_quarantined(self) -> int:
+        return int(self.typing["rows_quarantined"])
+
+    @property
+    def bad_actions(self) -> int:
+        return int(self.typing.get("rule/bad_action", 0))
+
+    @property
+    def unknown_ids(self) -> int:
+        return self.stats["unknown_deletes"] + self.stats["unknown_updates"]
+
+    def metadata(self) -> dict[str, object]:
+        """The state's materialization metadata for the month."""
+        return {
+            **self.typing,
+            **self.stats,
+            "builds_on": self.before or "nothing (initial extract)",
+            "stored_as": "snapshot" if self.in_full else f"changes on the state after {self.before}",
+            "path": str(self.path),
+            "dagster/row_count": self.rows_after,
+        }
+
+
+def _stats(per_action: dict[str, int], known: dict[str, int], rows_before: int) -> dict[str, int]:
+    """What applying the changes did, as :func:`~caseworks_assets.support.changes.apply_changes` reports it."""
+    upserts = per_action.get("add", 0) + per_action.get("update", 0)
+    stats = {
+        "adds": per_action.get("add", 0),
+        "updates": per_action.get("update", 0),
+        "deletes": per_action.get("delete", 0),
+        "unknown_deletes": per_action.get("delete", 0) - known.get("delete", 0),
+        "unknown_updates": per_action.get("update", 0) - known.get("update", 0),
+        "adds_of_existing_ids": known.get("add", 0),
+    }
+    return stats | {"rows_before": rows_before, "rows_after": rows_before - sum(known.values()) + upserts}
+
+
+def apply_table_month(
+    spec: TableSpec, layout: Layout, month: str, lake: LakeResource, raw: RawFile, states: MonthStates, in_full: bool
+) -> TableMonth:
+    """``<table>_state`` after ``month``: the previous state with the month's typed changes applied, stored.
+
+    The initial extract's typed rows are its state, written as a snapshot. A
+    later month stores its changes; its figures come from streaming the
+    previous state's ids past them; in full (the run's last month) its state
+    is written by one ``COPY`` over the chain of files.
+    """
+    previous = states.previous(spec, month)
+    changes = typed_changes(spec, raw)
+    version = new_version()
+    issues = changes.issues  # sorted once: a month of millions of rows can hold a million warnings
+    lake.write_parquet(issues, *rejects_parts(spec.name, month))
+    if previous.month is None:
+        state, stats = apply_changes(pl.DataFrame(schema=STATE_SCHEMAS[spec.name]), changes.rows, spec.key)
+        duplicates = duplicated_ids(state, spec.key)
+        states.writes.submit(write_snapshot, lake, spec.name, month, state, version)
+        built = Built(month, Chain(month), version, state.height, duplicates)
+        path = lake.path(*snapshot_parts(spec.name, month))
+        in_full = True
+        del state
+    else:
+        per_action = dict(changes.rows.group_by("action").len().iter_rows())
+        write_changes(lake, spec.name, month, changes.rows, version, (previous.month, previous.version))
+        stats = _stats(per_action, states.known(spec, month, previous), previous.rows)
+        upserts = changes.rows.filter(pl.col("action") != "delete").select(spec.key)
+        changed = changes.rows[spec.key].implode()
+        duplicates = pl.concat(
+            [previous.duplicates.filter(~pl.col(spec.key).is_in(changed)), duplicated_ids(upserts, spec.key)]
+        )
+        chain = previous.chain.then(month)
+        path = lake.path(*changes_parts(spec.name, month))
+        if in_full:
+            states.writes.wait()
+            path = copy_snapshot(states.connection, states.files, spec.name, month, chain, version)
+            chain = Chain(month)
+        built = Built(month, chain, version, stats["rows_after"], duplicates)
+    states.built[spec.name] = built
+    return TableMonth(
+        spec=spec,
+        month=month,
+        before=previous.month,
+        typing=changes.metadata(),
+        issues=issues,
+        stats=stats,
+        rows_after=built.rows,
+        duplicates=duplicates,
+        path=path,
+        in_full=in_full,
+    )
+
+
+def quarantine_rows(month: str, lake: LakeResource, rejected: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """The month's rejected rows of every table, with the month: as this step rejected them, or from the lake."""
+
+    def rows_of(table: str) -> pl.DataFrame:
+        if table in rejected:
+            return rejected[table]
+        if lake.exists(*rejects_parts(table, month)):
+            return lake.read_parquet(*rejects_parts(table, month))
+        return pl.DataFrame(schema=quarantine_schema())
+
+    # rejects written before warnings existed hold rejected rows only
+    frames = [
+        frame if "severity" in frame.columns else frame.with_columns(pl.lit("error").alias("severity"))
+        for frame in (rows_of(table) for table in TABLES)
+    ]
+    return pl.concat([f.select(list(quarantine_schema())).cast(quarantine_schema()) for f in frames]).select(
+        pl.lit(month).alias("month"), pl.all()
+    )
+
+
+def quarantine_figures(rows: pl.DataFrame) -> dict[str, object]:
+    """Rows rejected, values warned and repaired, and rows per table and rule."""
+    by_rule = rows.group_by("table", "rule").len().sort("table", "rule")
+    warnings = rows["severity"] == "warning"
+    repaired = warnings & rows["rule"].str.starts_with("repaired_")
+    return {
+        "dagster/row_count": rows.height,
+        "rows_rejected": int((~warnings).sum()),
+        "values_warned": int((warnings & ~repaired).sum()),
+        "values_repaired": int(repaired.sum()),
+        "by_rule": {f"{t}/{r}": n for t, r, n in by_rule.iter_rows()},
+    }
