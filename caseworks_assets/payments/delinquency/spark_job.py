@@ -195,7 +195,7 @@ def evaluate(transactions: DataFrame, payments: DataFrame, as_of: date | None = 
 
     violating = evaluated.where(F.col("criterion_1") | F.col("criterion_2"))
     their_payments = (
-        payments.join(violating.select("transaction_id"), "transaction_id")
+        payments.join(F.broadcast(violating.select("transaction_id")), "transaction_id")
         .groupBy("transaction_id")
         .agg(
             F.sort_array(
@@ -228,5 +228,6 @@ def read_inputs(spark: SparkSession, transactions_path: str, payments_path: str)
 def write_outputs(result: SparkDelinquency, clients_path: str, violations_path: str) -> None:
     """Write the clients Hive-partitioned by ``inadimplente`` and the violations, replacing earlier runs."""
     result.evaluated.cache()
+    result.clients.cache()
     result.clients.write.mode("overwrite").partitionBy("inadimplente").parquet(clients_path)
     result.violations.write.mode("overwrite").parquet(violations_path)
