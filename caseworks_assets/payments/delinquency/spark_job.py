@@ -220,6 +220,18 @@ def evaluate(transactions: DataFrame, payments: DataFrame, as_of: date | None = 
     return SparkDelinquency(as_of, clients, violations, evaluated, transactions, payments)
 
 
+def tune_session(session: SparkSession) -> None:
+    """Adaptive query execution on, and shuffle partitions sized for the cores the session has.
+
+    Two partitions per core keep every core busy through a skewed partition; AQE
+    coalesces small shuffle outputs and turns a join into a broadcast when one side
+    turns out small at run time, which static estimates over Parquet often miss.
+    """
+    session.conf.set("spark.sql.adaptive.enabled", "true")
+    session.conf.set("spark.sql.adaptive.coalescePartitions.enabled", "true")
+    session.conf.set("spark.sql.shuffle.partitions", str(2 * max(1, session.sparkContext.defaultParallelism)))
+
+
 def read_inputs(spark: SparkSession, transactions_path: str, payments_path: str) -> tuple[DataFrame, DataFrame]:
     """The cleaned transactions and payments as Spark DataFrames (a Parquet file or folder each)."""
     return spark.read.parquet(transactions_path), spark.read.parquet(payments_path)
