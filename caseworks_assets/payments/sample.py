@@ -28,8 +28,8 @@ DAYS = 365
 CUSTOMERS_PER_TRANSACTION = 0.2  # about 5 transactions per customer over the year
 #: Paying late is a customer's habit, not a coin per transaction: percent of customers who often pay late,
 #: and percent of transactions paid after their due date (0-75 days) for them and for everyone else.
-RISKY_CUSTOMERS_PERCENT = 35
-RISKY_LATE_PERCENT = 50
+RISKY_CUSTOMERS_PERCENT = 40
+RISKY_LATE_PERCENT = 60
 PUNCTUAL_LATE_PERCENT = 3
 
 
@@ -165,7 +165,7 @@ ORDER BY i, j
 
 
 def write_sample(out_dir: Path, rows: int | None = None, seed: int = 42) -> None:
-    """Write ``transactions.json`` (``rows`` records) and ``payments.json`` (about 1.25x) as JSON arrays."""
+    """Write ``transactions.json`` (``rows`` records) and ``payments.json`` (about 1.2x) as JSON arrays."""
     rows = DEMO_TRANSACTIONS if rows is None else rows
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
