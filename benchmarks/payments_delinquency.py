@@ -13,13 +13,18 @@ reference as the product runs it (polars frames registered in DuckDB), the same
 SQL with DuckDB scanning the Parquet itself, and a polars lazy program.
 ``ratio_to_fastest`` divides the Spark step's time (JVM start excluded; it is
 ``spark_startup_s``) by the fastest one. Every program must give the Spark
-step's exact results, or the benchmark fails.
+step's exact results, or the benchmark fails. On a shared machine wall times
+move a lot, so the CPU seconds each side used are reported too (``cpu_s``: the
+Spark JVM's, read from ``/proc``, and this process's for each bare program)
+with their ratio, which other programs running alongside disturb much less.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import tempfile
 import time
 from datetime import date
@@ -201,6 +206,29 @@ def _differences(result: ReferenceDelinquency, clients: pl.DataFrame, violations
     return [name for name, same in equal.items() if not same]
 
 
+def _own_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (Linux ``/proc``; 0.0 where there is none)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _java_child() -> int:
+    """The pid of the JVM this process started for Spark (0 when there is none)."""
+    for children in Path("/proc/self/task").glob("*/children"):
+        for pid in children.read_text().split():
+            if Path(f"/proc/{pid}/comm").read_text().strip() == "java":
+                return int(pid)
+    return 0
+
+
 def run(rows: int, work_dir: Path, *, master: str = "local[2]", as_of: date | None = None, seed: int = 1) -> dict:
     """Generate ``rows`` transactions, time the Spark step and every bare program, check they all agree."""
     lake = LakeResource(root=str(work_dir / "lake"))
@@ -215,6 +243,8 @@ def run(rows: int, work_dir: Path, *, master: str = "local[2]", as_of: date | No
     started = time.perf_counter()
     spark.spark_session.range(1).count()  # JVM start, timed apart from the work
     spark_startup_s = time.perf_counter() - started
+    jvm = _java_child()
+    jvm_cpu = _process_cpu_s(jvm)
     started = time.perf_counter()
     result = dg.materialize(
         [delinquency_evaluation],
@@ -223,6 +253,7 @@ def run(rows: int, work_dir: Path, *, master: str = "local[2]", as_of: date | No
         run_config=delinquency_run_config(as_of, assets=(EVALUATION_NAME,)),
     )
     spark_s = time.perf_counter() - started
+    cpu_s = {"spark_jvm": round(_process_cpu_s(jvm) - jvm_cpu, 1)}
     if not result.success:
         raise RuntimeError("the Spark step failed")
     spark_clients = read_clients(lake.path(*LAKE_CLIENTS)).sort(CLIENT_ORDER)
@@ -239,9 +270,10 @@ def run(rows: int, work_dir: Path, *, master: str = "local[2]", as_of: date | No
     baselines: dict[str, float] = {}
     differing: dict[str, list[str]] = {}
     for name, program in programs.items():
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _own_cpu_s()
         outcome = program()
         baselines[name] = round(time.perf_counter() - started, 2)
+        cpu_s[name] = round(_own_cpu_s() - cpu, 1)
         if wrong := _differences(outcome, spark_clients, spark_violations, spark_summary):
             differing[name] = wrong
     if differing:
@@ -261,6 +293,8 @@ def run(rows: int, work_dir: Path, *, master: str = "local[2]", as_of: date | No
         "fastest_baseline": fastest,
         "ratio_to_fastest": round(spark_s / baselines[fastest], 2),
         "reference_duckdb_s": baselines["duckdb_reference"],
+        "cpu_s": cpu_s,
+        "cpu_ratio_to_fastest": round(cpu_s["spark_jvm"] / max(cpu_s[fastest], 0.1), 2),
         "all_equal": True,
         "clients_evaluated": summary["clients_evaluated"],
         "clients_delinquent": summary["clients_delinquent"],
