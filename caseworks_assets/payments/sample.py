@@ -5,6 +5,9 @@ json, ARRAY true)``), so millions of records stream to disk without passing
 through Python. Defect rates (per mille) are constants below; the same seed
 always gives the same files.
 
+The files are an export taken on the last day of the year: payments that would
+come later are not in it (their transactions are open), as in a real export.
+
 Besides the defects, values are written the ways real exports write them, all
 losslessly repairable (about 2 % each): amounts as padded strings (``" 12.50 "``)
 or with thousands separators (``"1,234.50"``, the decimal-point convention the
@@ -22,8 +25,12 @@ from caseworks_assets.resources.staging import staged_path
 DEMO_TRANSACTIONS = 2_000
 FIRST_DAY = "2024-01-01"
 DAYS = 365
-CUSTOMERS_PER_TRANSACTION = 0.5  # about 2 transactions per customer
-LATE_PERCENT = 8  # transactions whose payments come after the due date (0-75 days)
+CUSTOMERS_PER_TRANSACTION = 0.2  # about 5 transactions per customer over the year
+#: Paying late is a customer's habit, not a coin per transaction: percent of customers who often pay late,
+#: and percent of transactions paid after their due date (0-75 days) for them and for everyone else.
+RISKY_CUSTOMERS_PERCENT = 40
+RISKY_LATE_PERCENT = 60
+PUNCTUAL_LATE_PERCENT = 3
 
 
 def _r(seed: int, salt: int, modulo: int = 1000, key: str = "i") -> str:
@@ -34,11 +41,19 @@ def _r(seed: int, salt: int, modulo: int = 1000, key: str = "i") -> str:
 def _transactions_cte(rows: int, seed: int) -> str:
     customers = max(1, int(rows * CUSTOMERS_PER_TRANSACTION))
     return f"""
+    c AS (
+      SELECT
+        i,
+        {_r(seed, 1, customers)} AS customer
+      FROM range({rows}) r(i)
+    ),
     t AS (
       SELECT
         i,
         'TXN-' || lpad(i::VARCHAR, 9, '0') AS transaction_id,
-        'CUST-' || lpad(({_r(seed, 1, customers)})::VARCHAR, 7, '0') AS customer_id,
+        'CUST-' || lpad(customer::VARCHAR, 7, '0') AS customer_id,
+        CASE WHEN {_r(seed, 25, 100, "customer")} < {RISKY_CUSTOMERS_PERCENT} THEN {RISKY_LATE_PERCENT}
+             ELSE {PUNCTUAL_LATE_PERCENT} END AS late_percent,
         round(10 + {_r(seed, 2, 500000)} / 100.0, 2) AS amount_value,
         {_r(seed, 3)} AS amount_defect,
         DATE '{FIRST_DAY}' + {_r(seed, 4, DAYS)}::INTEGER AS tx_date,
@@ -48,7 +63,7 @@ def _transactions_cte(rows: int, seed: int) -> str:
         {_r(seed, 8, 100)} AS pay_draw,
         {_r(seed, 9, 100)} AS currency_draw,
         {_r(seed, 10, 24)} AS hour
-      FROM range({rows}) r(i)
+      FROM c
     )"""
 
 
@@ -135,7 +150,7 @@ FROM (
   SELECT t.*, p.j, n_pay,
     CASE WHEN j = n_pay - 1 THEN amount_value - round(amount_value / n_pay, 2) * (n_pay - 1)
          ELSE round(amount_value / n_pay, 2) END AS paid,
-    tx_date + (CASE WHEN {_r(seed, 24, 100, "i")} < {LATE_PERCENT}
+    tx_date + (CASE WHEN {_r(seed, 24, 100, "i")} < late_percent
                     THEN terms + {_r(seed, 21, 1000, "i * 3 + p.j")} % 75
                     ELSE {_r(seed, 21, 1000, "i * 3 + p.j")} % (terms - 2 * p.j + 1) + p.j END)::INTEGER AS pay_date,
     {_r(seed, 22, 1000, "i * 3 + p.j")} AS pay_defect,
@@ -144,12 +159,13 @@ FROM (
         AS n_pay FROM t) t
   JOIN range(3) p(j) ON p.j < t.n_pay
 )
+WHERE pay_date <= DATE '{FIRST_DAY}' + {DAYS - 1}
 ORDER BY i, j
 """
 
 
 def write_sample(out_dir: Path, rows: int | None = None, seed: int = 42) -> None:
-    """Write ``transactions.json`` (``rows`` records) and ``payments.json`` (about 1.25x) as JSON arrays."""
+    """Write ``transactions.json`` (``rows`` records) and ``payments.json`` (about 1.2x) as JSON arrays."""
     rows = DEMO_TRANSACTIONS if rows is None else rows
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -173,6 +173,7 @@ def delinquency_evaluation(
     try:
         as_of = parse_as_of(config.as_of)
         session = spark.spark_session
+        spark_job.tune_session(session)
         transactions, payments = spark_job.read_inputs(
             session, str(lake.path(*CLEAN_TRANSACTIONS)), str(lake.path(*CLEAN_PAYMENTS))
         )

@@ -150,18 +150,32 @@ def _latest_valid_date(con: duckdb.DuckDBPyConnection) -> date:
 def evaluate_reference(
     transactions: pl.DataFrame | pl.LazyFrame, payments: pl.DataFrame | pl.LazyFrame, as_of: date | None = None
 ) -> ReferenceDelinquency:
-    """Evaluate delinquency at ``as_of`` (default: the latest valid date) with DuckDB SQL."""
+    """Evaluate delinquency at ``as_of`` (default: the latest valid date) with DuckDB SQL over polars frames."""
     tx = transactions.lazy().select(TRANSACTION_COLUMNS).collect()
     pay = payments.lazy().select(PAYMENT_COLUMNS).collect()
     with duckdb.connect() as con:
         con.register("tx", tx)
         con.register("pay", pay)
-        as_of = as_of or _latest_valid_date(con)
-        literal = f"DATE '{as_of.isoformat()}'"
-        con.execute(_EVALUATED.replace(":as_of", literal))
-        clients = conform(con.execute(_CLIENTS).pl(), CLIENTS_SCHEMA).sort(CLIENT_ORDER)
-        violations = conform(con.execute(_VIOLATIONS).pl(), VIOLATIONS_SCHEMA).sort(VIOLATION_ORDER)
-        counts = con.execute(_COUNTS.replace(":as_of", literal)).pl().row(0, named=True)
+        return _evaluate(con, as_of)
+
+
+def evaluate_reference_parquet(transactions: str, payments: str, as_of: date | None = None) -> ReferenceDelinquency:
+    """The same evaluation with DuckDB scanning the Parquet files itself (no polars frames in between)."""
+    with duckdb.connect() as con:
+        for name, path, columns in (("tx", transactions, TRANSACTION_COLUMNS), ("pay", payments, PAYMENT_COLUMNS)):
+            quoted = path.replace("'", "''")
+            con.execute(f"CREATE VIEW {name} AS SELECT {', '.join(columns)} FROM read_parquet('{quoted}')")
+        return _evaluate(con, as_of)
+
+
+def _evaluate(con: duckdb.DuckDBPyConnection, as_of: date | None) -> ReferenceDelinquency:
+    """The three outputs over the views ``tx`` and ``pay`` of ``con``."""
+    as_of = as_of or _latest_valid_date(con)
+    literal = f"DATE '{as_of.isoformat()}'"
+    con.execute(_EVALUATED.replace(":as_of", literal))
+    clients = conform(con.execute(_CLIENTS).pl(), CLIENTS_SCHEMA).sort(CLIENT_ORDER)
+    violations = conform(con.execute(_VIOLATIONS).pl(), VIOLATIONS_SCHEMA).sort(VIOLATION_ORDER)
+    counts = con.execute(_COUNTS.replace(":as_of", literal)).pl().row(0, named=True)
     evaluated = clients.height
     delinquent = int(clients["inadimplente"].sum())
     summary = pl.DataFrame(

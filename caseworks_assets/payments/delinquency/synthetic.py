@@ -14,6 +14,10 @@ import polars as pl
 
 TRANSACTION_STATUSES = ["pending", "completed", "refunded", "cancelled"]
 PAYMENT_STATUSES = ["completed", "processing", "failed"]
+NO_PAYMENT = 0.04  # transactions never paid
+RISKY_CUSTOMERS = 0.3  # customers who often pay late
+RISKY_LATE = 0.3  # share of a risky customer's payments made after the due date + 5 days
+PUNCTUAL_LATE = 0.03  # the same share for everyone else
 
 
 def _code(prefix: str, column: str, width: int) -> pl.Expr:
@@ -38,11 +42,12 @@ def generate_clean_inputs(
     due_offset = rng.integers(0, 61, n)
     amount_cents = rng.integers(100, 500_000, n)
     status = rng.choice(TRANSACTION_STATUSES, n, p=[0.3, 0.55, 0.08, 0.07])
+    customer = rng.integers(0, customers, n)
     start_day = pl.lit(start)
     tx = pl.DataFrame(
         {
             "tx_index": np.arange(n),
-            "customer": rng.integers(0, customers, n),
+            "customer": customer,
             "amount": amount_cents / 100.0,
             "tx_day": tx_day,
             "due_offset": due_offset,
@@ -55,18 +60,22 @@ def generate_clean_inputs(
         due_date=start_day + pl.duration(days=pl.col("tx_day") + pl.col("due_offset")),
     )
 
-    per_tx = rng.choice([0, 1, 2, 3, 4], n, p=[0.2, 0.45, 0.2, 0.1, 0.05])
+    # Most transactions are paid once; some in instalments, a few never (``NO_PAYMENT``).
+    per_tx = rng.choice([0, 1, 2, 3, 4], n, p=[NO_PAYMENT, 0.72, 0.13, 0.07, 1 - NO_PAYMENT - 0.92])
     owner = np.repeat(np.arange(n), per_tx)
     m = owner.size
     count_of_owner = per_tx[owner]
     # Shares of the amount: full split across the payments, sometimes short or over by a little.
     share = np.where(count_of_owner > 0, 1.0 / np.maximum(count_of_owner, 1), 0)
-    wobble = rng.choice([0, -1, 1, -2, -500], m, p=[0.8, 0.06, 0.06, 0.04, 0.04])
+    wobble = rng.choice([0, -1, 1, -2, -500], m, p=[0.9, 0.03, 0.03, 0.02, 0.02])
     paid_cents = np.maximum(np.rint(amount_cents[owner] * share).astype(np.int64) + wobble, 1)
-    # Most payers pay around the due date; some are weeks late, a few months late.
-    roll = rng.random(m)
+    # Lateness is a habit of the customer, not a coin per payment: a minority of risky customers
+    # pays weeks or months late often; everyone else is mostly on time, now and then a little late.
+    risky = rng.random(customers) < RISKY_CUSTOMERS
+    late_share = np.where(risky[customer[owner]], RISKY_LATE, PUNCTUAL_LATE)
+    roll = rng.random(m) / late_share
     lateness = np.where(
-        roll < 0.75, rng.integers(-15, 6, m), np.where(roll < 0.93, rng.integers(6, 45, m), rng.integers(45, 150, m))
+        roll >= 1, rng.integers(-15, 6, m), np.where(roll >= 0.35, rng.integers(6, 45, m), rng.integers(45, 150, m))
     )
     pay_day = np.maximum(tx_day[owner] + due_offset[owner] + lateness, tx_day[owner])
     payments = pl.DataFrame(
@@ -75,7 +84,7 @@ def generate_clean_inputs(
             "owner": owner,
             "amount_paid": paid_cents / 100.0,
             "pay_day": pay_day,
-            "status": rng.choice(PAYMENT_STATUSES, m, p=[0.85, 0.07, 0.08]),
+            "status": rng.choice(PAYMENT_STATUSES, m, p=[0.94, 0.03, 0.03]),
         }
     ).with_columns(
         payment_id=_code("P", "payment_index", 10),
