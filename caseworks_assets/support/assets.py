@@ -43,6 +43,7 @@ from caseworks_assets.support.checks import (
     final_schema,
     report_reconciles,
     report_schema,
+    unique_key_result,
     unknown_dimension_values,
 )
 from caseworks_assets.support.exports import FORMATS, write_export
@@ -171,17 +172,7 @@ def _state_checks(applied: TableMonth) -> list[dg.AssetCheckResult]:
             asset_key=key,
             check_name="reconciliation",
         ),
-        dg.AssetCheckResult(
-            asset_key=key,
-            check_name=f"unique_{spec.key}",
-            passed=duplicates.is_empty(),
-            metadata={
-                "rows": applied.rows_after,
-                "duplicate_ids": duplicates.height,
-                "sample": ", ".join(duplicates[spec.key].head(10).cast(pl.String).to_list()),
-            },
-            description=f"{duplicates.height} duplicated {spec.key} value(s)",
-        ),
+        unique_key_result(spec.key, duplicates, applied.rows_after, key),
         dg.AssetCheckResult(
             asset_key=key,
             check_name="valid_actions",

@@ -542,16 +542,24 @@ def apply_changes(previous: pl.DataFrame, changes: pl.DataFrame, key: str) -> tu
         state = pl.concat([previous.filter(~changed), upserts.select(previous.columns)])
     else:  # nothing to replace and no id to know
         known, state = {}, upserts.select(previous.columns)
-    stats = {
+    return state, change_stats(per_action, known, previous.height, state.height)
+
+
+def change_stats(
+    per_action: dict[str, int], known: dict[str, int], rows_before: int, rows_after: int
+) -> dict[str, int]:
+    """What applying a month's changes did: rows per action (``per_action``), and per action the rows whose id
+    the previous state held (``known``), so deletes and updates of unknown ids and adds of existing ids show."""
+    return {
         "adds": per_action.get("add", 0),
         "updates": per_action.get("update", 0),
         "deletes": per_action.get("delete", 0),
         "unknown_deletes": per_action.get("delete", 0) - known.get("delete", 0),
         "unknown_updates": per_action.get("update", 0) - known.get("update", 0),
         "adds_of_existing_ids": known.get("add", 0),
+        "rows_before": rows_before,
+        "rows_after": rows_after,
     }
-    stats |= {"rows_before": previous.height, "rows_after": state.height}
-    return state, stats
 
 
 def quarantine_schema() -> dict[str, pl.DataType]:
@@ -577,16 +585,18 @@ def duplicated_ids(frame: pl.DataFrame, key: str) -> pl.DataFrame:
 
 
 def unique_key_result(
-    frame: pl.DataFrame, key: str, asset_key: dg.AssetKey | None = None, duplicates: pl.DataFrame | None = None
+    key: str, duplicates: pl.DataFrame, rows: int, asset_key: dg.AssetKey | None = None
 ) -> dg.AssetCheckResult:
-    """``unique_<key>``: each id once in the state (deltas are upserts by id), evaluated as the state is built."""
-    duplicates = duplicated_ids(frame, key) if duplicates is None else duplicates
+    """``unique_<key>``: each id once in the state (deltas are upserts by id), evaluated as the state is built.
+
+    ``duplicates`` is :func:`duplicated_ids` of the state, ``rows`` its number of rows.
+    """
     return dg.AssetCheckResult(
         asset_key=asset_key,
         check_name=f"unique_{key}",
         passed=duplicates.is_empty(),
         metadata={
-            "rows": frame.height,
+            "rows": rows,
             "duplicate_ids": duplicates.height,
             "sample": ", ".join(duplicates[key].head(10).cast(pl.String).to_list()),
         },

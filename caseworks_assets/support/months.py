@@ -25,7 +25,13 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from caseworks_assets.support.changes import apply_changes, duplicated_ids, quarantine_schema, typed_changes
+from caseworks_assets.support.changes import (
+    apply_changes,
+    change_stats,
+    duplicated_ids,
+    quarantine_schema,
+    typed_changes,
+)
 from caseworks_assets.support.layout import CASE, TABLES, Layout, RawFile, TableSpec
 from caseworks_assets.support.schemas import STATE_SCHEMAS
 from caseworks_assets.support.states import (
@@ -261,15 +267,7 @@ class TableMonth:
 def _stats(per_action: dict[str, int], known: dict[str, int], rows_before: int) -> dict[str, int]:
     """What applying the changes did, as :func:`~caseworks_assets.support.changes.apply_changes` reports it."""
     upserts = per_action.get("add", 0) + per_action.get("update", 0)
-    stats = {
-        "adds": per_action.get("add", 0),
-        "updates": per_action.get("update", 0),
-        "deletes": per_action.get("delete", 0),
-        "unknown_deletes": per_action.get("delete", 0) - known.get("delete", 0),
-        "unknown_updates": per_action.get("update", 0) - known.get("update", 0),
-        "adds_of_existing_ids": known.get("add", 0),
-    }
-    return stats | {"rows_before": rows_before, "rows_after": rows_before - sum(known.values()) + upserts}
+    return change_stats(per_action, known, rows_before, rows_before - sum(known.values()) + upserts)
 
 
 def apply_table_month(

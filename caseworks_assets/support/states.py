@@ -86,10 +86,14 @@ def as_state(frame: pl.DataFrame, table: str) -> pl.DataFrame:
     )
 
 
-def read_state(lake: LakeResource, table: str, month: str) -> pl.DataFrame:
-    """The state of ``table`` after ``month``: its snapshot, or its changes applied to the state before it."""
+def _base_month(lake: LakeResource, table: str, month: str) -> str | None:
+    """None when the state after ``month`` is a snapshot; else the month its stored changes apply to.
+
+    :class:`dg.Failure` when neither is stored, or when that base has been applied
+    again (or removed) since the changes were written: they would apply to another state.
+    """
     if lake.exists(*snapshot_parts(table, month)):
-        return as_state(lake.read_parquet(*snapshot_parts(table, month)), table)
+        return None
     if not lake.exists(*changes_parts(table, month)):
         raise dg.Failure(f"the state of {table} after {month} is not in the lake; apply {month} first")
     stored = lake.file_metadata(*changes_parts(table, month))
@@ -99,6 +103,14 @@ def read_state(lake: LakeResource, table: str, month: str) -> pl.DataFrame:
             f"the state of {table} after {month} is kept as changes on the state after {base}, "
             f"which has been applied again (or removed) since: apply {month} again, then the months after it"
         )
+    return base
+
+
+def read_state(lake: LakeResource, table: str, month: str) -> pl.DataFrame:
+    """The state of ``table`` after ``month``: its snapshot, or its changes applied to the state before it."""
+    base = _base_month(lake, table, month)
+    if base is None:
+        return as_state(lake.read_parquet(*snapshot_parts(table, month)), table)
     changes = lake.read_parquet(*changes_parts(table, month))
     state, _ = apply_changes(read_state(lake, table, base), changes, TABLES[table].key)
     return state
@@ -149,18 +161,8 @@ class Chain:
 
 def stored_chain(lake: LakeResource, table: str, month: str) -> Chain:
     """The chain the lake keeps for the state after ``month`` (checked as :func:`read_state` checks it)."""
-    if lake.exists(*snapshot_parts(table, month)):
-        return Chain(month)
-    if not lake.exists(*changes_parts(table, month)):
-        raise dg.Failure(f"the state of {table} after {month} is not in the lake; apply {month} first")
-    stored = lake.file_metadata(*changes_parts(table, month))
-    base = stored[BASE_MONTH]
-    if not has_state(lake, table, base) or state_version(lake, table, base) != stored[BASE_VERSION]:
-        raise dg.Failure(
-            f"the state of {table} after {month} is kept as changes on the state after {base}, "
-            f"which has been applied again (or removed) since: apply {month} again, then the months after it"
-        )
-    return stored_chain(lake, table, base).then(month)
+    base = _base_month(lake, table, month)
+    return Chain(month) if base is None else stored_chain(lake, table, base).then(month)
 
 
 def quoted(name: str) -> str:

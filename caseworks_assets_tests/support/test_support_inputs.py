@@ -15,7 +15,7 @@ from caseworks_assets.registry import InputError
 from caseworks_assets.runner import CaseRunFailed
 from caseworks_assets.support import checks
 from caseworks_assets.support.assets import PARTITIONED_ASSETS
-from caseworks_assets.support.changes import apply_changes, to_eastern, typed_changes
+from caseworks_assets.support.changes import apply_changes, duplicated_ids, to_eastern, typed_changes
 from caseworks_assets.support.layout import INTERACTIONS, RawFile, discover, read_raw, validate_inputs
 from caseworks_assets.support.sample import write_sample
 from caseworks_assets.support.schemas import REPORT_SCHEMA, STATE_SCHEMAS
@@ -283,10 +283,16 @@ def test_a_month_before_its_predecessor_fails_clearly(tmp_path):
 
 
 def test_unique_key_check_fails_on_duplicate_ids():
-    result = checks.unique_key_result(pl.DataFrame({"contact_center_id": ["C1", "C1", "C2"]}), "contact_center_id")
-    assert result.check_name == "unique_contact_center_id"
-    assert not result.passed and result.metadata["duplicate_ids"].value == 1 and result.metadata["sample"].value == "C1"
-    assert checks.unique_key_result(pl.DataFrame({"contact_center_id": ["C1", "C2"]}), "contact_center_id").passed
+    def result(ids: list[str]):
+        frame = pl.DataFrame({"contact_center_id": ids})
+        duplicates = duplicated_ids(frame, "contact_center_id")
+        return checks.unique_key_result("contact_center_id", duplicates, frame.height)
+
+    failed = result(["C1", "C1", "C2"])
+    assert failed.check_name == "unique_contact_center_id"
+    assert not failed.passed and failed.metadata["duplicate_ids"].value == 1 and failed.metadata["sample"].value == "C1"
+    assert failed.metadata["rows"].value == 3
+    assert result(["C1", "C2"]).passed
 
 
 def test_report_reconciliation_fails_when_a_join_duplicates_interactions():
