@@ -1,4 +1,4 @@
-"""``WriteBehind``: writes run in submission order off the caller's thread; the first error surfaces."""
+"""``prefetched``: same items in the same order, producer errors re-raised in place, early stop releases the worker."""
 
 from __future__ import annotations
 
@@ -6,11 +6,46 @@ import threading
 
 import pytest
 
-from caseworks_assets.resources.overlap import WriteBehind
-from caseworks_assets.settings import WITHOUT_ENV
+from caseworks_assets.resources.overlap import prefetched
+
+
+def test_yields_every_item_in_order():
+    assert list(prefetched(iter(range(1000)), depth=3)) == list(range(1000))
+
+
+def test_a_producer_error_surfaces_after_the_items_before_it():
+    def failing():
+        yield 1
+        yield 2
+        raise ValueError("bad batch 3")
+
+    seen = []
+    with pytest.raises(ValueError, match="bad batch 3"):
+        for item in prefetched(failing()):
+            seen.append(item)
+    assert seen == [1, 2]
+
+
+def test_stopping_early_stops_the_worker():
+    produced = []
+
+    def endless():
+        n = 0
+        while True:
+            produced.append(n)
+            yield n
+            n += 1
+
+    for item in prefetched(endless(), depth=2):
+        if item == 5:
+            break
+    assert not any(t.name == "caseworks-prefetch" and t.is_alive() for t in threading.enumerate())
+    assert len(produced) <= 5 + 1 + 2 + 1  # at most depth (+ the one in hand) beyond the consumer
 
 
 def test_write_behind_keeps_order_and_reports_errors():
+    from caseworks_assets.resources.overlap import WriteBehind
+
     written = []
     with WriteBehind(depth=2) as writes:
         for n in range(50):
@@ -22,14 +57,3 @@ def test_write_behind_keeps_order_and_reports_errors():
 
     with pytest.raises(OSError, match="disk full at 0"), WriteBehind() as writes:
         writes.submit(fail, 0)
-
-
-def test_write_behind_runs_on_a_worker_thread_unless_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    threads = []
-    with WriteBehind() as writes:
-        writes.submit(lambda: threads.append(threading.current_thread()))
-    assert threads[-1] is not threading.current_thread()
-    monkeypatch.setenv(WITHOUT_ENV, "overlap_threads")  # what ``python -m benchmarks ... --without`` sets
-    with WriteBehind() as writes:
-        writes.submit(lambda: threads.append(threading.current_thread()))
-    assert threads[-1] is threading.current_thread()

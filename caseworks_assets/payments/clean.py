@@ -23,6 +23,7 @@ from caseworks_assets.payments.columns import JSON_LITERAL_FIELDS, QUARANTINE_CO
 from caseworks_assets.payments.rules import TRANSACTION_STATE, amount_number_rule
 from caseworks_assets.quality import QualityResult, Rule, apply_rules
 from caseworks_assets.quality.repairs import RepairLog
+from caseworks_assets.resources.overlap import WriteBehind, prefetched
 
 BATCH_ROWS = 200_000
 POLARS_TYPES = {
@@ -156,9 +157,9 @@ def clean_batches(
     loaded rows it is written to ``restricted_sink``, which encrypts it under
     ``ring``'s active key. ``enrich`` adds columns the rules read (e.g. the
     state of a payment's transaction) without changing the number or order of
-    rows. One batch at a time, so memory stays bounded by the batch size
-    (reading ahead and writing behind on threads was measured slower here: see
-    the README's mechanism table).
+    rows. The next batch is parsed and the previous one written while one
+    batch goes through the rules, each stage at most a few batches ahead, so
+    memory stays bounded by the batch size.
     """
     stats = CleanStats()
     clean_out = _Sink(clean_sink, polars_schema(columns))
@@ -170,34 +171,35 @@ def clean_batches(
     )
     offset = 1
     try:
-        for batch in batches:
-            if raw_out is not None:
-                raw_out.write_table(batch)
-            frame = pl.from_arrow(batch)
-            assert isinstance(frame, pl.DataFrame)
-            sealed = frame.select("source_file", "source_line", RESTRICTED_COLUMN) if restricted_out else None
-            frame = frame.drop(RESTRICTED_COLUMN, strict=False)
-            if enrich is not None:
-                frame = enrich(frame)
-            result = apply_rules(frame, rules, row_number_offset=offset, text_columns=text_columns(frame))
-            # the amount rule's repairs are exactly the amounts that arrived as numeric strings
-            stats.strings_repaired += result.counts.get(f"{amount_number_rule(amount_column)}:repaired", 0)
-            clean = typed(result.clean, columns)
-            quarantine = quarantine_frame(result, frame, offset)
-            warned = quarantine_frame(result, frame, offset, warnings=True)
-            offset += frame.height
-            stats.add(frame, clean, quarantine, result)
-            stats.values_warned += result.warnings.height
-            stats.repairs.merge(result.repairs)
-            clean_out.write(clean)
-            # rejected rows and warnings share the quarantine table; ``severity`` tells them apart
-            quarantine_out.write(pl.concat([quarantine, warned]) if warned.height else quarantine)
-            if restricted_out is not None and sealed is not None:
-                kept = clean.select("payment_id", "source_file", "source_line").join(
-                    sealed, on=["source_file", "source_line"], how="left"
-                )
-                restricted = kept.with_columns(pl.lit(ring.active_id if ring else None).alias("key_id"))
-                restricted_out.write(restricted)
+        with WriteBehind(depth=8) as writes:  # up to two batches of each sink's writes
+            for batch in prefetched(batches):
+                if raw_out is not None:
+                    writes.submit(raw_out.write_table, batch)
+                frame = pl.from_arrow(batch)
+                assert isinstance(frame, pl.DataFrame)
+                sealed = frame.select("source_file", "source_line", RESTRICTED_COLUMN) if restricted_out else None
+                frame = frame.drop(RESTRICTED_COLUMN, strict=False)
+                if enrich is not None:
+                    frame = enrich(frame)
+                result = apply_rules(frame, rules, row_number_offset=offset, text_columns=text_columns(frame))
+                # the amount rule's repairs are exactly the amounts that arrived as numeric strings
+                stats.strings_repaired += result.counts.get(f"{amount_number_rule(amount_column)}:repaired", 0)
+                clean = typed(result.clean, columns)
+                quarantine = quarantine_frame(result, frame, offset)
+                warned = quarantine_frame(result, frame, offset, warnings=True)
+                offset += frame.height
+                stats.add(frame, clean, quarantine, result)
+                stats.values_warned += result.warnings.height
+                stats.repairs.merge(result.repairs)
+                writes.submit(clean_out.write, clean)
+                # rejected rows and warnings share the quarantine table; ``severity`` tells them apart
+                writes.submit(quarantine_out.write, pl.concat([quarantine, warned]) if warned.height else quarantine)
+                if restricted_out is not None and sealed is not None:
+                    kept = clean.select("payment_id", "source_file", "source_line").join(
+                        sealed, on=["source_file", "source_line"], how="left"
+                    )
+                    restricted = kept.with_columns(pl.lit(ring.active_id if ring else None).alias("key_id"))
+                    writes.submit(restricted_out.write, restricted)
     finally:
         clean_out.close()
         quarantine_out.close()

@@ -1,22 +1,74 @@
-"""Overlap the writes of a loop with its computation: write the last result while the next is computed.
+"""Overlap the stages of a batch loop: read the next batch and write the last while this one is computed.
 
-A Parquet writer blocks its caller, so a loop of compute -> write leaves the
-engine idle while the file is written. :class:`WriteBehind` runs the writes on
-one background thread, in order, at most ``depth`` behind; the engines release
-the GIL, so on two cores both proceed together, and memory stays bounded by
-``depth`` pending writes. Used where it measurably pays (support's month step;
-README, mechanism table); reading ahead on a thread did not, and was removed.
+A streaming DuckDB result or a Parquet reader only works when asked, and a
+Parquet writer blocks its caller, so a loop of read -> transform -> write leaves
+the engines idle while Python works and vice versa. :func:`prefetched` runs the
+producing iterator on a background thread, ``depth`` batches ahead;
+:class:`WriteBehind` runs the writes on one background thread, in order, at
+most ``depth`` behind. The engines release the GIL, so on two cores the stages
+proceed together, and memory stays bounded by ``depth`` batches per stage.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from caseworks_assets.settings import without
+
+T = TypeVar("T")
+
+_DONE = object()
+
+
+def prefetched(batches: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """Yield ``batches`` in order, produced up to ``depth`` ahead on a worker thread.
+
+    An exception raised by the producer is re-raised here, at the position it
+    occurred; if the consumer stops early, the worker stops at its next batch.
+    """
+    if without("overlap_threads"):
+        yield from batches
+        return
+    buffer: queue.Queue[object] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                buffer.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                if not put(batch):
+                    return
+            put(_DONE)
+        except BaseException as error:  # handed to the consumer, which re-raises it
+            put(error)
+
+    worker = threading.Thread(target=produce, name="caseworks-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = buffer.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        worker.join()
 
 
 class WriteBehind:
