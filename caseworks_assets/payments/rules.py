@@ -250,6 +250,23 @@ def marking_duplicates(
     return mark
 
 
+def judging_duplicates(
+    raw: pl.LazyFrame,
+    kind: str,
+    rules: list[Rule],
+    enrich: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+) -> tuple[int, list[Rule], Callable[[pl.DataFrame], pl.DataFrame] | None]:
+    """``rules`` and ``enrich`` that also quarantine the records of ``raw`` repeating a kept record's id.
+
+    ``duplicate_id`` runs first (:func:`duplicate_rule`, :func:`marking_duplicates`); with no repeated id,
+    ``rules`` and ``enrich`` are returned as they are. Also returns how many records repeat an id.
+    """
+    losers = duplicate_records(raw, kind)
+    if losers.is_empty():
+        return 0, rules, enrich
+    return losers.height, [duplicate_rule(kind), *rules], marking_duplicates(losers, enrich)
+
+
 def sorted_contains(ids: pl.Series, wanted: pl.Series) -> pl.Series:
     """Whether each of ``wanted`` is in the sorted ``ids``: a binary search, no hash table of ``ids``."""
     if ids.is_empty():

@@ -30,9 +30,7 @@ from caseworks_assets.payments.columns import (
 from caseworks_assets.payments.rules import (
     PAYMENT_RULES,
     TRANSACTION_RULES,
-    duplicate_records,
-    duplicate_rule,
-    marking_duplicates,
+    judging_duplicates,
     state_joiner,
 )
 from caseworks_assets.quality import QualityResult, Rule, apply_rules
@@ -56,10 +54,7 @@ def _judge(
     raw: pl.DataFrame, kind: str, rules: list[Rule], enrich: Callable[[pl.DataFrame], pl.DataFrame] | None = None
 ) -> tuple[QualityResult, pl.DataFrame]:
     """``rules`` over ``raw`` exactly as the batch path runs them, ``duplicate_id`` first when an id repeats."""
-    losers = duplicate_records(raw.lazy(), kind)
-    if losers.height:
-        rules = [duplicate_rule(kind), *rules]
-        enrich = marking_duplicates(losers, enrich)
+    _, rules, enrich = judging_duplicates(raw.lazy(), kind, rules, enrich)
     frame = enrich(raw) if enrich is not None else raw
     return apply_rules(frame, rules, text_columns=text_columns(frame)), frame
 

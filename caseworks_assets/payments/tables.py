@@ -45,9 +45,7 @@ from caseworks_assets.payments.paths import (
 from caseworks_assets.payments.rules import (
     PAYMENT_RULES,
     TRANSACTION_RULES,
-    duplicate_records,
-    duplicate_rule,
-    marking_duplicates,
+    judging_duplicates,
     sorted_contains,
     state_joiner,
 )
@@ -150,11 +148,9 @@ def _ingest_and_clean(
         except reader.NotAnObject as error:  # rare: read again the next, slower way (the last never fails)
             projection = reader.Projection(projection + 1)
             context.log.warning(f"{error}; reading the {kind} files again as {projection.name.lower()}")
-    losers = duplicate_records(lake.scan_parquet(*parts["raw"]), kind)
-    if losers.height:  # rare: read again, quarantining the records that repeat a kept record's id
-        context.log.warning(f"{kind}: {losers.height} record(s) repeat an id; reading again to quarantine them")
-        rules = [duplicate_rule(kind), *rules]
-        enrich = marking_duplicates(losers, enrich)
+    repeated, rules, enrich = judging_duplicates(lake.scan_parquet(*parts["raw"]), kind, rules, enrich)
+    if repeated:  # rare: read again, quarantining the records that repeat a kept record's id
+        context.log.warning(f"{kind}: {repeated} record(s) repeat an id; reading again to quarantine them")
         read, cleaned = one_pass(projection)
     context.log.info(
         f"{kind}: {read.rows} read from {len(files)} file(s), {cleaned.rows_loaded} loaded, "
