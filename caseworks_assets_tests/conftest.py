@@ -1,11 +1,13 @@
-"""Shared fixtures: every test gets its own DAGSTER_HOME, output and data folders."""
+"""Shared fixtures (every test gets its own DAGSTER_HOME, output and data folders) and polling helpers."""
 
 from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,3 +44,25 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def wait_until(
+    condition: Callable[[], Any],
+    timeout: float,
+    what: str,
+    interval: float = 1.0,
+    explain: Callable[[], str] | None = None,
+) -> Any:
+    """Poll ``condition`` until it returns something truthy; fail with ``what`` after ``timeout`` seconds.
+
+    ``explain`` adds to the failure what was seen instead (ticks, logs).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            detail = f"\n{explain()}" if explain else ""
+            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}{detail}")
+        time.sleep(interval)

@@ -19,6 +19,7 @@ import polars as pl
 import pytest
 
 from caseworks_assets.cli import main
+from caseworks_assets_tests.conftest import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,16 +63,6 @@ def _slot_holders(home: Path, step: str | None = None) -> list[str]:
 
 def _status(home: Path, run_id: str) -> str:
     return _query(home, "runs.db", "select status from runs where run_id = ?", run_id)[0][0]
-
-
-def _wait_for(condition, timeout: float, what: str, interval: float = 0.02):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _results(out: Path) -> dict[str, object]:
@@ -122,13 +113,13 @@ def test_a_killed_run_frees_its_slot_a_waiting_run_says_why_and_stops_on_sigterm
 
     # A: stopped (alive) while it holds the warehouse slot, later killed
     killed = _start(data, tmp_path / "out-a", home, tmp_path / "a.log")
-    holder = _wait_for(lambda: _slot_holders(home), 300, "run A to hold a pool slot")[0]
+    holder = wait_until(lambda: _slot_holders(home), 300, "run A to hold a pool slot", interval=0.02)[0]
     os.killpg(killed.pid, signal.SIGSTOP)
 
     # B: waits for the slot, says who holds it, and stops within seconds on SIGTERM
     log_b = tmp_path / "b.log"
     waiting = _start(data, tmp_path / "out-b", home, log_b)
-    line = _wait_for(lambda: _said(waiting, log_b, "waits for a slot"), 300, "run B to say it waits", interval=0.2)
+    line = wait_until(lambda: _said(waiting, log_b, "waits for a slot"), 300, "run B to say it waits", interval=0.2)
     assert f"held by run {holder}" in line and "pid" in line and " since " in line, line
     started = time.monotonic()
     waiting.send_signal(signal.SIGTERM)
@@ -142,7 +133,7 @@ def test_a_killed_run_frees_its_slot_a_waiting_run_says_why_and_stops_on_sigterm
     # C: waits for A too; A dies meanwhile; C recovers it while waiting and runs to the end
     log_c = tmp_path / "c.log"
     patient = _start(data, tmp_path / "out-c", home, log_c)
-    _wait_for(lambda: _said(patient, log_c, "waits for a slot"), 300, "run C to say it waits", interval=0.2)
+    wait_until(lambda: _said(patient, log_c, "waits for a slot"), 300, "run C to say it waits", interval=0.2)
     os.killpg(killed.pid, signal.SIGKILL)
     killed.wait(timeout=60)
     assert patient.wait(timeout=600) == 0, log_c.read_text()
@@ -181,7 +172,9 @@ def test_support_killed_in_its_longest_step_reruns_to_the_results_of_a_clean_run
     data, home = tmp_path / "data", tmp_path / "home"
     assert main(["sample", "support", "--out", str(data), "--rows", "300"]) == 0
     killed = _start(data, tmp_path / "out", home, tmp_path / "killed.log", case="support")
-    holder = _wait_for(lambda: _slot_holders(home, "support_month"), 300, "support_month to hold its pool slot")[0]
+    holder = wait_until(
+        lambda: _slot_holders(home, "support_month"), 300, "support_month to hold its pool slot", interval=0.02
+    )[0]
     os.killpg(killed.pid, signal.SIGKILL)
     killed.wait(timeout=60)
 
@@ -203,7 +196,7 @@ def test_a_second_run_on_the_same_output_folder_waits_and_says_for_whom(tmp_path
     log = tmp_path / "second.log"
     with out_dir_lock(out, command="the first run"):
         second = _start(data, out, home, log, "--select", 'key:"payments/raw_transactions"')
-        _wait_for(lambda: "waiting for the output folder" in log.read_text(), 300, "the second run to wait", 0.1)
+        wait_until(lambda: "waiting for the output folder" in log.read_text(), 300, "the second run to wait", 0.1)
         assert f"held by `the first run` (pid {os.getpid()}" in log.read_text()
         time.sleep(1)
         assert second.poll() is None  # still waiting, not failed

@@ -11,8 +11,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,35 +19,13 @@ from typing import Any
 
 import requests
 
-from caseworks_assets_tests.conftest import free_port
+from caseworks_assets_tests.conftest import free_port, wait_until
 from caseworks_assets_tests.postgres import Postgres, postgres_server
 
 __all__ = ["Postgres", "postgres_server"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = PROJECT_ROOT / "deploy"
-
-
-def wait_until(
-    condition: Callable[[], Any],
-    timeout: float,
-    what: str,
-    interval: float = 1.0,
-    explain: Callable[[], str] | None = None,
-) -> Any:
-    """Poll ``condition`` until it returns something truthy; fail with ``what`` after ``timeout`` seconds.
-
-    ``explain`` adds to the failure what was seen instead (ticks, logs).
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            detail = f"\n{explain()}" if explain else ""
-            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}{detail}")
-        time.sleep(interval)
 
 
 class Process:
