@@ -161,20 +161,13 @@ def _unique_checks_left(schema: pa.DataFrameSchema, data: pl.DataFrame) -> pa.Da
     return schema.update_columns(proven) if proven else schema
 
 
-def validate_frame(
-    frame: pl.DataFrame | pl.LazyFrame | Mapping[str, pl.DataFrame], schema: PanderaSchema, *, sample: int = 20
-) -> dg.AssetCheckResult:
-    """Validate ``frame`` against ``schema`` collecting every failure; the result a check returns.
+#: Rows a lazy frame is validated at a time (see :func:`validate_frame`): a bounded slice of a table of
+#: tens of millions of rows is in memory, never the table.
+VALIDATION_BATCH_ROWS = 1_000_000
 
-    Metadata: ``rows``, ``failures`` (failure cases), ``failing_rows`` (distinct
-    rows with at least one failure), ``failures_by_check`` (JSON, per
-    ``column / check``) and ``failure_sample`` (Markdown table of up to ``sample``
-    failure cases with the failing value and row index). A mapping of partition
-    frames (a partition-range load) is validated as their concatenation.
-    """
-    schema = _as_schema(schema)
-    data = _as_frame(frame)
-    metadata: dict[str, Any] = {"rows": data.height, "schema": schema.name or "unnamed"}
+
+def _failure_cases(schema: pa.DataFrameSchema, data: pl.DataFrame, offset: int = 0) -> pl.DataFrame | None:
+    """Pandera's failure cases of ``data`` (every rule), ``index`` shifted by ``offset``; None when it is valid."""
     try:
         _unique_checks_left(schema, data).validate(data, lazy=True)
     except pa.errors.SchemaErrors as errors:
@@ -182,6 +175,67 @@ def validate_frame(
         if not isinstance(cases, pl.DataFrame):
             cases = pl.from_pandas(cases) if hasattr(cases, "to_numpy") else pl.DataFrame(cases)
         cases = cases.with_columns(pl.col(c).cast(pl.String) for c in ("failure_case", "column", "check"))
+        if offset and "index" in cases.columns:
+            cases = cases.with_columns(pl.col("index") + offset)
+        return cases
+    return None
+
+
+def _lazy_failure_cases(
+    frame: pl.LazyFrame, schema: pa.DataFrameSchema, batch_rows: int
+) -> tuple[int, pl.DataFrame | None]:
+    """Rows and failure cases of ``frame``, validated ``batch_rows`` at a time.
+
+    Every rule but uniqueness holds row by row, so each batch is validated on
+    its own; a unique column is validated once over the whole column, the one
+    column read alone (a column of ids, not the table).
+    """
+    unique = [name for name, column in schema.columns.items() if column.unique]
+    per_row = schema.update_columns({name: {"unique": False} for name in unique}) if unique else schema
+    parts: list[pl.DataFrame] = []
+    rows, batches = 0, 0
+    for batch in frame.collect_batches(chunk_size=batch_rows):
+        found = _failure_cases(per_row, batch, offset=rows)
+        rows, batches = rows + batch.height, batches + 1
+        if found is not None:
+            parts.append(found)
+    if not batches:  # no rows: the columns and their types are still checked
+        found = _failure_cases(per_row, frame.clear().collect())
+        parts += [found] if found is not None else []
+    present = frame.collect_schema()
+    for name in (name for name in unique if name in present):  # a missing column is reported by the batches
+        only_unique = pa.DataFrameSchema({name: pa.Column(unique=True, nullable=True)}, name=schema.name)
+        found = _failure_cases(only_unique, frame.select(name).collect())
+        if found is not None:
+            parts.append(found)
+    return rows, pl.concat(parts, how="diagonal_relaxed") if parts else None
+
+
+def validate_frame(
+    frame: pl.DataFrame | pl.LazyFrame | Mapping[str, pl.DataFrame],
+    schema: PanderaSchema,
+    *,
+    sample: int = 20,
+    batch_rows: int = VALIDATION_BATCH_ROWS,
+) -> dg.AssetCheckResult:
+    """Validate ``frame`` against ``schema`` collecting every failure; the result a check returns.
+
+    Metadata: ``rows``, ``failures`` (failure cases), ``failing_rows`` (distinct
+    rows with at least one failure), ``failures_by_check`` (JSON, per
+    ``column / check``) and ``failure_sample`` (Markdown table of up to ``sample``
+    failure cases with the failing value and row index). A mapping of partition
+    frames (a partition-range load) is validated as their concatenation. A lazy
+    frame (e.g. a scan of a lake file) is validated ``batch_rows`` at a time,
+    with the same failures as validating it whole, and never held whole.
+    """
+    schema = _as_schema(schema)
+    if isinstance(frame, pl.LazyFrame) and not schema.unique:
+        rows, cases = _lazy_failure_cases(frame, schema, batch_rows)
+    else:
+        data = _as_frame(frame)
+        rows, cases = data.height, _failure_cases(schema, data)
+    metadata: dict[str, Any] = {"rows": rows, "schema": schema.name or "unnamed"}
+    if cases is not None:
         by_check = (
             cases.group_by("column", "check", maintain_order=True)
             .len()
@@ -209,12 +263,12 @@ def validate_frame(
         }
         worst = by_check.row(0, named=True)
         description = (
-            f"{cases.height} failure case(s) in {failing_rows} row(s) of {data.height}; "
+            f"{cases.height} failure case(s) in {failing_rows} row(s) of {rows}; "
             f"most frequent: {worst['column']} / {worst['check']} ({worst['len']})"
         )
         return dg.AssetCheckResult(passed=False, metadata=metadata, description=description)
     metadata |= {"failures": 0, "failing_rows": 0}
-    return dg.AssetCheckResult(passed=True, metadata=metadata, description=f"{data.height} rows match the schema")
+    return dg.AssetCheckResult(passed=True, metadata=metadata, description=f"{rows} rows match the schema")
 
 
 def pandera_check(

@@ -15,24 +15,28 @@ from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice
 from dagster_gcp import BigQueryIOManager
 from dagster_gcp_pandas import BigQueryPandasTypeHandler
 
-from caseworks_assets.resources.lake_tables import BigQueryLakeTableTypeHandler
+from caseworks_assets.resources.lake_tables import BigQueryLakeTableTypeHandler, wants_lazy
 
 
-class BigQueryPolarsTypeHandler(DbTypeHandler[pl.DataFrame]):
-    """Stores polars frames in BigQuery through the maintained pandas handler."""
+class BigQueryPolarsTypeHandler(DbTypeHandler[pl.DataFrame | pl.LazyFrame]):
+    """Stores polars frames in BigQuery through the maintained pandas handler (a lazy frame is collected)."""
 
     def __init__(self) -> None:
         self._pandas = BigQueryPandasTypeHandler()
 
-    def handle_output(self, context: OutputContext, table_slice: TableSlice, obj: pl.DataFrame, connection):
-        return self._pandas.handle_output(context, table_slice, obj.to_pandas(), connection)
+    def handle_output(
+        self, context: OutputContext, table_slice: TableSlice, obj: pl.DataFrame | pl.LazyFrame, connection
+    ):
+        frame = obj.collect() if isinstance(obj, pl.LazyFrame) else obj
+        return self._pandas.handle_output(context, table_slice, frame.to_pandas(), connection)
 
-    def load_input(self, context: InputContext, table_slice: TableSlice, connection) -> pl.DataFrame:
-        return pl.from_pandas(self._pandas.load_input(context, table_slice, connection))
+    def load_input(self, context: InputContext, table_slice: TableSlice, connection) -> pl.DataFrame | pl.LazyFrame:
+        frame = pl.from_pandas(self._pandas.load_input(context, table_slice, connection))
+        return frame.lazy() if wants_lazy(context) else frame
 
     @property
     def supported_types(self) -> Sequence[type]:
-        return [pl.DataFrame]
+        return [pl.DataFrame, pl.LazyFrame]
 
 
 class BigQueryPolarsIOManager(BigQueryIOManager):

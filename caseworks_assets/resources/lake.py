@@ -80,7 +80,7 @@ class LakeResource(ConfigurableResource):
 
     def write_parquet(
         self,
-        frame: pl.DataFrame,
+        frame: pl.DataFrame | pl.LazyFrame,
         *parts: str,
         compression: str = "zstd",
         metadata: dict[str, str] | None = None,
@@ -88,11 +88,15 @@ class LakeResource(ConfigurableResource):
         """Write ``frame`` atomically enough for one writer: to a temporary name, then rename.
 
         ``compression`` is polars' codec; ``metadata`` goes into the file's
-        key-value metadata (see :meth:`file_metadata`).
+        key-value metadata (see :meth:`file_metadata`). A lazy frame is
+        streamed into the file, never whole in memory.
         """
         target = self.path(*parts)
         with staged_writer(target) as handle:
-            frame.write_parquet(handle, compression=compression, metadata=metadata)
+            if isinstance(frame, pl.LazyFrame):
+                frame.sink_parquet(handle, compression=compression, metadata=metadata)
+            else:
+                frame.write_parquet(handle, compression=compression, metadata=metadata)
         return target
 
     def write_csv(self, frame: pl.DataFrame, *parts: str) -> UPath:

@@ -173,29 +173,43 @@ def lake_view_file(connection, schema: str, table: str) -> str | None:
     return path
 
 
+def wants_lazy(context: InputContext) -> bool:
+    """Whether the input is annotated ``pl.LazyFrame``: a reader that streams the table instead of holding it."""
+    return context.dagster_type.typing_type is pl.LazyFrame
+
+
 class DuckDBLakeViewPolarsTypeHandler(DuckDBPolarsTypeHandler):
     """Loads polars frames from DuckDB; a table that is a view over a local lake file is read from the file.
 
     Same rows, columns and types as the view gives (a view is ``SELECT *`` of
     the file), except that time-zone-aware timestamps keep the zone written in
-    the file instead of DuckDB's session zone: the same instants.
+    the file instead of DuckDB's session zone: the same instants. An input
+    annotated ``pl.LazyFrame`` gets a scan of that file, so a reader that streams
+    (e.g. an export of tens of millions of rows) never holds the table.
     """
 
-    def load_input(self, context: InputContext, table_slice: TableSlice, connection) -> pl.DataFrame:
+    def load_input(self, context: InputContext, table_slice: TableSlice, connection) -> pl.DataFrame | pl.LazyFrame:
         path = None
         if not table_slice.partition_dimensions:
             path = lake_view_file(connection, table_slice.schema, table_slice.table)
-        if path is None:
-            return super().load_input(context, table_slice, connection)
         columns = list(table_slice.columns) if table_slice.columns else None
+        if path is None:
+            frame = super().load_input(context, table_slice, connection)
+            return frame.lazy() if wants_lazy(context) else frame
+        if wants_lazy(context):
+            scan = pl.scan_parquet(path)
+            return scan.select(columns) if columns else scan
         return pl.read_parquet(path, columns=columns)
 
-    def handle_output(self, context: OutputContext, table_slice: TableSlice, obj: pl.DataFrame, connection):
+    def handle_output(
+        self, context: OutputContext, table_slice: TableSlice, obj: pl.DataFrame | pl.LazyFrame, connection
+    ):
         """An empty frame still gives an (empty, typed) table; Dagster's handler would skip it.
 
         Without this, an asset whose answer is "no rows" (no hint, no
         quarantined row) leaves no table behind, and its readers fail.
         """
+        obj = obj.collect() if isinstance(obj, pl.LazyFrame) else obj
         if not obj.is_empty():
             return super().handle_output(context, table_slice, obj, connection)
         empty = obj.to_arrow()  # noqa: F841  # the name DuckDB's replacement scan reads
@@ -204,6 +218,10 @@ class DuckDBLakeViewPolarsTypeHandler(DuckDBPolarsTypeHandler):
             f"create table if not exists {table_slice.schema}.{table_slice.table} as select * from empty"
         )
         context.add_output_metadata({"row_count": 0})
+
+    @property
+    def supported_types(self) -> Sequence[type]:
+        return [pl.DataFrame, pl.LazyFrame]
 
 
 class BigQueryLakeTableTypeHandler(DbTypeHandler[LakeTable]):

@@ -47,6 +47,16 @@ def _minutes(later: str, earlier: str) -> pl.Expr:
 EXPLAINS_SHARE = 0.5
 #: A long call: longer than this quantile of every call of the quarter (all centers together).
 LONG_CALL_QUANTILE = 0.75
+#: The columns of the labelled calls that :func:`answer` reads: what a caller needs to hold of them.
+LABELLED_COLUMNS = [
+    "month",
+    "is_call",
+    "contact_center_name",
+    "call_duration_minutes",
+    "interaction_start",
+    "agent_resolution_timestamp",
+    "interaction_end",
+]
 
 
 def _components(calls: pl.DataFrame) -> pl.DataFrame:

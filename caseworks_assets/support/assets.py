@@ -19,8 +19,10 @@ kept in the lake (snapshots, or a range's earlier months as changes) is
 :mod:`~caseworks_assets.support.states`.
 """
 
+import tempfile
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -36,7 +38,7 @@ from caseworks_assets.resources import (
     LakeTable,
 )
 from caseworks_assets.resources.overlap import WriteBehind
-from caseworks_assets.support.answers import answer
+from caseworks_assets.support.answers import LABELLED_COLUMNS, answer
 from caseworks_assets.support.checks import (
     FINAL_SCHEMA_CHECKS,
     REPORT_CHECKS,
@@ -60,6 +62,7 @@ from caseworks_assets.support.months import (
     month_rows,
     months_in_order,
     quarantine_figures,
+    quarantine_parts,
     quarantine_rows,
     raw_figures,
 )
@@ -82,6 +85,7 @@ from caseworks_assets.support.states import (
     chain_files,
     has_state,
     read_state,
+    scan_snapshot,
     snapshot_parts,
     state_version,
     write_snapshot,
@@ -193,7 +197,7 @@ def _state_checks(applied: TableMonth) -> list[dg.AssetCheckResult]:
     ]
 
 
-def _quarantine_metadata(rows: pl.DataFrame) -> dict[str, dg.MetadataValue]:
+def _quarantine_metadata(rows: pl.DataFrame | pl.LazyFrame) -> dict[str, dg.MetadataValue]:
     figures = quarantine_figures(rows)
     return {
         name: dg.MetadataValue.json(value) if isinstance(value, dict) else dg.MetadataValue.int(value)
@@ -201,7 +205,7 @@ def _quarantine_metadata(rows: pl.DataFrame) -> dict[str, dg.MetadataValue]:
     }
 
 
-def _quarantine_check(rows: pl.DataFrame) -> dg.AssetCheckResult:
+def _quarantine_check(rows: pl.DataFrame | pl.LazyFrame) -> dg.AssetCheckResult:
     check = validate_frame(rows, QUARANTINE_SCHEMA)
     return dg.AssetCheckResult(
         asset_key=QUARANTINE_KEY,
@@ -278,8 +282,13 @@ def support_month(context: dg.AssetExecutionContext, inputs: CaseInputs, lake: L
     """
     layout = discover(inputs.dir_for(CASE))
     try:
-        with WriteBehind(depth=1) as writes, chain_files(lake) as files:
-            states = MonthStates(lake, layout, writes, files)
+        # the spill folder is removed last, after the writes behind that read it are done
+        with (
+            tempfile.TemporaryDirectory(prefix="caseworks-support-") as spill,
+            WriteBehind(depth=1) as writes,
+            chain_files(lake) as files,
+        ):
+            states = MonthStates(lake, layout, writes, files, Path(spill))
             try:
                 yield from _apply_months(context, layout, lake, states)
             finally:
@@ -298,7 +307,7 @@ def _apply_months(
     selected_checks = context.selected_asset_check_keys
     materialized: dict[dg.AssetKey, None] = {}  # assets of a range, yielded once after its last month
     check_results: dict[dg.AssetCheckKey, list[tuple[str, dg.AssetCheckResult]]] = {}
-    quarantines: list[pl.DataFrame] = []
+    quarantines: list[pl.LazyFrame] = []
 
     def record(result: dg.MaterializeResult, month: str) -> Iterator[dg.MaterializeResult]:
         if not ranged:
@@ -309,7 +318,6 @@ def _apply_months(
         materialized[result.asset_key] = None
 
     for month in months:
-        rejected: dict[str, pl.DataFrame] = {}
         for spec in TABLES.values():
             stored = copy_raw(spec, layout, month, lake) if raw_key(spec.name) in selected else None
             if state_key(spec.name) not in selected:
@@ -319,7 +327,6 @@ def _apply_months(
                 continue
             with month_rows(spec, layout, month, lake, copied=stored is not None) as raw:
                 applied = apply_table_month(spec, layout, month, lake, raw, states, in_full=month == months[-1])
-            rejected[spec.name] = applied.issues
             if stored is not None:
                 figures = raw_figures(spec, layout, month, stored, applied.rows_read)
                 yield from record(dg.MaterializeResult(asset_key=raw_key(spec.name), metadata=figures), month)
@@ -335,7 +342,7 @@ def _apply_months(
                     yield from (_merged_check(results) for results in check_results.values())
                 raise _blocked(spec.name, month, failed, applied_before=months[: months.index(month)])
         if QUARANTINE_KEY in selected:
-            rows = quarantine_rows(month, lake, rejected)
+            rows = quarantine_rows(month, lake)
             if ranged:
                 context.add_asset_metadata(_quarantine_metadata(rows), asset_key=QUARANTINE_KEY, partition_key=month)
             quarantines.append(rows)
@@ -344,9 +351,14 @@ def _apply_months(
         yield from (dg.MaterializeResult(asset_key=key) for key in materialized)
         yield from (_merged_check(results) for results in check_results.values())
     if QUARANTINE_KEY in selected:
-        rows = pl.concat(quarantines)
+        # the months' rows streamed into one lake file, which the warehouse loads engine-side
+        stored = lake.write_parquet(pl.concat(quarantines), *quarantine_parts(months))
+        rows = lake.scan_parquet(*quarantine_parts(months))
+        count = lake.row_count(*quarantine_parts(months))
         name = QUARANTINE_KEY.to_python_identifier()
-        yield dg.Output(rows, output_name=name, metadata={} if ranged else _quarantine_metadata(rows))
+        yield dg.Output(
+            LakeTable(str(stored), count), output_name=name, metadata={} if ranged else _quarantine_metadata(rows)
+        )
         if QUARANTINE_CHECK.key in selected_checks:
             yield _quarantine_check(rows)
 
@@ -391,14 +403,14 @@ def final_state(context: dg.AssetExecutionContext, config: FinalStateConfig, inp
         if not lake.exists(*snapshot_parts(table, month)):  # kept as changes in a range: write it in full once
             write_snapshot(lake, table, month, read_state(lake, table, month), state_version(lake, table, month))
         # The snapshot file is loaded into the warehouse engine-side: its rows never pass through Python
-        # for the load; the schema check reads them here (from memory when this process just wrote them).
+        # for the load; the schema check streams them from the file a million rows at a time.
         rows = lake.row_count(*snapshot_parts(table, month))
         yield dg.Output(
             LakeTable(str(lake.path(*snapshot_parts(table, month))), rows),
             output_name=f"{table}_final",
             metadata={"month": month, "dagster/row_count": rows},
         )
-        yield final_schema(table, read_state(lake, table, month))
+        yield final_schema(table, scan_snapshot(lake, table, month))
 
 
 REPORT_INPUT_COLUMNS = ["interaction_start", "channel", "contact_center_id", "category_id", "call_duration_minutes"]
@@ -431,15 +443,17 @@ DIMENSION_INS = {
         deadline_cron="0 9 5 * *", lower_bound_delta=timedelta(days=5), timezone="America/New_York"
     ),
 )
-def support_report(interactions: pl.DataFrame, contact_centers: pl.DataFrame, service_categories: pl.DataFrame):
+def support_report(
+    interactions: pl.LazyFrame,  # tens of millions of rows: streamed, never whole in memory
+    contact_centers: pl.DataFrame,
+    service_categories: pl.DataFrame,
+):
     report = build_report(interactions, contact_centers, service_categories)
-    yield dg.Output(
-        report,
-        metadata={"dagster/row_count": report.height, **reconciliation(report, interactions), **unknown_counts(report)},
-    )
-    # the checks read the frames this step holds: no second load of interactions_final from the warehouse
+    figures = reconciliation(report, interactions)
+    yield dg.Output(report, metadata={"dagster/row_count": report.height, **figures, **unknown_counts(report)})
+    # the checks read what this step computed: no second pass over interactions_final
     yield report_schema(report)
-    yield report_reconciles(report, interactions)
+    yield report_reconciles(report, interactions, figures)
     yield unknown_dimension_values(report)
 
 
@@ -457,14 +471,18 @@ def support_report(interactions: pl.DataFrame, contact_centers: pl.DataFrame, se
 )
 def support_answers(
     report: pl.DataFrame,
-    interactions: pl.DataFrame,
+    interactions: pl.LazyFrame,
     contact_centers: pl.DataFrame,
     service_categories: pl.DataFrame,
     outputs: CaseOutputs,
 ) -> dg.MaterializeResult:
-    # the third answer measures phone calls only: label just those
-    calls = interactions.filter(IS_CALL)
-    result = answer(report, labelled_interactions(calls, contact_centers, service_categories))
+    # the third answer measures phone calls only: label just those, streaming, and hold only what it reads
+    calls = (
+        labelled_interactions(interactions.filter(IS_CALL), contact_centers, service_categories)
+        .select(LABELLED_COLUMNS)
+        .collect(engine="streaming")
+    )
+    result = answer(report, calls)
     path = outputs.dir_for(CASE) / "support_answers.md"
     path.write_text(result.markdown, encoding="utf-8")
     return dg.MaterializeResult(
@@ -499,7 +517,7 @@ def support_exports(
     agents_final: pl.DataFrame,
     contact_centers_final: pl.DataFrame,
     service_categories_final: pl.DataFrame,
-    interactions_final: pl.DataFrame,
+    interactions_final: pl.LazyFrame,  # tens of millions of rows: streamed from the lake into the file
     support_report: pl.DataFrame,
 ) -> dg.MaterializeResult:
     if config.fmt not in FORMATS:

@@ -329,12 +329,18 @@ class Changes:
     warning``); ``issues`` is both, as the quarantine table stores them.
     """
 
-    rows: pl.DataFrame
+    rows: pl.DataFrame | pl.LazyFrame  # lazy over the spilled files when typed with ``spill``
     quarantine: pl.DataFrame
     rows_read: int
     counts: dict[str, int] = field(default_factory=dict)
     warnings: pl.DataFrame = field(default_factory=lambda: _located(empty_quarantine(), ""))
     repairs: RepairLog = field(default_factory=RepairLog)
+    #: rows per action of ``rows`` (counted as they were typed, so a lazy ``rows`` need not be read for it)
+    per_action: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(self.per_action.values())
 
     @property
     def issues(self) -> pl.DataFrame:
@@ -344,7 +350,7 @@ class Changes:
         repairs = self.repairs.metadata()
         return {
             "rows_read": self.rows_read,
-            "rows_loaded": self.rows.height,
+            "rows_loaded": self.rows_loaded,
             "rows_quarantined": self.quarantine.height,
             # values nulled with a warning; repaired values are warnings too, counted under values_repaired
             "values_warned": int((~self.warnings["rule"].str.starts_with("repaired_")).sum()),
@@ -400,20 +406,35 @@ def _state_value(name: str, typed_columns: set[str], warned: set[str]) -> pl.Exp
     return _typed(name)
 
 
+def _id_hashes(rows: pl.DataFrame, key: str) -> pl.DataFrame:
+    """Each row's id as a 64-bit hash, and its source line: what finding repeated ids needs to keep per row."""
+    return rows.select(pl.col(key).hash().alias("hash"), pl.col(SOURCE_LINE))
+
+
 def _slices(frame: pl.DataFrame, rows: int) -> Iterator[pl.DataFrame]:
     for offset in range(0, frame.height, rows):
         yield frame.slice(offset, rows)
 
 
-def typed_changes(spec: TableSpec, raw: RawFile | pl.DataFrame, chunk_rows: int = CHUNK_ROWS) -> Changes:
+def typed_changes(
+    spec: TableSpec, raw: RawFile | pl.DataFrame, chunk_rows: int = CHUNK_ROWS, spill: Path | None = None
+) -> Changes:
     """Type ``raw`` (a file, or text rows with source file and line) into changes; see the module docstring.
 
     The rows are typed ``chunk_rows`` at a time as they are read: the
     action/id rules, then the typing rules on add/update rows; a quarantined
     row takes its record from its chunk. Only the typed rows of the whole file
     are kept, so memory holds one chunk of text besides them. Rows superseded by
-    a later row of the same id are known only at the end; their records are
-    read again from ``raw`` (one more pass, only for a file that repeats ids).
+    a later row of the same id are known only at the end: a hash of each id and
+    its line are kept to find the ids that may repeat, and only those rows are
+    compared exactly; their records are read again from ``raw`` (one more pass,
+    only for a file that repeats ids).
+
+    With ``spill`` (a folder the caller keeps until it has read ``rows``), each
+    chunk's typed rows are written there as Arrow IPC as soon as they are typed,
+    and ``rows`` is a lazy frame over those files: an initial extract of tens of
+    millions of rows is then never whole in memory, only a chunk and the ids'
+    hashes and lines.
     """
     chunks = raw.chunks(chunk_rows) if isinstance(raw, RawFile) else _slices(raw, chunk_rows)
     is_delete = pl.col("action") == "delete"
@@ -428,6 +449,8 @@ def typed_changes(spec: TableSpec, raw: RawFile | pl.DataFrame, chunk_rows: int 
     rows_read, source_file = 0, ""
     delete_parts: list[pl.DataFrame] = [pl.DataFrame(schema=change_schema)]
     upsert_parts: list[pl.DataFrame] = []
+    spilled: list[Path] = []
+    id_parts = [_id_hashes(delete_parts[0], spec.key)]  # (hash of the id, source line) of every typed row
     quarantines: list[pl.DataFrame] = [empty_quarantine()]
     warnings: list[pl.DataFrame] = [empty_quarantine()]
     repairs = RepairLog()
@@ -443,14 +466,14 @@ def typed_changes(spec: TableSpec, raw: RawFile | pl.DataFrame, chunk_rows: int 
         entered = entry.clean
         # an initial extract is all adds: skip copying the whole chunk through a filter then
         has_deletes = bool(entered.select(is_delete.any()).item())
-        delete_parts.append(
-            (entered.filter(is_delete) if has_deletes else entered.clear()).select(
-                pl.col(spec.key),
-                *(pl.lit(None, dtype=dtype).alias(name) for name, dtype in state_schema.items() if name != spec.key),
-                pl.col("action"),
-                pl.col(SOURCE_LINE),
-            )
+        deletes = (entered.filter(is_delete) if has_deletes else entered.clear()).select(
+            pl.col(spec.key),
+            *(pl.lit(None, dtype=dtype).alias(name) for name, dtype in state_schema.items() if name != spec.key),
+            pl.col("action"),
+            pl.col(SOURCE_LINE),
         )
+        delete_parts.append(deletes)
+        id_parts.append(_id_hashes(deletes, spec.key))
         upserts_raw = entered.filter(~is_delete) if has_deletes else entered
         del entered
         typed = with_eastern_instants(
@@ -471,25 +494,46 @@ def typed_changes(spec: TableSpec, raw: RawFile | pl.DataFrame, chunk_rows: int 
             warnings.append(_with_records(pl.concat(noted), chunk, spec))
         repairs.merge(upserts.repairs)
         _sum_counts(counts, upserts.counts)
-        upsert_parts.append(
-            upserts.clean.select(
-                *(
-                    _state_value(name, typed_columns, warned).cast(dtype).alias(name)
-                    for name, dtype in state_schema.items()
-                ),
-                pl.col("action"),
-                pl.col(SOURCE_LINE),
-            )
+        part = upserts.clean.select(
+            *(
+                _state_value(name, typed_columns, warned).cast(dtype).alias(name)
+                for name, dtype in state_schema.items()
+            ),
+            pl.col("action"),
+            pl.col(SOURCE_LINE),
         )
+        id_parts.append(_id_hashes(part, spec.key))
+        if spill is None:
+            upsert_parts.append(part)
+        else:
+            spilled.append(spill / f"{len(spilled):06d}.arrow")
+            part.write_ipc(spilled[-1], compression="uncompressed")  # read back once, soon: speed over size
+        del part
         quarantines.append(_with_records(pl.concat(rejected), chunk, spec))
         del upserts, upserts_raw, chunk
 
-    combined = pl.concat([*delete_parts, *upsert_parts])
+    deleted = pl.concat(delete_parts)
+    combined: pl.DataFrame | pl.LazyFrame = (
+        pl.concat([deleted.lazy(), pl.scan_ipc(spilled)]) if spilled else pl.concat([deleted, *upsert_parts])
+    )
     del delete_parts, upsert_parts
-    # Only ids that occur more than once in the file can be superseded: de-duplicate just those rows
-    # (ruling out repeats first is much cheaper than marking duplicates, and most files have none).
-    ids = combined.select(spec.key, "action", SOURCE_LINE)
-    repeated = ids.filter(pl.col(spec.key).is_duplicated()) if may_repeat(ids[spec.key]) else ids.clear()
+    # Only ids that occur more than once in the file can be superseded: de-duplicate just those rows.
+    # Equal ids have equal hashes, so the rows whose hash repeats hold every repeated id (most files have
+    # none, and ruling repeats out by hash is much cheaper than comparing the ids themselves).
+    hashes = pl.concat(id_parts)
+    candidates = (
+        hashes.filter(pl.col("hash").is_duplicated())[SOURCE_LINE]
+        if hashes["hash"].n_unique() < hashes.height
+        else hashes[SOURCE_LINE].clear()
+    )
+    del hashes, id_parts
+    repeated = (
+        combined.lazy()
+        .filter(pl.col(SOURCE_LINE).is_in(candidates.implode()))
+        .select(spec.key, "action", SOURCE_LINE)
+        .collect()
+        .filter(pl.col(spec.key).is_duplicated())
+    )
     latest = apply_rules(
         repeated, dedupe=Dedupe(keys=[spec.key], order_by=SOURCE_LINE, name="superseded"), row_number_offset=0
     )
@@ -522,7 +566,14 @@ def typed_changes(spec: TableSpec, raw: RawFile | pl.DataFrame, chunk_rows: int 
         quarantine = quarantine.with_columns(physical_lines(quarantine["line"], breaks))
         warned_rows = warned_rows.with_columns(physical_lines(warned_rows["line"], breaks))
     return Changes(
-        rows=rows, quarantine=quarantine, rows_read=rows_read, counts=counts, warnings=warned_rows, repairs=repairs
+        rows=rows,
+        quarantine=quarantine,
+        rows_read=rows_read,
+        counts=counts,
+        warnings=warned_rows,
+        repairs=repairs,
+        # one pass over the action column (of the spilled files, for a lazy ``rows``)
+        per_action=dict(rows.lazy().group_by("action").len().collect().iter_rows()),
     )
 
 

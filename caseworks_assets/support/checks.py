@@ -85,9 +85,16 @@ def report_schema(support_report: pl.DataFrame) -> dg.AssetCheckResult:
     return _for(REPORT_SCHEMA_CHECK, validate_frame(support_report, REPORT_SCHEMA))
 
 
-def report_reconciles(support_report: pl.DataFrame, interactions: pl.DataFrame) -> dg.AssetCheckResult:
-    """``report_reconciles``: no interaction lost or counted twice by the report's joins."""
-    figures = reconciliation(support_report, interactions)
+def report_reconciles(
+    support_report: pl.DataFrame,
+    interactions: pl.DataFrame | pl.LazyFrame,
+    figures: dict[str, float] | None = None,
+) -> dg.AssetCheckResult:
+    """``report_reconciles``: no interaction lost or counted twice by the report's joins.
+
+    ``figures``: :func:`~caseworks_assets.support.report.reconciliation` when the caller has it already.
+    """
+    figures = figures or reconciliation(support_report, interactions)
     mismatches = [
         name
         for name in ("interactions", "calls", "call_duration")

@@ -11,6 +11,7 @@ from pathlib import Path
 import polars as pl
 
 from caseworks_assets.resources.staging import staged_path
+from caseworks_assets.support.layout import Frame
 from caseworks_assets.support.report import as_eastern
 
 FORMATS = ("csv", "json", "parquet")
@@ -20,29 +21,30 @@ ISO_WITH_OFFSET = "%Y-%m-%dT%H:%M:%S%:z"
 PARQUET_COMPRESSION = "snappy"
 
 
-def as_text_timestamps(frame: pl.DataFrame) -> pl.DataFrame:
+def as_text_timestamps(frame: Frame) -> Frame:
     """Timestamps as ISO text with offset, dates as ISO text: what csv and json readers expect."""
+    schema = frame.collect_schema()
     return frame.with_columns(
-        [
-            pl.col(name).dt.strftime(ISO_WITH_OFFSET)
-            for name, dtype in frame.schema.items()
-            if isinstance(dtype, pl.Datetime)
-        ]
-        + [pl.col(name).dt.strftime("%Y-%m-%d") for name, dtype in frame.schema.items() if dtype == pl.Date]
+        [pl.col(name).dt.strftime(ISO_WITH_OFFSET) for name, dtype in schema.items() if isinstance(dtype, pl.Datetime)]
+        + [pl.col(name).dt.strftime("%Y-%m-%d") for name, dtype in schema.items() if dtype == pl.Date]
     )
 
 
-def write_export(frame: pl.DataFrame, folder: Path, name: str, fmt: str) -> Path:
-    """Write ``frame`` as ``<folder>/<name>.<fmt>`` (atomically: temporary name, then rename)."""
+def write_export(frame: pl.DataFrame | pl.LazyFrame, folder: Path, name: str, fmt: str) -> Path:
+    """Write ``frame`` as ``<folder>/<name>.<fmt>`` (atomically: temporary name, then rename).
+
+    A lazy frame (a scan of the lake) is streamed into parquet and csv, never
+    whole in memory; json, one array, is written from the collected frame.
+    """
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}")
     target = folder / f"{name}.{fmt}"
-    frame = as_eastern(frame)
+    lazy = as_eastern(frame.lazy())
     with staged_path(target) as staging:
         if fmt == "parquet":
-            frame.write_parquet(staging, compression=PARQUET_COMPRESSION)
+            lazy.sink_parquet(staging, compression=PARQUET_COMPRESSION)
         elif fmt == "csv":
-            as_text_timestamps(frame).write_csv(staging)
+            as_text_timestamps(lazy).sink_csv(staging)
         else:
-            as_text_timestamps(frame).write_json(staging)
+            as_text_timestamps(lazy).collect().write_json(staging)
     return target

@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import polars as pl
 
@@ -26,6 +27,8 @@ from caseworks_assets.registry import InputError
 
 CASE = "support"
 EASTERN = "America/New_York"
+#: A frame in memory or a lazy one (a scan of the lake): helpers that only add columns take either.
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 ACTIONS = ("add", "update", "delete")
 SOURCE_FILE = "_source_file"
 SOURCE_LINE = "_source_line"

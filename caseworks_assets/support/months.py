@@ -21,12 +21,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
 
 from caseworks_assets.support.changes import (
-    apply_changes,
     change_stats,
     duplicated_ids,
     quarantine_schema,
@@ -112,8 +112,8 @@ class MonthStates:
     recorded, so a recorded state is always stored.
     """
 
-    def __init__(self, lake: LakeResource, layout: Layout, writes: WriteBehind, files: ChainFiles) -> None:
-        self.lake, self.layout, self.writes, self.files = lake, layout, writes, files
+    def __init__(self, lake: LakeResource, layout: Layout, writes: WriteBehind, files: ChainFiles, spill: Path) -> None:
+        self.lake, self.layout, self.writes, self.files, self.spill = lake, layout, writes, files, spill
         self.connection = connect()
         self.built: dict[str, Built] = {}
 
@@ -281,18 +281,23 @@ def apply_table_month(
     is written by one ``COPY`` over the chain of files.
     """
     previous = states.previous(spec, month)
-    changes = typed_changes(spec, raw)
+    # the initial extract (tens of millions of rows) is typed into files, its state streamed from them
+    spill = states.spill / f"{spec.name}-{month}" if previous.month is None else None
+    if spill is not None:
+        spill.mkdir()
+    changes = typed_changes(spec, raw, spill=spill)
     version = new_version()
     issues = changes.issues  # sorted once: a month of millions of rows can hold a million warnings
     lake.write_parquet(issues, *rejects_parts(spec.name, month))
     if previous.month is None:
-        state, stats = apply_changes(pl.DataFrame(schema=STATE_SCHEMAS[spec.name]), changes.rows, spec.key)
-        duplicates = duplicated_ids(state, spec.key)
+        # nothing to replace and no id to know: the state is the typed rows
+        state = changes.rows.lazy().select(list(STATE_SCHEMAS[spec.name]))
+        stats = change_stats(changes.per_action, {}, 0, changes.rows_loaded)
+        duplicates = duplicated_ids(state.select(spec.key).collect(), spec.key)
         states.writes.submit(write_snapshot, lake, spec.name, month, state, version)
-        built = Built(month, Chain(month), version, state.height, duplicates)
+        built = Built(month, Chain(month), version, changes.rows_loaded, duplicates)
         path = lake.path(*snapshot_parts(spec.name, month))
         in_full = True
-        del state
     else:
         per_action = dict(changes.rows.group_by("action").len().iter_rows())
         write_changes(lake, spec.name, month, changes.rows, version, (previous.month, previous.version))
@@ -324,28 +329,32 @@ def apply_table_month(
     )
 
 
-def quarantine_rows(month: str, lake: LakeResource, rejected: dict[str, pl.DataFrame]) -> pl.DataFrame:
-    """The month's rejected rows of every table, with the month: as this step rejected them, or from the lake."""
+def quarantine_rows(month: str, lake: LakeResource) -> pl.LazyFrame:
+    """The month's rejected rows of every table, with the month, as a scan of the tables' rejects files.
 
-    def rows_of(table: str) -> pl.DataFrame:
-        if table in rejected:
-            return rejected[table]
+    Lazy: a month can hold a million warnings, and the run's months are
+    streamed together into one file (:func:`quarantine_parts`) without being
+    held in memory.
+    """
+    schema = quarantine_schema()
+    frames = [pl.LazyFrame(schema=schema)]
+    for table in TABLES:
         if lake.exists(*rejects_parts(table, month)):
-            return lake.read_parquet(*rejects_parts(table, month))
-        return pl.DataFrame(schema=quarantine_schema())
-
-    # rejects written before warnings existed hold rejected rows only
-    frames = [
-        frame if "severity" in frame.columns else frame.with_columns(pl.lit("error").alias("severity"))
-        for frame in (rows_of(table) for table in TABLES)
-    ]
-    return pl.concat([f.select(list(quarantine_schema())).cast(quarantine_schema()) for f in frames]).select(
-        pl.lit(month).alias("month"), pl.all()
-    )
+            frame = lake.scan_parquet(*rejects_parts(table, month))
+            if "severity" not in frame.collect_schema():  # written before warnings existed: rejected rows only
+                frame = frame.with_columns(pl.lit("error").alias("severity"))
+            frames.append(frame.select(list(schema)).cast(schema))  # type: ignore[arg-type]
+    return pl.concat(frames).select(pl.lit(month).alias("month"), pl.all())
 
 
-def quarantine_figures(rows: pl.DataFrame) -> dict[str, object]:
+def quarantine_parts(months: list[str]) -> tuple[str, ...]:
+    """Lake path of the quarantine rows of a run's months, loaded from there into the warehouse table."""
+    return (CASE, "quarantine", f"{months[0]}_{months[-1]}.parquet" if len(months) > 1 else f"{months[0]}.parquet")
+
+
+def quarantine_figures(rows: pl.DataFrame | pl.LazyFrame) -> dict[str, object]:
     """Rows rejected, values warned and repaired, and rows per table and rule."""
+    rows = rows.lazy().select("table", "rule", "severity").collect(engine="streaming")
     by_rule = rows.group_by("table", "rule").len().sort("table", "rule")
     warnings = rows["severity"] == "warning"
     repaired = warnings & rows["rule"].str.starts_with("repaired_")

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import polars as pl
 
-from caseworks_assets.support.layout import EASTERN
+from caseworks_assets.support.layout import EASTERN, Frame
 
 UNKNOWN = "Unknown"
 #: A phone call: the interactions whose duration the report and the answers measure.
 IS_CALL = (pl.col("channel") == "phone").fill_null(False)
 
 
-def as_eastern(frame: pl.DataFrame) -> pl.DataFrame:
+def as_eastern(frame: Frame) -> Frame:
     """Timestamps back in Eastern wall time, whatever zone the store returned them in (naive = UTC)."""
     converted = []
-    for name, dtype in frame.schema.items():
+    for name, dtype in frame.collect_schema().items():
         if isinstance(dtype, pl.Datetime):
             column = pl.col(name)
             if dtype.time_zone is None:
@@ -48,7 +48,7 @@ def _known(column: str) -> pl.Expr:
     return pl.when(value.str.len_chars() > 0).then(value).otherwise(pl.lit(UNKNOWN)).alias(column)
 
 
-def _named(frame: pl.DataFrame, contact_centers: pl.DataFrame, service_categories: pl.DataFrame) -> pl.DataFrame:
+def _named(frame: Frame, contact_centers: pl.DataFrame, service_categories: pl.DataFrame) -> Frame:
     """``frame`` with the final contact center name and department of its ids, ``Unknown`` where there is none.
 
     Names are cleaned on the (small) dimension tables before the joins, not on
@@ -57,6 +57,8 @@ def _named(frame: pl.DataFrame, contact_centers: pl.DataFrame, service_categorie
     """
     centers = contact_centers.select("contact_center_id", _known("contact_center_name"))
     departments = service_categories.select("category_id", _known("department"))
+    if isinstance(frame, pl.LazyFrame):
+        centers, departments = centers.lazy(), departments.lazy()
     return (
         frame.join(centers, on="contact_center_id", how="left")
         .join(departments, on="category_id", how="left")
@@ -64,21 +66,25 @@ def _named(frame: pl.DataFrame, contact_centers: pl.DataFrame, service_categorie
     )
 
 
-def _with_month(interactions: pl.DataFrame) -> pl.DataFrame:
-    """Interactions in Eastern time with their report ``month``, the Eastern month of ``interaction_start``."""
-    interactions = as_eastern(interactions)
-    return interactions.with_columns(month_labels(interactions["interaction_start"]).alias("month"))
+def _with_month(interactions: Frame) -> Frame:
+    """Interactions in Eastern time with their report ``month``, the Eastern month of ``interaction_start``.
+
+    The month is labelled batch by batch (:func:`month_labels` on each batch
+    gives the labels it gives on the whole column), so a lazy frame streams.
+    """
+    month = pl.col("interaction_start").map_batches(month_labels, return_dtype=pl.String, is_elementwise=True)
+    return as_eastern(interactions).with_columns(month.alias("month"))
 
 
 def labelled_interactions(
-    interactions: pl.DataFrame, contact_centers: pl.DataFrame, service_categories: pl.DataFrame
-) -> pl.DataFrame:
+    interactions: Frame, contact_centers: pl.DataFrame, service_categories: pl.DataFrame
+) -> Frame:
     """Interactions with their report month, final contact center name and department, and whether a call."""
     return _named(_with_month(interactions), contact_centers, service_categories).with_columns(IS_CALL.alias("is_call"))
 
 
 def build_report(
-    interactions: pl.DataFrame, contact_centers: pl.DataFrame, service_categories: pl.DataFrame
+    interactions: pl.DataFrame | pl.LazyFrame, contact_centers: pl.DataFrame, service_categories: pl.DataFrame
 ) -> pl.DataFrame:
     """``support_report``: totals per month (Eastern), contact center and department.
 
@@ -86,10 +92,11 @@ def build_report(
     totals get their final names (``Unknown`` for a missing or blank one) and
     are totalled again per name: millions of rows are grouped once on their
     ids instead of joined twice. A dimension id listed twice still doubles its
-    interactions, which the reconciliation check reports.
+    interactions, which the reconciliation check reports. The rows are
+    streamed (a lazy scan of tens of millions of rows is never whole in memory).
     """
     per_id = (
-        _with_month(interactions)
+        _with_month(interactions.lazy())
         .group_by("month", "contact_center_id", "category_id")
         .agg(
             pl.len().cast(pl.Int64).alias("total_interactions"),
@@ -101,6 +108,7 @@ def build_report(
             .cast(pl.Float64)
             .alias("total_call_duration"),
         )
+        .collect(engine="streaming")
     )
     return (
         _named(per_id, contact_centers, service_categories)
@@ -110,16 +118,25 @@ def build_report(
     )
 
 
-def reconciliation(report: pl.DataFrame, interactions: pl.DataFrame) -> dict[str, float]:
-    """Report totals next to the same totals taken straight from ``interactions_final``."""
-    calls = interactions.filter(IS_CALL)
+def reconciliation(report: pl.DataFrame, interactions: pl.DataFrame | pl.LazyFrame) -> dict[str, float]:
+    """Report totals next to the same totals taken straight from ``interactions_final`` (one streaming pass)."""
+    final = (
+        interactions.lazy()
+        .select(
+            pl.len().alias("interactions"),
+            IS_CALL.sum().alias("calls"),
+            pl.col("call_duration_minutes").filter(IS_CALL).fill_null(0).sum().alias("call_duration"),
+        )
+        .collect(engine="streaming")
+        .row(0, named=True)
+    )
     return {
         "report_interactions": int(report["total_interactions"].sum()),
-        "final_interactions": interactions.height,
+        "final_interactions": int(final["interactions"]),
         "report_calls": int(report["total_calls"].sum()),
-        "final_calls": calls.height,
+        "final_calls": int(final["calls"]),
         "report_call_duration": float(report["total_call_duration"].sum()),
-        "final_call_duration": float(calls["call_duration_minutes"].fill_null(0).sum()),
+        "final_call_duration": float(final["call_duration"] or 0.0),
     }
 
 

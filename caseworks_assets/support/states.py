@@ -40,7 +40,7 @@ from upath import UPath
 from caseworks_assets.resources import LakeResource
 from caseworks_assets.resources.staging import staged_path
 from caseworks_assets.support.changes import apply_changes
-from caseworks_assets.support.layout import CASE, EASTERN, TABLES
+from caseworks_assets.support.layout import CASE, EASTERN, TABLES, Frame
 from caseworks_assets.support.schemas import STATE_SCHEMAS
 
 #: Parquet key-value metadata of state files.
@@ -76,14 +76,19 @@ def state_version(lake: LakeResource, table: str, month: str) -> str:
     return lake.file_metadata(*parts).get(VERSION, "")
 
 
-def as_state(frame: pl.DataFrame, table: str) -> pl.DataFrame:
+def as_state(frame: Frame, table: str) -> Frame:
     """``frame`` in the state's schema: instants in Eastern time (a snapshot written by DuckDB reads back in UTC)."""
-    schema = STATE_SCHEMAS[table]
+    schema, stored = STATE_SCHEMAS[table], frame.collect_schema()
     return frame.with_columns(
         pl.col(name).dt.convert_time_zone(EASTERN)
         for name, dtype in schema.items()
-        if isinstance(dtype, pl.Datetime) and frame.schema.get(name) != dtype
+        if isinstance(dtype, pl.Datetime) and stored.get(name) != dtype
     )
+
+
+def scan_snapshot(lake: LakeResource, table: str, month: str) -> pl.LazyFrame:
+    """The snapshot after ``month`` as a lazy frame in the state's schema, read only as far as the query needs."""
+    return as_state(lake.scan_parquet(*snapshot_parts(table, month)), table)
 
 
 def _base_month(lake: LakeResource, table: str, month: str) -> str | None:
@@ -116,7 +121,9 @@ def read_state(lake: LakeResource, table: str, month: str) -> pl.DataFrame:
     return state
 
 
-def write_snapshot(lake: LakeResource, table: str, month: str, state: pl.DataFrame, version: str) -> UPath:
+def write_snapshot(
+    lake: LakeResource, table: str, month: str, state: pl.DataFrame | pl.LazyFrame, version: str
+) -> UPath:
     """Store ``state`` as the snapshot after ``month``, replacing changes kept for that month."""
     path = lake.write_parquet(
         state,

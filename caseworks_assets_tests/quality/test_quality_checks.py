@@ -127,6 +127,19 @@ def test_validate_frame_reports_type_errors_and_missing_columns() -> None:
     assert any("column_in_dataframe" in name for name in checks)
 
 
+@pytest.mark.parametrize("batch_rows", [1, 2, 3, 100])
+def test_a_lazy_frame_validated_in_batches_fails_as_the_whole_frame_does(batch_rows: int) -> None:
+    """Batches see every row rule; duplicates split across batches (id 2 in rows 1 and 2) are still found."""
+    whole = validate_frame(BAD, Customers)
+    batched = validate_frame(BAD.lazy(), Customers, batch_rows=batch_rows)
+    assert not batched.passed
+    for name in ("rows", "failures", "failing_rows", "failures_by_check"):
+        assert batched.metadata[name] == whole.metadata[name], name
+    assert batched.metadata["failures_by_check"].value["customer_id / field_uniqueness"] == 2
+    assert validate_frame(GOOD.lazy(), Customers, batch_rows=batch_rows).passed
+    assert not validate_frame(GOOD.clear().lazy().drop("uf"), Customers, batch_rows=batch_rows).passed
+
+
 def test_validate_frame_accepts_a_partition_range_mapping() -> None:
     parts = {"2024-01-01": GOOD, "2024-01-02": BAD.head(2)}
     result = validate_frame(parts, Customers)

@@ -190,6 +190,23 @@ def test_typing_a_file_chunk_by_chunk_gives_what_typing_it_whole_gives(tmp_path,
     assert streamed.rows.filter(pl.col("interaction_id") == "X9")["action"].to_list() == ["add"]
 
 
+@pytest.mark.parametrize("chunk_rows", [1, 3, 100])
+def test_typing_into_spill_files_gives_what_typing_in_memory_gives(tmp_path, chunk_rows):
+    """An initial extract is typed into files chunk by chunk; its rows, figures and rejects must not change."""
+    path = _small_inputs(tmp_path) / "delta" / "interactions_delta_202501.csv"
+    in_memory = typed_changes(INTERACTIONS, RawFile(INTERACTIONS, path), chunk_rows=chunk_rows)
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    spilled = typed_changes(INTERACTIONS, RawFile(INTERACTIONS, path), chunk_rows=chunk_rows, spill=spill)
+    assert isinstance(spilled.rows, pl.LazyFrame) and len(list(spill.iterdir())) >= 1
+    assert spilled.rows.collect().equals(in_memory.rows)
+    assert spilled.per_action == in_memory.per_action == dict(in_memory.rows.group_by("action").len().iter_rows())
+    assert spilled.rows_loaded == in_memory.rows.height
+    assert spilled.quarantine.equals(in_memory.quarantine)  # the superseded row X9 (line 9) among them
+    assert spilled.warnings.equals(in_memory.warnings)
+    assert spilled.metadata()["rows_loaded"] == in_memory.metadata()["rows_loaded"]
+
+
 def test_apply_changes_upserts_and_reports_unknown_ids():
     schema = STATE_SCHEMAS["contact_centers"]
     previous = pl.DataFrame(
