@@ -103,17 +103,6 @@ def test_settings_resolve_every_setting_and_name_secrets_only(
     assert settings.payments_landing_dir == caseworks_env.out_dir / "payments" / "landing"
 
 
-def test_definitions_are_built_once_per_settings(caseworks_env: Settings) -> None:
-    """The same settings reuse one build; other settings (even in the same process) get their own."""
-    first = build_definitions(caseworks_env, cases=["ouchhungry"])
-    assert build_definitions(Settings.from_env(), cases=["ouchhungry"]) is first
-    elsewhere = dataclasses.replace(caseworks_env, out_dir=caseworks_env.out_dir / "elsewhere")
-    other = build_definitions(elsewhere, cases=["ouchhungry"])
-    assert other is not first
-    assert (other.resources or {})["outputs"].root == str(elsewhere.out_dir)
-    assert (first.resources or {})["outputs"].root == str(caseworks_env.out_dir)
-
-
 def test_configured_channels_and_stores_follow_the_settings_given(caseworks_env: Settings) -> None:
     """What the environment configures is decided from the Settings passed in, not read when resources are built."""
     mail = dataclasses.replace(
