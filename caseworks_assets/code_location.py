@@ -1,4 +1,12 @@
-"""How the code location is put together: the cases' definitions plus the shared resources, bound once."""
+"""How the code location is put together: the cases' definitions plus the shared resources, bound once.
+
+Everything that depends on the configuration comes from one
+:class:`~caseworks_assets.settings.Settings`: the shared resources
+(:func:`~caseworks_assets.resources.build_resources`), each case's own
+settings-dependent part (``Case.configured``) and the kind tags that name the
+configured stores (``warehouse`` becomes ``duckdb`` or ``bigquery``). Importing a
+case reads no environment, so the build is a function of ``(settings, cases)``.
+"""
 
 from __future__ import annotations
 
@@ -27,7 +35,7 @@ def required_resource_keys(defs: dg.Definitions) -> set[str]:
 
 
 def build_definitions(settings: Settings | None = None, cases: Iterable[str] | None = None) -> dg.Definitions:
-    """Merge the cases' definitions (every case, or just ``cases``) and bind the environment's resources.
+    """Merge the cases' definitions (every case, or just ``cases``) and bind the resources of ``settings``.
 
     The cases share no assets, so the CLI runs one case on its definitions
     alone, with only the resources they require: the other cases and the
