@@ -28,6 +28,9 @@ CASES_DATA_ENV = "CASEWORKS_DATA_DIR"
 OUT_DIR_ENV = "CASEWORKS_OUT_DIR"
 CRM_DATABASE_URL_ENV = "CASEWORKS_CRM_DATABASE_URL"
 CRM_API_KEYS_ENV = "CASEWORKS_CRM_API_KEYS"
+# The two process switches below are read when used, not kept in Settings: they change how a process
+# prints and measures, never the definitions.
+
 #: Console log level of CLI runs; every event is in the instance (the UI) whatever this is.
 LOG_LEVEL_ENV = "CASEWORKS_LOG_LEVEL"
 #: By default Dagster prints nothing: a failed command ends with its own one-line reason.
