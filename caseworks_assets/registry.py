@@ -18,6 +18,11 @@ import dagster as dg
 
 if TYPE_CHECKING:
     from caseworks_assets.runner import CaseRun
+    from caseworks_assets.settings import Settings
+
+
+def _nothing_configured(_settings: Settings) -> dg.Definitions:
+    return dg.Definitions()
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,10 @@ class Case:
         validate_inputs: raises :class:`InputError` for a missing or malformed
             input folder before any run starts.
         summarize: the case's answers as short text once it has run.
+        configured: the part of the case's definitions that depends on the
+            settings (its own resources, assets loaded from a configured
+            service), built by the code location from a ``Settings``; ``defs``
+            itself reads no setting.
     """
 
     name: str
@@ -44,6 +53,7 @@ class Case:
     validate_inputs: Callable[[Path], None] = lambda _path: None
     summarize: Callable[[CaseRun], str] = lambda _run: ""
     formats: tuple[str, ...] = field(default=("parquet",))
+    configured: Callable[[Settings], dg.Definitions] = _nothing_configured
 
 
 class InputError(ValueError):

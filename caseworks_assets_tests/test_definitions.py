@@ -180,9 +180,10 @@ def test_definitions_are_built_once_per_configuration(caseworks_env: Settings, m
     assert build_definitions(Settings.from_env()) is whole  # equal settings, same build
     one = build_definitions(caseworks_env, cases=["support"])
     assert one is not whole and build_definitions(caseworks_env, cases=["support"]) is one
-    # another configuration is another build: other settings, or a variable a resource reads when built
+    # the definitions depend on the Settings given and nothing else: another configuration is another Settings
     monkeypatch.setenv("CASEWORKS_SUPPORT_DATA_DIR", str(caseworks_env.data_dir / "elsewhere"))
-    moved = build_definitions(caseworks_env)
+    assert build_definitions(caseworks_env) is whole
+    moved = build_definitions(Settings.from_env())
     assert moved is not whole
     assert moved.resources["inputs"].overrides == {"support": str(caseworks_env.data_dir / "elsewhere")}
     monkeypatch.setenv("CASEWORKS_OUT_DIR", str(caseworks_env.out_dir.parent / "other-out"))

@@ -11,7 +11,7 @@ from caseworks_assets.crm.columns import CASE as NAME
 from caseworks_assets.crm.jobs import crm_interaction_anomalies, crm_job
 from caseworks_assets.crm.reader import validate_inputs
 from caseworks_assets.crm.sample import write_sample
-from caseworks_assets.crm.serving import CrmServing
+from caseworks_assets.crm.serving import serving_definitions
 from caseworks_assets.registry import Case
 
 defs = dg.Definitions(
@@ -19,7 +19,6 @@ defs = dg.Definitions(
     asset_checks=CHECKS,
     jobs=[crm_job],
     sensors=[crm_interaction_anomalies],
-    resources={"crm_serving": CrmServing.from_env()},
 )
 
 CASE = Case(
@@ -30,4 +29,5 @@ CASE = Case(
     run=cli.run,
     validate_inputs=validate_inputs,
     summarize=cli.summarize,
+    configured=serving_definitions,
 )

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import dagster as dg
 from dagster import ConfigurableResource
 
 from caseworks_assets.crm.columns import CASE
 from caseworks_assets.crm.store import ServingData, load_postgres, publish_snapshot
-from caseworks_assets.resources.delivery.env import is_set, setting
-from caseworks_assets.resources.warehouse import WAREHOUSE_KIND
+from caseworks_assets.resources.warehouse import SERVING_STORE_KIND
 from caseworks_assets.settings import CRM_DATABASE_URL_ENV, Settings
 
 SERVING_FOLDER = "serving"
-#: The serving store's kind tag in the UI: PostgreSQL in deployment (or whenever its URL is set), else DuckDB.
-SERVING_KIND = "postgres" if is_set(CRM_DATABASE_URL_ENV) or WAREHOUSE_KIND == "bigquery" else "duckdb"
+#: The serving store's kind tag in the UI; the code location names the store the settings choose
+#: (``Settings.crm_serving_kind``: PostgreSQL in deployment or whenever its URL is set, else DuckDB).
+SERVING_KIND = SERVING_STORE_KIND
 
 
 def snapshot_folder(out_dir: Path) -> Path:
@@ -29,8 +30,10 @@ class CrmServing(ConfigurableResource):
     out_root: str = ""
 
     @classmethod
-    def from_env(cls) -> CrmServing:
-        return cls(database_url=setting(CRM_DATABASE_URL_ENV, ""))
+    def from_settings(cls, settings: Settings) -> CrmServing:
+        """The URL (it holds a password) as an ``EnvVar`` when set; else snapshots under the settings' output folder."""
+        url = dg.EnvVar(CRM_DATABASE_URL_ENV) if settings.crm_database_url else ""
+        return cls(database_url=url, out_root=str(settings.out_dir))
 
     @property
     def kind(self) -> str:
@@ -46,3 +49,8 @@ class CrmServing(ConfigurableResource):
             return {"store": "postgresql", "version": version, "schema_revision": revision}
         version, path, revision = publish_snapshot(self.folder(), data)
         return {"store": "duckdb snapshot", "version": version, "schema_revision": revision, "path": str(path)}
+
+
+def serving_definitions(settings: Settings) -> dg.Definitions:
+    """The crm case's own resource, from the settings."""
+    return dg.Definitions(resources={"crm_serving": CrmServing.from_settings(settings)})

@@ -13,6 +13,7 @@ Any case publishes governed data the same way: declare its columns as
 from caseworks_assets.governance.classification import (
     Classification,
     ColumnSpec,
+    RowRule,
     column_names,
     column_schema,
     governance_metadata,
@@ -55,6 +56,7 @@ __all__ = [
     "Pseudonymizer",
     "Role",
     "RotationResult",
+    "RowRule",
     "access",
     "column_names",
     "column_schema",

@@ -9,6 +9,11 @@ shown in the UI (:func:`column_schema`: the classification is a column tag and
 prefixes the description, the constraints are the Pandera ones), the table's
 own class (its most sensitive column's) and the role projections in
 :mod:`caseworks_assets.governance.policy`.
+
+A column's type is a name (``String``, ``Date``, ...) or, for nested values, a
+polars type (``pl.List(pl.Struct(...))``). Rules across columns of a row are
+table-level :class:`RowRule` objects: named polars expressions that must hold on
+every row, checked by the same Pandera schema under their names.
 """
 
 from __future__ import annotations
@@ -45,7 +50,8 @@ class ColumnSpec:
 
     Attributes:
         name: column name.
-        dtype: type as shown to users (e.g. ``String``, ``Float64``, ``Date``).
+        dtype: type as shown to users (e.g. ``String``, ``Float64``, ``Date``), or a polars type for
+            nested values (e.g. ``pl.List(pl.Struct({...}))``), shown as polars prints it.
         description: what the column means.
         classification: sensitivity level.
         identifier: the column identifies a person (customer, employee); roles
@@ -63,7 +69,7 @@ class ColumnSpec:
     """
 
     name: str
-    dtype: str
+    dtype: str | pl.DataType
     description: str
     classification: Classification = Classification.INTERNAL
     identifier: bool = False
@@ -86,8 +92,33 @@ POLARS_TYPES: dict[str, pl.DataType] = {
 }
 
 
+@dataclass(frozen=True)
+class RowRule:
+    """A rule across the columns of one row: ``rule`` (a boolean polars expression) holds on every row.
+
+    Becomes a table-level Pandera check named ``name`` (also its error
+    message), so a failure names the rule and the rows that break it.
+    """
+
+    name: str
+    rule: pl.Expr
+
+    def pandera_check(self) -> pa.Check:
+        rule = self.rule
+        return pa.Check(lambda data: data.lazyframe.select(rule), name=self.name, error=self.name)
+
+
+def type_name(column: ColumnSpec) -> str:
+    """The column's type as shown to users: its name, or the nested polars type as polars prints it."""
+    if isinstance(column.dtype, pl.DataType):
+        return str(column.dtype)
+    return f"{column.dtype} ({column.time_zone})" if column.time_zone else column.dtype
+
+
 def polars_type(column: ColumnSpec) -> pl.DataType:
-    """The polars type of a column (a ``Datetime`` in its declared time zone)."""
+    """The polars type of a column (a ``Datetime`` in its declared time zone; a nested type as declared)."""
+    if isinstance(column.dtype, pl.DataType):
+        return column.dtype
     if column.dtype == "Datetime":
         return pl.Datetime("us", column.time_zone)
     return POLARS_TYPES[column.dtype]
@@ -99,7 +130,13 @@ def polars_schema(columns: Sequence[ColumnSpec]) -> dict[str, pl.DataType]:
 
 
 def pandera_schema(
-    name: str, columns: Sequence[ColumnSpec], *, strict: bool = False, any_time_zone: bool = False
+    name: str,
+    columns: Sequence[ColumnSpec],
+    *,
+    strict: bool = False,
+    any_time_zone: bool = False,
+    unique: Sequence[str] | None = None,
+    rows: Sequence[RowRule] = (),
 ) -> pa.DataFrameSchema:
     """The Pandera schema of a table, derived from its column contracts (type, nulls, uniqueness, checks).
 
@@ -107,6 +144,8 @@ def pandera_schema(
     stores instants as ``TIMESTAMPTZ`` and reads them back in UTC. The
     classification and severity travel as column metadata, so
     :func:`~caseworks_assets.quality.pandera_column_schema` shows them too.
+    Table-level rules: ``unique`` names the columns whose combination is the
+    table's key, ``rows`` the rules every row must satisfy.
     """
 
     def dtype(column: ColumnSpec) -> Any:
@@ -128,6 +167,8 @@ def pandera_schema(
         },
         name=name,
         strict=strict,
+        unique=list(unique) if unique else None,
+        checks=[rule.pandera_check() for rule in rows] or None,
     )
 
 
@@ -142,7 +183,7 @@ def column_schema(columns: Sequence[ColumnSpec]) -> dg.TableSchema:
         columns=[
             dg.TableColumn(
                 name=c.name,
-                type=f"{c.dtype} ({c.time_zone})" if c.time_zone else c.dtype,
+                type=type_name(c),
                 description=f"[{c.classification.label}] {c.description}"
                 + (" (encrypted: key id + AES-GCM ciphertext)" if c.encrypted else "")
                 + (" (pseudonymized for roles without identity access)" if c.identifier else ""),

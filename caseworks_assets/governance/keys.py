@@ -1,4 +1,4 @@
-"""The privacy resource: pseudonym key and encryption key ring, from the environment only.
+"""The privacy resource: pseudonym key and encryption key ring, secrets named as ``EnvVar``.
 
 * ``CASEWORKS_PSEUDONYM_KEY`` -- secret for keyed pseudonyms (any long random string).
 * ``CASEWORKS_ENCRYPTION_KEYS`` -- ``"k2:<base64 32 bytes>,k1:<base64 32 bytes>"``,
@@ -8,6 +8,9 @@
 With ``CASEWORKS_ENV=local`` and no keys configured, a clearly labelled demo key
 (public, in this file) is used and a warning is logged on every run; in prod the
 resource reads ``EnvVar``s and a run without them fails before touching data.
+Whether keys are configured is decided from :class:`~caseworks_assets.settings.Settings`
+(which secrets are set); only the key commands read the ring's value, through
+:func:`~caseworks_assets.settings.secret_value`.
 """
 
 from __future__ import annotations
@@ -21,10 +24,7 @@ import polars as pl
 
 from caseworks_assets.governance.encryption import KeyRing, KeyRingError
 from caseworks_assets.governance.pseudonymize import Pseudonymizer, pseudonymize_series
-from caseworks_assets.settings import env_value, environment, is_set
-
-PSEUDONYM_KEY_ENV = "CASEWORKS_PSEUDONYM_KEY"
-ENCRYPTION_KEYS_ENV = "CASEWORKS_ENCRYPTION_KEYS"
+from caseworks_assets.settings import ENCRYPTION_KEYS_ENV, PSEUDONYM_KEY_ENV, Settings, secret_value
 
 #: Public demo keys, for a laptop demo only: anything sealed with them is NOT protected.
 DEMO_PSEUDONYM_KEY = "caseworks-DEMO-pseudonym-key-not-secret"
@@ -58,29 +58,29 @@ class PrivacyResource(dg.ConfigurableResource):
         return Pseudonymizer(self.pseudonym_key.encode())
 
 
-def _is_local() -> bool:
-    return environment() == "local"
+def _is_local(settings: Settings | None) -> bool:
+    return (settings or Settings.from_env()).env == "local"
 
 
-def keyring_from_env() -> KeyRing:
+def keyring_from_env(settings: Settings | None = None) -> KeyRing:
     """The configured key ring (the demo ring only for ``CASEWORKS_ENV=local`` without keys)."""
-    spec = env_value(ENCRYPTION_KEYS_ENV)
+    spec = secret_value(ENCRYPTION_KEYS_ENV)
     if spec:
         return KeyRing.parse(spec)
-    if not _is_local():
+    if not _is_local(settings):
         raise KeyRingError(f"{ENCRYPTION_KEYS_ENV} is required when CASEWORKS_ENV=prod")
     warnings.warn(DEMO_WARNING, stacklevel=2)
     return KeyRing.parse(DEMO_ENCRYPTION_KEYS)
 
 
-def check_key_settings() -> None:
+def check_key_settings(settings: Settings | None = None) -> None:
     """Raise :class:`KeyRingError` (one line, naming the variable) if the key variables are half set or malformed.
 
     Called before a run starts, so a bad key ends the command with that line
     instead of a failed run whose reason is buried in a resource's error.
     """
-    pseudonym = env_value(PSEUDONYM_KEY_ENV)
-    ring = env_value(ENCRYPTION_KEYS_ENV)
+    pseudonym = secret_value(PSEUDONYM_KEY_ENV)
+    ring = secret_value(ENCRYPTION_KEYS_ENV)
     if bool(pseudonym) != bool(ring):
         given, missing = (
             (PSEUDONYM_KEY_ENV, ENCRYPTION_KEYS_ENV) if pseudonym else (ENCRYPTION_KEYS_ENV, PSEUDONYM_KEY_ENV)
@@ -88,7 +88,7 @@ def check_key_settings() -> None:
         raise KeyRingError(
             f"{given} is set but {missing} is not: set both (or, locally, neither to use the public demo keys)"
         )
-    if not pseudonym and not _is_local():
+    if not pseudonym and not _is_local(settings):
         raise KeyRingError(f"{ENCRYPTION_KEYS_ENV} is required when CASEWORKS_ENV=prod, and so is {PSEUDONYM_KEY_ENV}")
     if ring:
         try:
@@ -97,11 +97,11 @@ def check_key_settings() -> None:
             raise KeyRingError(f"{ENCRYPTION_KEYS_ENV}: {error}") from error
 
 
-def privacy_resource() -> PrivacyResource:
-    """``EnvVar``-backed keys; the demo keys only when they are unset and ``CASEWORKS_ENV=local``."""
-    local = _is_local()
-    configured = is_set(PSEUDONYM_KEY_ENV) or is_set(ENCRYPTION_KEYS_ENV)
-    if configured or not local:
+def privacy_resource(settings: Settings | None = None) -> PrivacyResource:
+    """``EnvVar``-backed keys; the demo keys only when ``settings`` record them unset and ``CASEWORKS_ENV=local``."""
+    settings = settings or Settings.from_env()
+    configured = settings.has_secret(PSEUDONYM_KEY_ENV) or settings.has_secret(ENCRYPTION_KEYS_ENV)
+    if configured or settings.env != "local":
         return PrivacyResource(
             pseudonym_key=dg.EnvVar(PSEUDONYM_KEY_ENV), encryption_keys=dg.EnvVar(ENCRYPTION_KEYS_ENV)
         )

@@ -42,9 +42,9 @@ from caseworks_assets.payments.stream import BATCH_SUFFIX, parse_batch
 from caseworks_assets.payments.stream_settle import settle
 from caseworks_assets.quality import reconciliation_check
 from caseworks_assets.resources import WAREHOUSE_KIND, WAREHOUSE_POOL, LakeResource
-from caseworks_assets.settings import Settings, env_value
+from caseworks_assets.settings import PAYMENTS_LANDING_ENV, Settings
 
-LANDING_ENV = "CASEWORKS_PAYMENTS_LANDING"
+LANDING_ENV = PAYMENTS_LANDING_ENV
 batches = dg.DynamicPartitionsDefinition(name="payments_batches")
 
 RECORD_TYPE = ColumnSpec(
@@ -56,16 +56,15 @@ STREAM_QUARANTINE_COLUMNS = [RECORD_TYPE, *QUARANTINE_COLUMNS]
 class StreamLanding(dg.ConfigurableResource):
     """The folder micro-batches land in.
 
-    ``path`` if set, else ``CASEWORKS_PAYMENTS_LANDING``, else
-    ``<CASEWORKS_OUT_DIR>/payments/landing`` -- resolved when used, so the CLI's
-    folders apply.
+    ``path`` if set, else the settings' landing folder (``CASEWORKS_PAYMENTS_LANDING``,
+    else ``<CASEWORKS_OUT_DIR>/payments/landing``) -- resolved when used, so the
+    CLI's folders apply.
     """
 
     path: str | None = None
 
     def folder(self) -> Path:
-        chosen = self.path or env_value(LANDING_ENV)
-        return Path(chosen) if chosen else Settings.from_env().case_out_dir(CASE) / "landing"
+        return Path(self.path) if self.path else Settings.from_env().payments_landing_dir
 
     def batch_files(self) -> list[Path]:
         folder = self.folder()

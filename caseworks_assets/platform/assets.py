@@ -15,7 +15,7 @@ from caseworks_assets.governance.classification import governance_metadata
 from caseworks_assets.platform import collect, columns, costs, dashboard, hints, kpis, storage
 from caseworks_assets.quality.checks import markdown_table
 from caseworks_assets.resources import WAREHOUSE_KIND, WAREHOUSE_POOL, CaseOutputs, LakeResource
-from caseworks_assets.settings import PlatformSettings, Settings, cost_overrides
+from caseworks_assets.settings import Settings
 
 CASE = "platform"
 START_DATE = "2025-01-01"
@@ -27,9 +27,9 @@ SPARK_STEPS = r"delinquency_evaluation"
 DBT_RUN_RESULTS = ("callcenter", "dbt_target", "run_results.json")
 
 
-def cost_model() -> costs.CostModel:
-    """The documented defaults with the environment's ``CASEWORKS_COST_*`` overrides."""
-    overrides = cost_overrides()
+def cost_model(settings: Settings | None = None) -> costs.CostModel:
+    """The documented defaults with the settings' ``CASEWORKS_COST_*`` overrides."""
+    overrides = dict((settings or Settings.from_env()).platform.cost_overrides)
     unknown = set(overrides) - set(costs.CostModel.__dataclass_fields__)
     if unknown:
         raise ValueError(f"unknown cost model field(s) {sorted(unknown)}; the fields are {costs.CostModel().as_dict()}")
@@ -123,7 +123,7 @@ def asset_activity(context: dg.AssetExecutionContext) -> dg.Output[pl.DataFrame]
 @dg.asset(
     key=[CASE, "storage_footprint"],
     group_name=CASE,
-    kinds={"duckdb" if WAREHOUSE_KIND == "duckdb" else "bigquery", "parquet", "polars"},
+    kinds={WAREHOUSE_KIND, "parquet", "polars"},
     pool=WAREHOUSE_POOL,
     metadata=governance_metadata(columns.STORAGE_FOOTPRINT),
     description="Bytes per warehouse table (DuckDB block statistics; INFORMATION_SCHEMA.TABLE_STORAGE on "
@@ -304,16 +304,17 @@ def optimization_hints(
 def scaling_recommendations(
     runs: pl.DataFrame, steps: pl.DataFrame, costs_table: pl.DataFrame
 ) -> dg.Output[pl.DataFrame]:
-    limits = PlatformSettings.from_env()
+    settings = Settings.from_env()
+    limits = settings.platform
     table = hints.scaling_recommendations(
         runs,
         steps,
         costs_table,
         max_concurrent_runs=limits.max_concurrent_runs,
         warehouse_pool_limit=limits.warehouse_pool_limit,
-        warehouse_engine=WAREHOUSE_KIND,
+        warehouse_engine=settings.warehouse_kind,
         spark_steps=SPARK_STEPS,
-        model=cost_model(),
+        model=cost_model(settings),
     )
     return dg.Output(
         table,

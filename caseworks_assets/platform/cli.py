@@ -30,7 +30,7 @@ from caseworks_assets.platform.assets import CASE, START_DATE
 from caseworks_assets.platform.jobs import days_target, platform_job
 from caseworks_assets.platform.sample import HISTORY, NOTE, instance_yaml, write_sample
 from caseworks_assets.registry import InputError
-from caseworks_assets.settings import case_data_env, is_set
+from caseworks_assets.settings import Settings
 
 if TYPE_CHECKING:
     from caseworks_assets.runner import CaseRun
@@ -45,7 +45,7 @@ def is_dagster_home(data_dir: Path) -> bool:
 def validate_inputs(data_dir: Path) -> None:
     """A Dagster home, a history.json, or no folder at all when none was named (the current instance then)."""
     if not data_dir.exists():
-        if is_set(case_data_env(CASE)):  # named with --data-dir (or its variable): it must exist
+        if Settings.from_env().case_data_override(CASE):  # named with --data-dir (or its variable): it must exist
             raise InputError(
                 f"{data_dir}: input folder not found (a Dagster home, or a history written by "
                 "`caseworks sample platform --out DIR --rows N`; leave --data-dir out to report on the current "

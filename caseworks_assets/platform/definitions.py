@@ -10,17 +10,12 @@ from caseworks_assets.platform.jobs import SENSORS, platform_job, platform_sched
 from caseworks_assets.platform.powerbi import powerbi_definitions
 from caseworks_assets.registry import Case
 
-# Power BI's semantic models and their resource when CASEWORKS_POWERBI_WORKSPACE_ID is set (the one resource
-# of the case that is not shared); the location loads without network either way (see powerbi.py)
-defs = dg.Definitions.merge(
-    dg.Definitions(
-        assets=ALL_ASSETS,
-        asset_checks=ALL_CHECKS,
-        jobs=[platform_job],
-        schedules=[platform_schedule],
-        sensors=SENSORS,
-    ),
-    powerbi_definitions(),
+defs = dg.Definitions(
+    assets=ALL_ASSETS,
+    asset_checks=ALL_CHECKS,
+    jobs=[platform_job],
+    schedules=[platform_schedule],
+    sensors=SENSORS,
 )
 
 CASE = Case(
@@ -31,4 +26,7 @@ CASE = Case(
     run=cli.run,
     validate_inputs=cli.validate_inputs,
     summarize=cli.summarize,
+    # Power BI's semantic models and their resource when its workspace id is set (the one resource of the case
+    # that is not shared); the location loads without network either way (see powerbi.py)
+    configured=powerbi_definitions,
 )

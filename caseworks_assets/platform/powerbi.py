@@ -50,7 +50,7 @@ from pydantic import Field
 from caseworks_assets.alerts import Alert, send_alert
 from caseworks_assets.platform.assets import CASE
 from caseworks_assets.resources.delivery import OutboxResource, SMTPResource
-from caseworks_assets.settings import PlatformSettings, Settings
+from caseworks_assets.settings import POWERBI_TOKEN_ENV, Settings
 
 log = logging.getLogger(__name__)
 RESOURCE_KEY = "powerbi"
@@ -105,20 +105,21 @@ class CaseworksPowerBITranslator(DagsterPowerBITranslator):
         )
 
 
-def workspace_resource(settings: PlatformSettings) -> CaseworksPowerBIWorkspace | None:
-    """The workspace resource from the environment, or None when Power BI is not configured."""
-    if not settings.powerbi_workspace_id:
+def workspace_resource(settings: Settings) -> CaseworksPowerBIWorkspace | None:
+    """The workspace resource from the settings (the token an ``EnvVar``), or None when Power BI is not configured."""
+    platform = settings.platform
+    if not platform.powerbi_workspace_id:
         return None
     return CaseworksPowerBIWorkspace(
-        credentials=PowerBIToken(api_token=dg.EnvVar("CASEWORKS_POWERBI_TOKEN")),
-        workspace_id=settings.powerbi_workspace_id,
-        api_url=settings.powerbi_api_url or BASE_API_URL,
+        credentials=PowerBIToken(api_token=dg.EnvVar(POWERBI_TOKEN_ENV)),
+        workspace_id=platform.powerbi_workspace_id,
+        api_url=platform.powerbi_api_url or BASE_API_URL,
         refresh_poll_interval=1,
     )
 
 
-def state_path(settings: PlatformSettings) -> Path:
-    return settings.powerbi_state_file or Settings.from_env().case_out_dir(CASE) / "powerbi_state.json"
+def state_path(settings: Settings) -> Path:
+    return settings.platform.powerbi_state_file or settings.case_out_dir(CASE) / "powerbi_state.json"
 
 
 def load_state(workspace: CaseworksPowerBIWorkspace, path: Path):
@@ -141,9 +142,8 @@ def load_state(workspace: CaseworksPowerBIWorkspace, path: Path):
     return loader, state
 
 
-def powerbi_definitions(settings: PlatformSettings | None = None) -> dg.Definitions:
+def powerbi_definitions(settings: Settings) -> dg.Definitions:
     """The semantic models' refresh assets, the refresh monitor and the resource; empty when not configured."""
-    settings = settings or PlatformSettings.from_env()
     workspace = workspace_resource(settings)
     if workspace is None:
         return dg.Definitions()
@@ -153,7 +153,7 @@ def powerbi_definitions(settings: PlatformSettings | None = None) -> dg.Definiti
     assets = [build_semantic_model_refresh_asset_definition(RESOURCE_KEY, spec) for spec in models]
     return dg.Definitions(
         assets=assets,
-        sensors=[build_refresh_monitor(settings.powerbi_slow_refresh_s)],
+        sensors=[build_refresh_monitor(settings.platform.powerbi_slow_refresh_s)],
         resources={RESOURCE_KEY: workspace},
     )
 

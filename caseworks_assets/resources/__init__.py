@@ -1,7 +1,7 @@
 """Every resource and IO manager of the code location, each defined once.
 
-``build_resources`` reads :class:`~caseworks_assets.settings.Settings` (that is,
-the environment) and returns the resource dictionary for ``Definitions``. The
+``build_resources`` builds from a :class:`~caseworks_assets.settings.Settings`
+alone (secrets as ``EnvVar``) and returns the resource dictionary for ``Definitions``. The
 keys are the contract the assets rely on:
 
 * ``io_manager`` -- the warehouse (DuckDB file locally, BigQuery in prod); one
@@ -31,8 +31,13 @@ from caseworks_assets.resources.lake_tables import (
     LakeTable,
     LakeViewDuckDbClient,
 )
-from caseworks_assets.resources.warehouse import WAREHOUSE_KIND, WAREHOUSE_POOL, DuckDBPolarsIOManager
-from caseworks_assets.settings import Settings, case_data_env
+from caseworks_assets.resources.warehouse import (
+    SERVING_STORE_KIND,
+    WAREHOUSE_KIND,
+    WAREHOUSE_POOL,
+    DuckDBPolarsIOManager,
+)
+from caseworks_assets.settings import GCP_CREDENTIALS_ENV, Settings, case_data_env
 
 if TYPE_CHECKING:
     from dagster_pyspark import LazyPySparkResource
@@ -88,7 +93,7 @@ def warehouse_io_manager(settings: Settings) -> DuckDBPolarsIOManager | BigQuery
     return BigQueryPolarsIOManager(
         project=settings.bigquery_project,
         location=settings.bigquery_location,
-        gcp_credentials=EnvVar("CASEWORKS_GCP_CREDENTIALS") if settings.gcp_credentials else None,
+        gcp_credentials=EnvVar(GCP_CREDENTIALS_ENV) if settings.has_secret(GCP_CREDENTIALS_ENV) else None,
     )
 
 
@@ -108,11 +113,11 @@ def spark_resource(settings: Settings) -> LazyPySparkResource:
     )
 
 
-def _delivery(name: str) -> Any:
-    """A delivery channel resource, from the environment (unset host/URL -> the outbox under ``<out_dir>``)."""
+def _delivery(name: str, settings: Settings) -> Any:
+    """A delivery channel resource, from the settings (unset host/URL -> the outbox under ``<out_dir>``)."""
     from caseworks_assets.resources import delivery
 
-    return getattr(delivery, name).from_env()
+    return getattr(delivery, name).from_settings(settings)
 
 
 def _outbox(settings: Settings) -> Any:
@@ -122,19 +127,13 @@ def _outbox(settings: Settings) -> Any:
 
 
 def build_resources(settings: Settings | None = None, keys: Iterable[str] | None = None) -> dict[str, Any]:
-    """The resource dictionary for ``Definitions``, from the environment: every resource, or those in ``keys``.
+    """The resource dictionary for ``Definitions``, from ``settings``: every resource, or those in ``keys``.
 
     A resource is built, and its library (Spark, SSH, HTTP) imported, only
     when asked for: a command about one case binds what that case requires.
     """
     settings = settings or Settings.from_env()
-    from caseworks_assets.registry import case_names
-
-    overrides = {
-        case: str(settings.case_data_dir(case))
-        for case in case_names()
-        if settings.case_data_dir(case) != settings.data_dir / case
-    }
+    overrides = {case: str(folder) for case, folder in settings.case_data_dirs if folder != settings.data_dir / case}
     factories: dict[str, Callable[[], Any]] = {
         "io_manager": lambda: warehouse_io_manager(settings),
         "lake_io_manager": lambda: LakeIOManager(root=settings.lake_root),
@@ -142,12 +141,12 @@ def build_resources(settings: Settings | None = None, keys: Iterable[str] | None
         "inputs": lambda: CaseInputs(root=str(settings.data_dir), overrides=overrides),
         "outputs": lambda: CaseOutputs(root=str(settings.out_dir)),
         "spark": lambda: spark_resource(settings),
-        # pseudonym key and encryption key ring (governance), from the environment
-        "privacy": privacy_resource,
+        # pseudonym key and encryption key ring (governance), EnvVars
+        "privacy": lambda: privacy_resource(settings),
         # delivery channels
-        "sftp": lambda: _delivery("SFTPResource"),
-        "partner_api": lambda: _delivery("PartnerAPIResource"),
-        "smtp": lambda: _delivery("SMTPResource"),
+        "sftp": lambda: _delivery("SFTPResource", settings),
+        "partner_api": lambda: _delivery("PartnerAPIResource", settings),
+        "smtp": lambda: _delivery("SMTPResource", settings),
         "outbox": lambda: _outbox(settings),
     }
     wanted = set(factories if keys is None else keys)
@@ -155,6 +154,7 @@ def build_resources(settings: Settings | None = None, keys: Iterable[str] | None
 
 
 __all__ = [
+    "SERVING_STORE_KIND",
     "WAREHOUSE_KIND",
     "WAREHOUSE_POOL",
     "CaseInputs",

@@ -14,6 +14,7 @@ import pytest
 from caseworks_assets.governance import (
     Classification,
     ColumnSpec,
+    RowRule,
     governance_metadata,
     pandera_schema,
     polars_schema,
@@ -56,12 +57,42 @@ def test_one_spec_derives_the_pandera_dagster_and_polars_views() -> None:
     assert meta["classification"] == "confidential"
 
 
+ITEM = pl.Struct({"day": pl.Date, "amount": pl.Float64})
+NESTED = (
+    ColumnSpec("id", "String", "key", nullable=False),
+    ColumnSpec("low", "Int64", "at most high", nullable=False),
+    ColumnSpec("high", "Int64", "at least low", nullable=False),
+    ColumnSpec("items", pl.List(ITEM), "nested values", Classification.CONFIDENTIAL),
+)
+ORDERED = RowRule("low_at_most_high", pl.col("low") <= pl.col("high"))
+
+
+def _nested(ids: list[str], lows: list[int], highs: list[int]) -> pl.DataFrame:
+    items = [[{"day": datetime(2024, 1, 1).date(), "amount": 1.0}]] * len(ids)
+    return pl.DataFrame({"id": ids, "low": lows, "high": highs, "items": items}, schema=polars_schema(NESTED))
+
+
+def test_nested_types_and_row_rules_are_part_of_the_contract() -> None:
+    """A list-of-struct column and a named rule across a row's columns, checked under their names."""
+    assert polars_schema(NESTED)["items"] == pl.List(ITEM)
+    schema = pandera_schema("t", NESTED, strict=True, unique=["id"], rows=[ORDERED])
+    schema.validate(_nested(["a", "b"], [1, 2], [1, 3]))
+    with pytest.raises(pandera.errors.SchemaErrors) as broken:
+        schema.validate(_nested(["a", "b", "b"], [1, 5, 0], [1, 3, 0]), lazy=True)
+    checks = set(broken.value.failure_cases["check"].cast(pl.String).to_list())
+    assert "low_at_most_high" in checks and any("unique" in check for check in checks)
+    with pytest.raises(pandera.errors.SchemaError):  # the nested type is checked too
+        schema.validate(_nested(["a"], [1], [1]).with_columns(items=pl.Series([[1]], dtype=pl.List(pl.Int64))))
+    columns = {c.name: c for c in governance_metadata(NESTED)["dagster/column_schema"].columns}
+    assert columns["items"].type == str(pl.List(ITEM))
+
+
 def test_no_case_writes_a_pandera_schema_by_hand() -> None:
-    """Cases declare ColumnSpecs; only the delinquency outputs (nested payment lists, cross-column rules) remain."""
+    """Cases declare ColumnSpecs, nested types and rules across a row included; nothing is hand-written."""
     package = Path(__file__).resolve().parents[2] / "caseworks_assets"
     hand_written = sorted(
         str(path.relative_to(package))
         for path in package.rglob("*.py")
         if re.search(r"pa\.(DataFrameSchema|Column)\(", path.read_text()) and path.parent.name != "governance"
     )
-    assert hand_written == ["payments/delinquency/schemas.py"]
+    assert hand_written == []

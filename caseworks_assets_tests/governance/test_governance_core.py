@@ -30,6 +30,7 @@ from caseworks_assets.governance import (
 )
 from caseworks_assets.governance.lake_encryption import read_sealed, sealed_with, sealed_writer
 from caseworks_assets.governance.rotation import rotate_duckdb_table, rotate_parquet
+from caseworks_assets.settings import Settings
 
 COLUMNS = [
     ColumnSpec("order_id", "String", "order", Classification.INTERNAL),
@@ -165,10 +166,12 @@ def test_rotation_of_sealed_parquet_and_duckdb(tmp_path: Path):
 def test_privacy_resource_demo_only_locally(monkeypatch):
     for name in ("CASEWORKS_PSEUDONYM_KEY", "CASEWORKS_ENCRYPTION_KEYS", "CASEWORKS_ENV"):
         monkeypatch.delenv(name, raising=False)
-    local = privacy_resource()
+    local = privacy_resource(Settings.from_env())
     assert local.demo and local.keyring().active_id == "demo"
     monkeypatch.setenv("CASEWORKS_ENV", "prod")
-    prod = privacy_resource()
+    monkeypatch.setenv("CASEWORKS_BQ_PROJECT", "p")
+    monkeypatch.setenv("CASEWORKS_LAKE_ROOT", "gs://lake")
+    prod = privacy_resource(Settings.from_env())
     assert not prod.demo
 
     @dg.asset

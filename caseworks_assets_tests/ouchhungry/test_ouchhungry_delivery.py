@@ -15,6 +15,7 @@ from caseworks_assets.ouchhungry import columns
 from caseworks_assets.ouchhungry.product import MERGED_CITY
 from caseworks_assets.ouchhungry.simulate import simulate_customers
 from caseworks_assets.resources.delivery.partner_api import idempotency_key
+from caseworks_assets.settings import Settings
 from caseworks_assets_tests.ouchhungry.kit import (
     PARTNER,
     SMALL,
@@ -189,7 +190,7 @@ def test_month_is_k_anonymous_and_nothing_delivered_holds_personal_data(
 def test_channels_configured_only_through_the_environment(
     oh_settings, sshd, drop, partner_api, mailbox, monkeypatch
 ) -> None:
-    """The resources ``build_resources`` makes from CASEWORKS_* variables (EnvVar) reach the real servers."""
+    """The resources ``build_resources`` makes from the Settings of CASEWORKS_* variables reach the real servers."""
     box, smtp_port = mailbox
     variables = {
         "CASEWORKS_SFTP_HOST": "127.0.0.1",
@@ -209,11 +210,12 @@ def test_channels_configured_only_through_the_environment(
     }
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
-    defs = build_defs(oh_settings)
+    defs = build_defs(Settings.from_env())
     resources = defs.resources or {}
-    # settings stay references to the variables (the UI shows names, never the secret)
+    # secrets stay references to the variables (the UI shows names, never the secret); the rest are settings
     assert resources["partner_api"].password == dg.EnvVar("CASEWORKS_PARTNER_API_PASSWORD")
-    assert resources["sftp"].host == dg.EnvVar("CASEWORKS_SFTP_HOST")
+    assert resources["sftp"].private_key == dg.EnvVar("CASEWORKS_SFTP_PRIVATE_KEY")
+    assert resources["sftp"].host == "127.0.0.1" and resources["smtp"].port == smtp_port
     assert run_day(defs, dg.DagsterInstance.ephemeral(), "2025-01-08").success
     assert [p.name for p in drop.iterdir()] == ["ouchhungry_daily_sales_2025-01-08.csv"]
     assert len(partner_api.state.deliveries) == 1

@@ -11,7 +11,7 @@ import pytest
 from caseworks_assets.instance import get_instance
 from caseworks_assets.platform.powerbi import powerbi_definitions
 from caseworks_assets.resources.delivery import OutboxResource, SMTPResource
-from caseworks_assets.settings import PlatformSettings, Settings
+from caseworks_assets.settings import Settings
 from caseworks_assets_tests.conftest import free_port
 from caseworks_assets_tests.platform.fake_powerbi import ERROR, TOKEN, WORKSPACE, FakePowerBI
 
@@ -28,13 +28,13 @@ def fake() -> Iterator[FakePowerBI]:
         server.stop()
 
 
-def _settings(monkeypatch: pytest.MonkeyPatch, api_url: str, state: Path) -> PlatformSettings:
+def _settings(monkeypatch: pytest.MonkeyPatch, api_url: str, state: Path) -> Settings:
     monkeypatch.setenv("CASEWORKS_POWERBI_WORKSPACE_ID", WORKSPACE)
     monkeypatch.setenv("CASEWORKS_POWERBI_API_URL", api_url)
     monkeypatch.setenv("CASEWORKS_POWERBI_STATE_FILE", str(state))
     monkeypatch.setenv("CASEWORKS_POWERBI_TOKEN", TOKEN)
     monkeypatch.setenv("CASEWORKS_POWERBI_SLOW_REFRESH_S", "30")
-    return PlatformSettings.from_env()
+    return Settings.from_env()
 
 
 def _keys(defs: dg.Definitions) -> set[dg.AssetKey]:
@@ -42,7 +42,7 @@ def _keys(defs: dg.Definitions) -> set[dg.AssetKey]:
 
 
 def test_not_configured_means_no_powerbi_assets_and_no_network(caseworks_env: Settings) -> None:
-    defs = powerbi_definitions(PlatformSettings.from_env())
+    defs = powerbi_definitions(caseworks_env)
     assert not defs.assets and not defs.sensors
 
 

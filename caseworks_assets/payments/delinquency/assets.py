@@ -23,6 +23,7 @@ fails only its downstream assets are skipped, and ``delinquency_reference``
 """
 
 import shutil
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -33,7 +34,7 @@ from dagster_pyspark import LazyPySparkResource
 from pydantic import Field
 from upath import UPath
 
-from caseworks_assets.governance import Classification, ColumnSpec, governance_metadata, governance_tags
+from caseworks_assets.governance import ColumnSpec, governance_metadata, governance_tags
 from caseworks_assets.payments.delinquency import spark_job
 from caseworks_assets.payments.delinquency.reference import (
     PAYMENT_COLUMNS,
@@ -43,9 +44,12 @@ from caseworks_assets.payments.delinquency.reference import (
 )
 from caseworks_assets.payments.delinquency.rules import DelinquencyInputError, parse_as_of
 from caseworks_assets.payments.delinquency.schemas import (
+    CLIENT_COLUMNS,
     CLIENT_ORDER,
     CLIENTS_SCHEMA,
+    SUMMARY_COLUMNS,
     SUMMARY_SCHEMA,
+    VIOLATION_COLUMNS,
     VIOLATION_ORDER,
     VIOLATIONS_SCHEMA,
     conform,
@@ -96,22 +100,8 @@ def delinquency_run_config(
     return {"ops": {f"{CASE}__{name}": {"config": {"as_of": value}} for name in assets}}
 
 
-def _specs(schema: pa.DataFrameSchema) -> list[ColumnSpec]:
-    """Governance column specs from a Pandera schema's descriptions and classification metadata."""
-    return [
-        ColumnSpec(
-            name,
-            str(polars_schema(schema)[name]),
-            column.description or name,
-            Classification[column.metadata["classification"].upper()],
-            identifier=name == "customer_id",
-        )
-        for name, column in schema.columns.items()
-    ]
-
-
-def _governed(schema: pa.DataFrameSchema, **extra: Any) -> dict[str, Any]:
-    return {"metadata": {**governance_metadata(_specs(schema)), **extra}, "tags": governance_tags(_specs(schema))}
+def _governed(columns: Sequence[ColumnSpec], **extra: Any) -> dict[str, Any]:
+    return {"metadata": {**governance_metadata(columns), **extra}, "tags": governance_tags(columns)}
 
 
 def _parquet_files(folder: UPath) -> list[str]:
@@ -164,7 +154,7 @@ def _summary_metadata(summary: pl.DataFrame) -> dict[str, Any]:
         "writes the per-client flags (Hive-partitioned by inadimplente), the violations and the summary to the "
         "lake under payments/delinquency/."
     ),
-    **_governed(CLIENTS_SCHEMA),
+    **_governed(CLIENT_COLUMNS),
 )
 def delinquency_evaluation(
     context: dg.AssetExecutionContext, config: DelinquencyConfig, spark: LazyPySparkResource, lake: LakeResource
@@ -212,7 +202,7 @@ def delinquency_evaluation(
         "violations, inadimplente. Partitioned by the flag; exported as Hive-style Parquet under "
         "<out>/payments/delinquent_clients/inadimplente=true|false/."
     ),
-    **_governed(CLIENTS_SCHEMA, partition_expr=f"CAST({FLAG} AS STRING)"),
+    **_governed(CLIENT_COLUMNS, partition_expr=f"CAST({FLAG} AS STRING)"),
 )
 def delinquent_clients(
     context: dg.AssetExecutionContext, lake: LakeResource, outputs: CaseOutputs
@@ -251,7 +241,7 @@ def delinquent_clients(
     pool=WAREHOUSE_POOL,
     kinds={"polars", WAREHOUSE_KIND},
     description="One row per violating transaction (criterion 1 or 2) with all of its payments.",
-    **_governed(VIOLATIONS_SCHEMA),
+    **_governed(VIOLATION_COLUMNS),
 )
 def delinquency_violations(lake: LakeResource) -> dg.Output[pl.DataFrame]:
     """Publish the Spark step's violations to the warehouse."""
@@ -272,7 +262,7 @@ def delinquency_violations(lake: LakeResource) -> dg.Output[pl.DataFrame]:
     pool=WAREHOUSE_POOL,
     kinds={"polars", WAREHOUSE_KIND},
     description="Delinquency at D in one row: clients evaluated, per criterion, delinquent and their percentage.",
-    **_governed(SUMMARY_SCHEMA),
+    **_governed(SUMMARY_COLUMNS),
 )
 def delinquency_summary(lake: LakeResource) -> dg.Output[pl.DataFrame]:
     """Publish the Spark step's summary; the percentage of delinquent clients is also metadata.
@@ -308,7 +298,7 @@ def delinquency_summary(lake: LakeResource) -> dg.Output[pl.DataFrame]:
         "The delinquency summary recomputed without Spark by the independent DuckDB SQL implementation; "
         "it cross-checks the Spark result and still materializes when the Spark step fails."
     ),
-    **_governed(SUMMARY_SCHEMA),
+    **_governed(SUMMARY_COLUMNS),
 )
 def delinquency_reference(config: DelinquencyConfig, lake: LakeResource) -> dg.Output[pl.DataFrame]:
     """Evaluate the same rules with DuckDB SQL over the cleaned Parquet."""

@@ -1,9 +1,9 @@
 """Delivery channels any case can use: SFTP, a partner REST API, SMTP e-mail, a local outbox; data-team alerts.
 
-Each resource is a ``ConfigurableResource`` whose settings come from the
-environment through ``from_env()`` (secrets as ``EnvVar``). A channel whose host
-or URL is unset is "not configured": callers then write to the
-:class:`OutboxResource` and say so.
+Each resource is a ``ConfigurableResource`` built from the process's
+:class:`~caseworks_assets.settings.Settings` through ``from_settings()`` (secrets as
+``EnvVar``). A channel whose host or URL is unset is "not configured": callers
+then write to the :class:`OutboxResource` and say so.
 """
 
 from caseworks_assets.resources.delivery.alerts import send_alert_mail

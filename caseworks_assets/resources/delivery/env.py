@@ -1,18 +1,14 @@
-"""Reading optional channel settings as ``EnvVar`` so the UI shows the variable, not the value."""
+"""Secrets of the delivery channels as ``EnvVar``: the UI shows the variable, never the value."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from dagster import EnvVar
 
-from caseworks_assets.settings import is_set
+from caseworks_assets.settings import Settings
 
-__all__ = ["is_set", "setting"]
+__all__ = ["secret"]
 
 
-def setting(name: str, default: Any = "", kind: type = str) -> Any:
-    """``EnvVar(name)`` (typed) when the variable is set, else ``default``."""
-    if not is_set(name):
-        return default
-    return EnvVar.int(name) if kind is int else EnvVar(name)
+def secret(settings: Settings, name: str) -> EnvVar | str:
+    """``EnvVar(name)`` when ``settings`` record the secret as set, else empty (the resource's default)."""
+    return EnvVar(name) if settings.has_secret(name) else ""

@@ -25,7 +25,8 @@ import tenacity
 from dagster import ConfigurableResource
 from pydantic import Field, PrivateAttr
 
-from caseworks_assets.resources.delivery.env import is_set, setting
+from caseworks_assets.resources.delivery.env import secret
+from caseworks_assets.settings import PARTNER_API_PASSWORD_ENV, PARTNER_API_USER_ENV, Settings
 
 
 class PartnerAPIError(RuntimeError):
@@ -146,12 +147,13 @@ class PartnerAPIResource(ConfigurableResource):
         return {"idempotency_key": key, "status": response.status_code, **answer}
 
     @classmethod
-    def from_env(cls) -> PartnerAPIResource:
-        """Settings from ``CASEWORKS_PARTNER_API_*``; unconfigured (outbox) when the URL is unset."""
-        if not is_set("CASEWORKS_PARTNER_API_URL"):
+    def from_settings(cls, settings: Settings) -> PartnerAPIResource:
+        """The API at ``settings.delivery.partner_api_url`` (user and password as ``EnvVar``); the outbox when unset."""
+        url = settings.delivery.partner_api_url
+        if not url:
             return cls()
         return cls(
-            url=setting("CASEWORKS_PARTNER_API_URL"),
-            user=setting("CASEWORKS_PARTNER_API_USER"),
-            password=setting("CASEWORKS_PARTNER_API_PASSWORD"),
+            url=url,
+            user=secret(settings, PARTNER_API_USER_ENV),
+            password=secret(settings, PARTNER_API_PASSWORD_ENV),
         )

@@ -18,7 +18,8 @@ import tenacity
 from dagster import ConfigurableResource
 from pydantic import Field
 
-from caseworks_assets.resources.delivery.env import is_set, setting
+from caseworks_assets.resources.delivery.env import secret
+from caseworks_assets.settings import SFTP_PRIVATE_KEY_ENV, Settings
 
 
 class SFTPDeliveryError(RuntimeError):
@@ -142,15 +143,16 @@ class SFTPResource(ConfigurableResource):
             ) from error
 
     @classmethod
-    def from_env(cls) -> SFTPResource:
-        """Settings from ``CASEWORKS_SFTP_*``; unconfigured (outbox) when the host is unset."""
-        if not is_set("CASEWORKS_SFTP_HOST"):
+    def from_settings(cls, settings: Settings) -> SFTPResource:
+        """The server of ``settings.delivery.sftp`` (the key file as ``EnvVar``); the outbox when no host is set."""
+        sftp = settings.delivery.sftp
+        if not sftp.host:
             return cls()
         return cls(
-            host=setting("CASEWORKS_SFTP_HOST"),
-            port=setting("CASEWORKS_SFTP_PORT", 22, int),
-            user=setting("CASEWORKS_SFTP_USER"),
-            private_key=setting("CASEWORKS_SFTP_PRIVATE_KEY"),
-            known_hosts=setting("CASEWORKS_SFTP_KNOWN_HOSTS"),
-            remote_dir=setting("CASEWORKS_SFTP_REMOTE_DIR", "."),
+            host=sftp.host,
+            port=sftp.port,
+            user=sftp.user or "",
+            private_key=secret(settings, SFTP_PRIVATE_KEY_ENV),
+            known_hosts=sftp.known_hosts or "",
+            remote_dir=sftp.remote_dir,
         )

@@ -1,7 +1,7 @@
 """E-mail through an SMTP relay (STARTTLS, implicit TLS or plain on a trusted network).
 
 Used for partner notices and data-team alerts by any case. Settings come from
-the environment (``CASEWORKS_SMTP_*``); the password is an ``EnvVar``. When no
+``Settings.delivery.smtp`` (``CASEWORKS_SMTP_*``); user and password are ``EnvVar``. When no
 host is configured the message goes to the outbox instead and the caller is
 told so; an unreachable or rejecting server raises :class:`SMTPDeliveryError`
 whose message names the server and the next step.
@@ -21,8 +21,8 @@ import tenacity
 from dagster import ConfigurableResource
 from pydantic import Field
 
-from caseworks_assets.resources.delivery.env import is_set, setting
-from caseworks_assets.settings import env_value
+from caseworks_assets.resources.delivery.env import secret
+from caseworks_assets.settings import SMTP_PASSWORD_ENV, SMTP_USER_ENV, Settings
 
 Security = Literal["starttls", "ssl", "none"]
 
@@ -129,21 +129,19 @@ class SMTPResource(ConfigurableResource):
         return message.get("Message-ID", "") or subject
 
     @classmethod
-    def from_env(cls) -> SMTPResource:
-        """Settings from ``CASEWORKS_SMTP_*``; unconfigured (outbox) when the host is unset."""
-        recipients = {
-            "partner_emails": setting("CASEWORKS_PARTNER_EMAILS"),
-            "alert_emails": setting("CASEWORKS_ALERT_EMAILS"),
-        }
-        if not is_set("CASEWORKS_SMTP_HOST"):
+    def from_settings(cls, settings: Settings) -> SMTPResource:
+        """The relay of ``settings.delivery.smtp`` (user and password as ``EnvVar``); the outbox when no host is set."""
+        smtp = settings.delivery.smtp
+        recipients = {"partner_emails": smtp.partner_emails or "", "alert_emails": smtp.alert_emails or ""}
+        if not smtp.host:
             return cls(**recipients)
         return cls(
-            host=setting("CASEWORKS_SMTP_HOST"),
-            port=setting("CASEWORKS_SMTP_PORT", 587, int),
-            user=setting("CASEWORKS_SMTP_USER"),
-            password=setting("CASEWORKS_SMTP_PASSWORD"),
-            sender=setting("CASEWORKS_SMTP_FROM", "caseworks@localhost"),
-            security=env_value("CASEWORKS_SMTP_SECURITY", "starttls"),
-            ca_file=setting("CASEWORKS_SMTP_CA_FILE"),
+            host=smtp.host,
+            port=smtp.port,
+            user=secret(settings, SMTP_USER_ENV),
+            password=secret(settings, SMTP_PASSWORD_ENV),
+            sender=smtp.sender,
+            security=smtp.security,
+            ca_file=smtp.ca_file or "",
             **recipients,
         )
