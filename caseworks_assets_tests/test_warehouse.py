@@ -116,3 +116,35 @@ def test_a_lazy_input_streams_a_lake_table_from_its_file_and_any_table_from_the_
     assert "lake.parquet" in str(seen["lake_plan"])  # read from the file by polars, not through DuckDB
     assert seen["lake"].to_dict(as_series=False) == {"n": [1, 2, 3]}  # only the asked-for columns
     assert seen["table"].to_dict(as_series=False) == {"n": [4, 5]}
+
+
+def test_a_partitioned_lake_table_with_a_file_per_partition_is_a_view_over_them(tmp_path: Path) -> None:
+    """Publishing a partition copies no row: the table is a view over every partition's file, re-runs replace one."""
+    folder = tmp_path / "lake" / "parts"
+    folder.mkdir(parents=True)
+    months = dg.StaticPartitionsDefinition(["2025-01", "2025-02"])
+    values = {"2025-01": [1, 2], "2025-02": [3]}
+
+    @dg.asset(key_prefix="w", partitions_def=months, metadata={"partition_expr": "month"})
+    def parted(context) -> LakeTable:
+        month = context.partition_key
+        file = folder / f"{month}.parquet"
+        pl.DataFrame({"month": [month] * len(values[month]), "n": values[month]}).write_parquet(file)
+        return LakeTable(str(folder / "*.parquet"), partition_files=(str(file),))
+
+    database = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(database)) as con:  # a warehouse from before: the rows were copied into a table
+        con.execute("create schema w; create table w.parted as select '2025-01' as month, 99 as n")
+    instance = dg.DagsterInstance.ephemeral()
+    resources = {"io_manager": LocalWarehouseIOManager(database=str(database))}
+    for month in ("2025-01", "2025-02"):
+        assert dg.materialize([parted], partition_key=month, instance=instance, resources=resources).success
+    assert _value(database, "select table_type from information_schema.tables where table_name = 'parted'") == "VIEW"
+    assert _value(database, "select list(n order by n) from w.parted") == [1, 2, 3]
+
+    values["2025-01"] = [10]  # the month applied again: its file replaced, the other month untouched
+    result = dg.materialize([parted], partition_key="2025-01", instance=instance, resources=resources)
+    assert result.success
+    assert _value(database, "select list(n order by n) from w.parted") == [3, 10]
+    materialization = result.asset_materializations_for_node("w__parted")[0]
+    assert materialization.metadata["dagster/row_count"].value == 1  # the run's partition, not the table

@@ -40,13 +40,22 @@ DUCKDB_LOAD_MEMORY_LIMIT = "512MB"
 
 @dataclass(frozen=True)
 class LakeTable:
-    """A Parquet file (local path or ``gs://`` URI) to publish as the asset's warehouse table."""
+    """A Parquet file (local path or ``gs://`` URI) to publish as the asset's warehouse table.
+
+    A partitioned asset that keeps **one file per partition** names the files
+    this run wrote in ``partition_files`` and the pattern matching every
+    partition's file (``.../*.parquet``) in ``path``: locally the table is then a
+    view over all of them, so publishing a partition copies no row, and re-running
+    it just replaces its file; BigQuery appends the run's files.
+    """
 
     path: str
     rows: int | None = None
     #: Columns encrypted in the file (Parquet modular encryption): they stay in the lake only, and the
     #: warehouse table holds the other columns (no engine could read them without the key ring anyway).
     sealed: tuple[str, ...] = ()
+    #: One file per partition: the files of this run's partitions (``path`` matches every partition's file).
+    partition_files: tuple[str, ...] = ()
 
     def select_sql(self, location: str | None = None) -> str:
         """``SELECT`` of the file's readable columns, for DuckDB."""
@@ -136,7 +145,11 @@ class DuckDBLakeTableTypeHandler(DbTypeHandler[LakeTable]):
         target = f"{table_slice.schema}.{table_slice.table}"
         location = obj.path if "://" in obj.path else str(Path(obj.path).resolve())  # a view outlives the cwd
         select = obj.select_sql(location)
-        if table_slice.partition_dimensions:  # partitions share one table: their rows are copied in
+        if table_slice.partition_dimensions and obj.partition_files:  # a view over every partition's file
+            if relation_type(connection, table_slice.schema, table_slice.table) == "BASE TABLE":
+                connection.execute(f"drop table {target}")  # rows copied in before partitions had files
+            connection.execute(f"create or replace view {target} as {select}")
+        elif table_slice.partition_dimensions:  # partitions share one table: their rows are copied in
             connection.execute(f"SET memory_limit = '{DUCKDB_LOAD_MEMORY_LIMIT}'")
             exists = relation_type(connection, table_slice.schema, table_slice.table)
             connection.execute(f"insert into {target} {select}" if exists else f"create table {target} as {select}")
@@ -148,7 +161,9 @@ class DuckDBLakeTableTypeHandler(DbTypeHandler[LakeTable]):
             connection.execute(f"comment on view {target} is {_sql_string(VIEW_COMMENT_PREFIX + source)}")
         rows = obj.rows
         if rows is None:
-            rows = connection.execute(f"select count(*) from read_parquet({_sql_string(location)})").fetchone()[0]
+            files = [p if "://" in p else str(Path(p).resolve()) for p in obj.partition_files] or [location]
+            listed = ", ".join(_sql_string(file) for file in files)
+            rows = connection.execute(f"select count(*) from read_parquet([{listed}])").fetchone()[0]
         return {"dagster/row_count": rows, "warehouse_table": target}
 
     def load_input(self, context: InputContext, table_slice: TableSlice, connection) -> LakeTable:
@@ -242,7 +257,7 @@ class BigQueryLakeTableTypeHandler(DbTypeHandler[LakeTable]):
                 job = connection.load_table_from_file(copy, target, job_config=config)
                 job.result()
         else:
-            job = connection.load_table_from_uri(obj.path, target, job_config=config)
+            job = connection.load_table_from_uri(list(obj.partition_files) or obj.path, target, job_config=config)
         job.result()
         return {"dagster/row_count": job.output_rows, "warehouse_table": target}
 

@@ -351,14 +351,17 @@ def _apply_months(
         yield from (dg.MaterializeResult(asset_key=key) for key in materialized)
         yield from (_merged_check(results) for results in check_results.values())
     if QUARANTINE_KEY in selected:
-        # the months' rows streamed into one lake file, which the warehouse loads engine-side
-        stored = lake.write_parquet(pl.concat(quarantines), *quarantine_parts(months))
-        rows = lake.scan_parquet(*quarantine_parts(months))
-        count = lake.row_count(*quarantine_parts(months))
+        # each month's rows streamed into its lake file once every month passed; the warehouse table is a view
+        # over every month's file (locally; BigQuery appends the run's files)
+        files = [
+            lake.write_parquet(rows, *quarantine_parts(month), compression=lake.working_compression)
+            for month, rows in zip(months, quarantines, strict=True)
+        ]
+        rows = pl.concat([lake.scan_parquet(*quarantine_parts(month)) for month in months])
+        count = sum(lake.row_count(*quarantine_parts(month)) for month in months)
+        table = LakeTable(str(lake.path(*quarantine_parts("*"))), count, partition_files=tuple(map(str, files)))
         name = QUARANTINE_KEY.to_python_identifier()
-        yield dg.Output(
-            LakeTable(str(stored), count), output_name=name, metadata={} if ranged else _quarantine_metadata(rows)
-        )
+        yield dg.Output(table, output_name=name, metadata={} if ranged else _quarantine_metadata(rows))
         if QUARANTINE_CHECK.key in selected_checks:
             yield _quarantine_check(rows)
 

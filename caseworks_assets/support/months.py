@@ -332,9 +332,8 @@ def apply_table_month(
 def quarantine_rows(month: str, lake: LakeResource) -> pl.LazyFrame:
     """The month's rejected rows of every table, with the month, as a scan of the tables' rejects files.
 
-    Lazy: a month can hold a million warnings, and the run's months are
-    streamed together into one file (:func:`quarantine_parts`) without being
-    held in memory.
+    Lazy: a month can hold a million warnings; they are streamed into the
+    month's quarantine file (:func:`quarantine_parts`) without being held in memory.
     """
     schema = quarantine_schema()
     frames = [pl.LazyFrame(schema=schema)]
@@ -347,9 +346,13 @@ def quarantine_rows(month: str, lake: LakeResource) -> pl.LazyFrame:
     return pl.concat(frames).select(pl.lit(month).alias("month"), pl.all())
 
 
-def quarantine_parts(months: list[str]) -> tuple[str, ...]:
-    """Lake path of the quarantine rows of a run's months, loaded from there into the warehouse table."""
-    return (CASE, "quarantine", f"{months[0]}_{months[-1]}.parquet" if len(months) > 1 else f"{months[0]}.parquet")
+def quarantine_parts(month: str) -> tuple[str, ...]:
+    """Lake path of a month's quarantine rows, ``support/quarantine/<month>.parquet`` (``*``: every month's).
+
+    One file per month partition: the warehouse table is a view over them all,
+    and applying a month again replaces its file.
+    """
+    return (CASE, "quarantine", f"{month}.parquet")
 
 
 def quarantine_figures(rows: pl.DataFrame | pl.LazyFrame) -> dict[str, object]:
