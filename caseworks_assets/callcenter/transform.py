@@ -5,7 +5,7 @@ graph runs raw -> staging -> ``call_history``, ``marketing_details``,
 ``attendance_details``. dbt runs in two steps because ``call_history`` has
 daily partitions and the others none:
 
-* ``callcenter_dbt_models``: the staging views, ``marketing_details`` and
+* ``callcenter_dbt_models``: the staging tables, ``marketing_details`` and
   ``attendance_details`` (whose calls are the staged calls: ``call_history``
   may hold only the days built so far);
 * ``callcenter_dbt_call_history``: ``call_history``, one run for any range of

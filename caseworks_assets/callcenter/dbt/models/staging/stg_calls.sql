@@ -1,9 +1,5 @@
 -- One row per call. A call exported twice keeps one row; a call first exported without its final
 -- status keeps the later row that has it (rows with a status beat rows without, then the latest row).
--- A table, not a view like the other staging models: three models and three tests read it, and as a view
--- each of them would rank every row of the calls again.
-{{ config(materialized='table') }}
-
 with ranked as (
     select
         *,
