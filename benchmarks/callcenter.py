@@ -6,13 +6,19 @@ kept as ``source_line``), builds the dbt models from the project's own SQL files
 names, the cross-database macros as DuckDB functions, no config or window) and
 computes the five answers both ways with :mod:`caseworks_assets.callcenter.answers`.
 What it leaves out is what the case adds: Dagster, the quarantine and checks,
-the lake and warehouse writes, and dbt itself. dbt's own overhead (a
-``dbt parse`` and the adapter start, which every ``dbt build`` pays) is timed
-apart as ``dbt_overhead_s``.
+the lake and warehouse writes, and dbt itself. dbt's own overhead is timed
+apart: ``dbt_overhead_s`` is one ``dbt parse`` of the prepared project (a dbt
+process start, the adapter and the saved parse loaded: what every ``dbt build``
+pays before its first model), ``dbt_version_s`` the ``dbt --version`` dagster-dbt
+runs once per process, and :func:`after_runs` reads the case's own dbt log:
+per invocation, the seconds from dbt's first log line to its first model
+(``parse_s``, whether the whole project was parsed again) and of its models and tests.
 """
 
 from __future__ import annotations
 
+import datetime
+import json
 import re
 import subprocess
 import time
@@ -90,7 +96,7 @@ def baseline(data_dir: Path, out_dir: Path) -> dict:
                 target = str(out_dir / f"{question.name}_on_{side}.parquet").replace("'", "''")
                 connection.execute(f"copy ({sql.format(schema=SCHEMA)}) to '{target}' (format parquet)")
     wall = time.perf_counter() - start
-    return {"wall_s": round(wall, 3), "calls": rows, "dbt_overhead_s": dbt_overhead()}
+    return {"wall_s": round(wall, 3), "calls": rows, "dbt_overhead_s": dbt_overhead(), "dbt_version_s": dbt_version()}
 
 
 def dbt_overhead() -> float:
@@ -99,3 +105,45 @@ def dbt_overhead() -> float:
     command = [dbt_executable(), "parse", "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
     subprocess.run([*command, "--target", "dev", "--target-path", "target/benchmark"], check=True, capture_output=True)
     return round(time.perf_counter() - start, 3)
+
+
+def dbt_version() -> float:
+    """Seconds of ``dbt --version``: dagster-dbt asks it once per process before its first dbt command."""
+    start = time.perf_counter()
+    subprocess.run([dbt_executable(), "--version"], check=True, capture_output=True)
+    return round(time.perf_counter() - start, 3)
+
+
+def _seconds(event: dict) -> float:
+    return datetime.datetime.fromisoformat(event["info"]["ts"].replace("Z", "+00:00")).timestamp()
+
+
+def dbt_invocations(log: Path) -> list[dict]:
+    """Per dbt invocation in a run's ``dbt.log`` (JSON lines): parse seconds, full parse or not, model/test seconds."""
+    invocations: dict[str, dict] = {}
+    for line in log.read_text(encoding="utf-8").splitlines():
+        event = json.loads(line)
+        name, entry = event["info"]["name"], invocations.setdefault(event["info"]["invocation_id"], {})
+        if name == "MainReportVersion":
+            entry["started"] = _seconds(event)
+        elif name == "UnableToPartialParse":
+            entry["full_parse"] = True
+        elif name == "FoundStats":
+            entry["parsed"] = _seconds(event)
+        elif name == "FinishedRunningStats":
+            entry["ran"] = _seconds(event)
+    return [
+        {
+            "parse_s": round(entry["parsed"] - entry["started"], 3),
+            "full_parse": entry.get("full_parse", False),
+            "models_and_tests_s": round(entry["ran"] - entry["parsed"], 3),
+        }
+        for entry in invocations.values()
+        if {"started", "parsed", "ran"} <= entry.keys()
+    ]
+
+
+def after_runs(data_dir: Path, out_dir: Path, rows: int) -> dict:
+    """The dbt invocations of the last run, read from its dbt log (``<out>/callcenter/dbt/<run>/dbt.log``)."""
+    logs = sorted((out_dir / "callcenter" / "dbt").glob("*/dbt.log"))
+    return {"dbt_invocations": [invocation for log in logs for invocation in dbt_invocations(log)]}

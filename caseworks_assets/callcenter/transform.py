@@ -5,7 +5,7 @@ graph runs raw -> staging -> ``call_history``, ``marketing_details``,
 ``attendance_details``. dbt runs in two steps because ``call_history`` has
 daily partitions and the others none:
 
-* ``callcenter_dbt_models``: the staging views, ``marketing_details`` and
+* ``callcenter_dbt_models``: the staging tables, ``marketing_details`` and
   ``attendance_details`` (whose calls are the staged calls: ``call_history``
   may hold only the days built so far);
 * ``callcenter_dbt_call_history``: ``call_history``, one run for any range of
@@ -27,6 +27,11 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+    PARTITION_NAME_TAG,
+)
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from caseworks_assets.callcenter.columns import CASE
@@ -59,8 +64,16 @@ class CallcenterTranslator(DagsterDbtTranslator):
 TRANSLATOR = CallcenterTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
+#: dbt's global flags: no check of ``require-dbt-version`` at each start, no progress colours in the logs.
+GLOBAL_FLAGS = ["--no-version-check", "--no-use-colors"]
+
+#: One resource for the process: it asks ``dbt --version`` (a whole dbt start, about 3 CPU seconds) once
+#: and caches the answer, so a run's two dbt steps pay for it once, not once each.
+DBT = DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=dbt_executable(), global_config_flags=GLOBAL_FLAGS)
+
+
 def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=dbt_executable())
+    return DBT
 
 
 def window_vars(start: str, end: str) -> dict[str, str]:
@@ -68,12 +81,33 @@ def window_vars(start: str, end: str) -> dict[str, str]:
     return {"start_date": start, "end_date": end}
 
 
+def run_window(context: dg.AssetExecutionContext) -> dict[str, str] | None:
+    """The days the run targets (its partition tags) as dbt vars, for a step whose assets have no partitions.
+
+    Both dbt steps of a run pass the same vars: dbt re-parses the whole project
+    when its vars change, so with equal vars the second step reuses the parse of
+    the first (``partial_parse.msgpack`` in the run's target folder). The models
+    of the unpartitioned step do not read the vars.
+    """
+    tags = context.run.tags
+    first = tags.get(ASSET_PARTITION_RANGE_START_TAG) or tags.get(PARTITION_NAME_TAG)
+    last = tags.get(ASSET_PARTITION_RANGE_END_TAG) or tags.get(PARTITION_NAME_TAG)
+    if not first or not last:
+        return None
+    start, end = DAYS.time_window_for_partition_key(first).start, DAYS.time_window_for_partition_key(last).end
+    return window_vars(start.date().isoformat(), end.date().isoformat())
+
+
 def _build(context: dg.AssetExecutionContext, variables: dict[str, str] | None = None) -> Iterator[Any]:
-    """``dbt build`` of the step's models and their tests; artifacts and logs under ``<out_dir>/callcenter/dbt``."""
+    """``dbt build`` of the step's models and their tests; artifacts and logs under ``<out_dir>/callcenter/dbt``.
+
+    The run's dbt steps share one target folder, so a step finds the parse the
+    step before it left there (see :func:`run_window`).
+    """
     # a test runs in the step of the model it is declared on, once every model it reads exists
     args = ["build", "--indirect-selection", "buildable", *(["--vars", json.dumps(variables)] if variables else [])]
     settings = Settings.from_env()
-    target = settings.case_out_dir(CASE) / "dbt" / f"{context.run.run_id[:8]}-{context.op_execution_context.op.name}"
+    target = settings.case_out_dir(CASE) / "dbt" / context.run.run_id[:8]
     with dbt_environment(settings):
         yield from dbt_resource().cli(args, context=context, target_path=target).stream()
 
@@ -86,7 +120,7 @@ def _build(context: dg.AssetExecutionContext, variables: dict[str, str] | None =
     pool=WAREHOUSE_POOL,
 )
 def dbt_models(context: dg.AssetExecutionContext) -> Iterator[Any]:
-    yield from _build(context)
+    yield from _build(context, run_window(context))
 
 
 @dbt_assets(
