@@ -27,11 +27,6 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-    PARTITION_NAME_TAG,
-)
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from caseworks_assets.callcenter.columns import CASE
@@ -81,6 +76,11 @@ def window_vars(start: str, end: str) -> dict[str, str]:
     return {"start_date": start, "end_date": end}
 
 
+#: The run tags Dagster sets on a run of one partition, or of a range of partitions (a single-run backfill).
+PARTITION_TAG = "dagster/partition"
+RANGE_START_TAG, RANGE_END_TAG = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+
+
 def run_window(context: dg.AssetExecutionContext) -> dict[str, str] | None:
     """The days the run targets (its partition tags) as dbt vars, for a step whose assets have no partitions.
 
@@ -90,8 +90,8 @@ def run_window(context: dg.AssetExecutionContext) -> dict[str, str] | None:
     of the unpartitioned step do not read the vars.
     """
     tags = context.run.tags
-    first = tags.get(ASSET_PARTITION_RANGE_START_TAG) or tags.get(PARTITION_NAME_TAG)
-    last = tags.get(ASSET_PARTITION_RANGE_END_TAG) or tags.get(PARTITION_NAME_TAG)
+    first = tags.get(RANGE_START_TAG) or tags.get(PARTITION_TAG)
+    last = tags.get(RANGE_END_TAG) or tags.get(PARTITION_TAG)
     if not first or not last:
         return None
     start, end = DAYS.time_window_for_partition_key(first).start, DAYS.time_window_for_partition_key(last).end

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import dagster as dg
 import duckdb
@@ -16,6 +17,7 @@ from polars.testing import assert_frame_equal
 from caseworks_assets.callcenter.answers import QUESTIONS, ordered
 from caseworks_assets.callcenter.jobs import days_target
 from caseworks_assets.callcenter.keys import ANSWERS_KEY, model_answer_key, model_key, source_answer_key
+from caseworks_assets.callcenter.transform import run_window, window_vars
 from caseworks_assets.cli import main
 from caseworks_assets.code_location import build_definitions
 from caseworks_assets.settings import Settings
@@ -114,8 +116,13 @@ def test_a_backfill_of_days_is_one_dbt_run_and_replaces_those_days_only(case: Se
     materialized = {e.partition for e in result.get_asset_materialization_events()}
     assert materialized == {"2024-03-05", "2024-03-06"}
     assert _durations(case) == {FIRST_DAY: (3, -1), "2024-03-05": (2, 50), LAST_DAY: (1, 60)}
+    # both dbt steps of a run pass the run's days as vars (read from the tags Dagster sets on the run), so
+    # the second reuses the first's parse: this fails if Dagster renames its partition tags
+    assert run_window(SimpleNamespace(run=result.dagster_run)) == window_vars("2024-03-05", "2024-03-07")
     # re-running a day replaces that day: its rows once, the other days as they were
-    assert _execute(case, [CALL_HISTORY], partition_key=FIRST_DAY).success
+    one_day = _execute(case, [CALL_HISTORY], partition_key=FIRST_DAY)
+    assert one_day.success
+    assert run_window(SimpleNamespace(run=one_day.dagster_run)) == window_vars(FIRST_DAY, "2024-03-05")
     assert _durations(case) == {FIRST_DAY: (3, 100), "2024-03-05": (2, 50), LAST_DAY: (1, 60)}
 
 
