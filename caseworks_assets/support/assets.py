@@ -404,7 +404,11 @@ def final_state(context: dg.AssetExecutionContext, config: FinalStateConfig, inp
             raise dg.Failure(f"the state of {table} after {month} does not exist; apply {month} first")
     for table in TABLES:
         if not lake.exists(*snapshot_parts(table, month)):  # kept as changes in a range: write it in full once
-            write_snapshot(lake, table, month, read_state(lake, table, month), state_version(lake, table, month))
+            try:
+                state = read_state(lake, table, month)
+            except MonthOrderError as error:  # its base was applied again since: the rule's own message
+                raise dg.Failure(str(error)) from error
+            write_snapshot(lake, table, month, state, state_version(lake, table, month))
         # The snapshot file is loaded into the warehouse engine-side: its rows never pass through Python
         # for the load; the schema check streams them from the file a million rows at a time.
         rows = lake.row_count(*snapshot_parts(table, month))

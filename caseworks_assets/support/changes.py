@@ -20,7 +20,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import dagster as dg
 import polars as pl
 
 from caseworks_assets.quality import Action, Dedupe, QualityResult, Rule, apply_rules, empty_quarantine, may_repeat
@@ -356,7 +355,7 @@ class Changes:
             "values_warned": int((~self.warnings["rule"].str.starts_with("repaired_")).sum()),
             **{f"rule/{name}": count for name, count in sorted(self.counts.items()) if ":" not in name},
             **{k: v for k, v in repairs.items() if k != "repairs"},
-            "repairs": dg.MetadataValue.json(repairs["repairs"]),
+            "repairs": repairs["repairs"],  # shown as JSON
         }
 
 
@@ -633,23 +632,3 @@ def duplicated_ids(frame: pl.DataFrame, key: str) -> pl.DataFrame:
     if not may_repeat(ids):  # the exact detail only when the cheap test cannot rule duplicates out
         return pl.DataFrame(schema={key: ids.dtype, "len": pl.UInt32})
     return frame.group_by(key).len().filter(pl.col("len") > 1).sort(key)
-
-
-def unique_key_result(
-    key: str, duplicates: pl.DataFrame, rows: int, asset_key: dg.AssetKey | None = None
-) -> dg.AssetCheckResult:
-    """``unique_<key>``: each id once in the state (deltas are upserts by id), evaluated as the state is built.
-
-    ``duplicates`` is :func:`duplicated_ids` of the state, ``rows`` its number of rows.
-    """
-    return dg.AssetCheckResult(
-        asset_key=asset_key,
-        check_name=f"unique_{key}",
-        passed=duplicates.is_empty(),
-        metadata={
-            "rows": rows,
-            "duplicate_ids": duplicates.height,
-            "sample": ", ".join(duplicates[key].head(10).cast(pl.String).to_list()),
-        },
-        description=f"{duplicates.height} duplicated {key} value(s)",
-    )

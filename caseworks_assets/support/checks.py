@@ -22,7 +22,6 @@ import dagster as dg
 import polars as pl
 
 from caseworks_assets.quality import validate_frame
-from caseworks_assets.support.changes import unique_key_result
 from caseworks_assets.support.keys import REPORT_KEY, final_key
 from caseworks_assets.support.layout import TABLES
 from caseworks_assets.support.report import reconciliation, unknown_counts
@@ -134,3 +133,23 @@ __all__ = [
     "unique_key_result",
     "unknown_dimension_values",
 ]
+
+
+def unique_key_result(
+    key: str, duplicates: pl.DataFrame, rows: int, asset_key: dg.AssetKey | None = None
+) -> dg.AssetCheckResult:
+    """``unique_<key>``: each id once in the state (deltas are upserts by id), evaluated as the state is built.
+
+    ``duplicates`` is :func:`duplicated_ids` of the state, ``rows`` its number of rows.
+    """
+    return dg.AssetCheckResult(
+        asset_key=asset_key,
+        check_name=f"unique_{key}",
+        passed=duplicates.is_empty(),
+        metadata={
+            "rows": rows,
+            "duplicate_ids": duplicates.height,
+            "sample": ", ".join(duplicates[key].head(10).cast(pl.String).to_list()),
+        },
+        description=f"{duplicates.height} duplicated {key} value(s)",
+    )

@@ -37,6 +37,7 @@ from caseworks_assets.support.schemas import STATE_SCHEMAS
 from caseworks_assets.support.states import (
     Chain,
     ChainFiles,
+    MonthOrderError,
     changes_parts,
     connect,
     copy_snapshot,
@@ -56,10 +57,6 @@ if TYPE_CHECKING:
 
     from caseworks_assets.resources import LakeResource
     from caseworks_assets.resources.overlap import WriteBehind
-
-
-class MonthOrderError(Exception):
-    """A month asked for before what it builds on (its predecessor's state, or its raw file) is there."""
 
 
 def raw_parts(table: str, month: str) -> tuple[str, ...]:

@@ -32,7 +32,6 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 import polars as pl
 from upath import UPath
@@ -47,6 +46,10 @@ from caseworks_assets.support.schemas import STATE_SCHEMAS
 VERSION = "caseworks.state_version"
 BASE_MONTH = "caseworks.base_month"
 BASE_VERSION = "caseworks.base_version"
+
+
+class MonthOrderError(Exception):
+    """A month asked for before what it builds on (its predecessor's state, or its raw file) is there."""
 
 
 def snapshot_parts(table: str, month: str) -> tuple[str, ...]:
@@ -94,17 +97,17 @@ def scan_snapshot(lake: LakeResource, table: str, month: str) -> pl.LazyFrame:
 def _base_month(lake: LakeResource, table: str, month: str) -> str | None:
     """None when the state after ``month`` is a snapshot; else the month its stored changes apply to.
 
-    :class:`dg.Failure` when neither is stored, or when that base has been applied
+    :class:`MonthOrderError` when neither is stored, or when that base has been applied
     again (or removed) since the changes were written: they would apply to another state.
     """
     if lake.exists(*snapshot_parts(table, month)):
         return None
     if not lake.exists(*changes_parts(table, month)):
-        raise dg.Failure(f"the state of {table} after {month} is not in the lake; apply {month} first")
+        raise MonthOrderError(f"the state of {table} after {month} is not in the lake; apply {month} first")
     stored = lake.file_metadata(*changes_parts(table, month))
     base = stored[BASE_MONTH]
     if not has_state(lake, table, base) or state_version(lake, table, base) != stored[BASE_VERSION]:
-        raise dg.Failure(
+        raise MonthOrderError(
             f"the state of {table} after {month} is kept as changes on the state after {base}, "
             f"which has been applied again (or removed) since: apply {month} again, then the months after it"
         )
