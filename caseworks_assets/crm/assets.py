@@ -23,7 +23,7 @@ from caseworks_assets.crm.serving import SERVING_KIND, CrmServing
 from caseworks_assets.crm.store import ServingData
 from caseworks_assets.governance import governance_metadata, governance_tags
 from caseworks_assets.quality import quality_metadata
-from caseworks_assets.resources import WAREHOUSE_KIND, WAREHOUSE_POOL, CaseInputs
+from caseworks_assets.resources import WAREHOUSE_KIND, WAREHOUSE_POOL, CaseInputs, LakeResource, LakeTable
 
 TABLES = ("customers", "interactions", "products")
 
@@ -87,24 +87,36 @@ _CLEAN = {
     group_name=CASE,
     pool=WAREHOUSE_POOL,
 )
-def crm_clean(raw_customers: pl.DataFrame, raw_interactions: pl.DataFrame, raw_products: pl.DataFrame):
-    """Clean the three tables in one step: interactions need the clean customer ids and products."""
+def crm_clean(
+    raw_customers: pl.DataFrame, raw_interactions: pl.DataFrame, raw_products: pl.DataFrame, lake: LakeResource
+):
+    """Clean the three tables in one step: interactions need the clean customer ids and products.
+
+    Each table is written once, as Parquet in the lake (``<lake>/crm/<table>.parquet``); the warehouse
+    table is a view over the file (BigQuery loads it), and the checks and ``serving_store`` read the file
+    back, instead of every row being copied into the warehouse and out of it again.
+    """
     customers = rules.clean_customers(raw_customers)
     products = rules.clean_products(raw_products)
     interactions = rules.clean_interactions(raw_interactions, customers.clean["customer_id"], products.clean)
     results = {"customers": customers, "interactions": interactions, "products": products}
     for name, result in results.items():
-        yield dg.Output(result.clean, output_name=name, metadata=quality_metadata(result))
+        yield dg.Output(_lake_table(lake, name, result.clean), output_name=name, metadata=quality_metadata(result))
     quarantine = rules.quarantine(results)
     by_rule = quarantine.group_by("table", "rule").len().sort("table", "rule")
     yield dg.Output(
-        quarantine,
+        _lake_table(lake, "quarantine", quarantine),
         output_name="quarantine",
         metadata={
             "dagster/row_count": quarantine.height,
             "by_rule": dg.MetadataValue.json({f"{t}/{r}": n for t, r, n in by_rule.iter_rows()}),
         },
     )
+
+
+def _lake_table(lake: LakeResource, name: str, frame: pl.DataFrame) -> LakeTable:
+    path = lake.write_parquet(frame, CASE, f"{name}.parquet", compression=lake.working_compression)
+    return LakeTable(str(path), rows=frame.height)
 
 
 @dg.asset(

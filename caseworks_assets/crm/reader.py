@@ -72,7 +72,13 @@ def _text_source(path: Path) -> tuple[Path | io.BytesIO, str]:
     except UnicodeDecodeError:
         text = data.decode("cp1252", errors="replace")
         source = io.BytesIO(text.encode("utf-8"))
-    return source, "\n".join(text.splitlines()[:HEADER_SEARCH_ROWS])
+    end = -1
+    for _ in range(HEADER_SEARCH_ROWS):  # only the head is split into lines, not a million rows
+        end = text.find("\n", end + 1)
+        if end < 0:
+            break
+    head = text if end < 0 else text[:end]
+    return source, "\n".join(head.splitlines()[:HEADER_SEARCH_ROWS])
 
 
 def _csv_header(path: Path, table: str, head: str) -> tuple[int, dict[int, str], str]:

@@ -21,7 +21,7 @@ import xlsxwriter
 from caseworks_assets.crm.assets import ALL_ASSETS
 from caseworks_assets.crm.checks import CHECKS
 from caseworks_assets.crm.serving import CrmServing
-from caseworks_assets.resources import CaseInputs, LakeIOManager, LocalWarehouseIOManager
+from caseworks_assets.resources import CaseInputs, LakeIOManager, LakeResource, LocalWarehouseIOManager
 
 CUSTOMERS_CSV = (
     "Customer_Id,Occupation,Type\n1,Engineer,Business\n2,Teacher,Individual\n3,,\n4.0,Nurse,Business\n,,\n"
@@ -96,6 +96,7 @@ def materialize_crm(data_dir: Path, out_dir: Path, database_url: str = "") -> dg
         resources={
             "io_manager": LocalWarehouseIOManager(database=str(out_dir / "warehouse.duckdb")),
             "lake_io_manager": LakeIOManager(root=str(out_dir / "lake")),
+            "lake": LakeResource(root=str(out_dir / "lake")),
             "inputs": CaseInputs(root=str(data_dir.parent), overrides={"crm": str(data_dir)}),
             "crm_serving": CrmServing(database_url=database_url, out_root=str(out_dir)),
         },
