@@ -24,7 +24,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema, model_validator
 
 from caseworks_assets.crm import queries
@@ -259,68 +258,20 @@ async def single_values(request: Request) -> None:
         raise _invalid(("query", repeated[0]), "given more than once; it takes one value", values)
 
 
-class ApiKeys:
-    """The accepted API keys; :meth:`valid` compares an offered token with every key in constant time."""
-
-    def __init__(self, api_keys: Sequence[str]) -> None:
-        self._keys = [key.encode() for key in api_keys if key]
-
-    def valid(self, offered: str) -> bool:
-        encoded, valid = offered.encode(), False
-        for key in self._keys:  # every key is compared, in constant time: timing says nothing about which matched
-            valid |= hmac.compare_digest(encoded, key)
-        return valid
-
-
-def _key_checker(keys: ApiKeys):
+def _key_checker(api_keys: Sequence[str]):
+    keys = [key.encode() for key in api_keys if key]
     bearer = HTTPBearer(auto_error=False, description="an API key of CASEWORKS_CRM_API_KEYS")
 
     async def authorize(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
         # async: a few constant-time comparisons need no thread (FastAPI runs a plain def in its thread pool)
-        if not keys.valid(credentials.credentials if credentials is not None else ""):
+        offered = (credentials.credentials if credentials is not None else "").encode()
+        valid = False
+        for key in keys:  # every key is compared, in constant time: timing says nothing about which matched
+            valid |= hmac.compare_digest(offered, key)
+        if not valid:
             raise ApiError(401, "unauthorized", "a valid API key is required", {"WWW-Authenticate": "Bearer"})
 
     return authorize
-
-
-class CountsFastPath:
-    """ASGI middleware: answers the API's most frequent request straight from the snapshot's in-memory counts.
-
-    ``GET /api/v1/interactions/{customer_id}`` with no query string, a valid Bearer key, a
-    known customer and the snapshot's :class:`~caseworks_assets.crm.queries.ChannelCounts`
-    already built is a dictionary lookup; FastAPI's per-request work around it (dependency
-    resolution, the query-parameter model, the route's validation) cost the server about three
-    times the lookup. Any other request -- a filter, a missing or wrong key, an unknown customer,
-    counts not built yet for a new snapshot -- goes on to the FastAPI route, which stays the one
-    definition of the API (its validation, its errors, its OpenAPI document); this path only
-    answers what that route would answer, with the same :class:`JSONResponse`.
-    """
-
-    _PATH = re.compile(r"^/api/v1/interactions/(0|[1-9][0-9]{0,18})$")
-
-    def __init__(self, app, reader: ServingReader, keys: ApiKeys) -> None:
-        self.app, self.reader, self.keys = app, reader, keys
-
-    def _answer(self, scope) -> JSONResponse | None:
-        if scope["type"] != "http" or scope["method"] != "GET" or scope.get("query_string"):
-            return None
-        matched = self._PATH.match(scope["path"])
-        if matched is None or int(matched[1]) > 2**63 - 1:
-            return None
-        authorization = next((value for name, value in scope["headers"] if name == b"authorization"), b"")
-        scheme, credentials = get_authorization_scheme_param(authorization.decode("latin-1"))
-        if scheme.lower() != "bearer" or not credentials or not self.keys.valid(credentials):
-            return None
-        counts = self.reader.ready(queries.CHANNEL_COUNTS)
-        found = counts.answer(int(matched[1]), Filters()) if counts is not None else None
-        return JSONResponse({"data": found}) if found is not None else None
-
-    async def __call__(self, scope, receive, send) -> None:
-        response = self._answer(scope)
-        if response is None:
-            await self.app(scope, receive, send)
-        else:
-            await response(scope, receive, send)
 
 
 class AccessLog:
@@ -378,8 +329,7 @@ def create_app(reader: ServingReader, api_keys: Sequence[str]) -> FastAPI:
         description=DESCRIPTION,
         openapi_url="/openapi.json",
     )
-    keys = ApiKeys(api_keys)
-    authorize = _key_checker(keys)
+    authorize = _key_checker(api_keys)
 
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, error: ApiError) -> JSONResponse:
@@ -481,6 +431,5 @@ def create_app(reader: ServingReader, api_keys: Sequence[str]) -> FastAPI:
 
         return await answer(compute)
 
-    app.add_middleware(CountsFastPath, reader=reader, keys=keys)
-    app.add_middleware(AccessLog)  # the outermost: the fast path's answers are logged too
+    app.add_middleware(AccessLog)
     return app

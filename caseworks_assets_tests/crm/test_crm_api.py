@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 
-from caseworks_assets.crm.api import ApiKeys, CountsFastPath, create_app
-from caseworks_assets.crm.queries import CHANNEL_COUNTS, SnapshotReader
+from caseworks_assets.crm.api import create_app
+from caseworks_assets.crm.queries import SnapshotReader
 from caseworks_assets_tests.crm.conftest import KEY
 from caseworks_assets_tests.crm.crm_kit import CUSTOMER_1, NO_INTERACTIONS, STATISTICS
 
@@ -155,34 +155,6 @@ def test_access_log_has_request_id_and_latency_and_never_the_key(
     assert lines[0]["request_id"] == "abc-123" and lines[0]["status"] == 200 and lines[0]["latency_ms"] >= 0
     assert lines[1]["status"] == 401 and len(lines[1]["request_id"]) == 32
     assert KEY not in caplog.text and "leaked-guess" not in caplog.text
-
-
-def test_the_in_memory_fast_path_answers_only_what_the_route_would(reader: SnapshotReader) -> None:
-    fresh = SnapshotReader(reader.folder)  # a memo of its own: the first request builds the counts
-    with TestClient(create_app(fresh, [KEY])) as app:
-        by_route = app.get("/api/v1/interactions/1", headers=AUTH)
-        assert fresh.ready(CHANNEL_COUNTS) is not None
-        by_memory = app.get("/api/v1/interactions/1", headers=AUTH)
-    assert (by_memory.status_code, by_memory.content) == (by_route.status_code, by_route.content)
-    assert {**by_memory.headers, "x-request-id": ""} == {**by_route.headers, "x-request-id": ""}
-
-    fast = CountsFastPath(None, fresh, ApiKeys([KEY]))
-
-    def answered(path: str, query: bytes = b"", authorization: bytes = f"Bearer {KEY}".encode()) -> bool:
-        headers = [(b"authorization", authorization)] if authorization else []
-        scope = {"type": "http", "method": "GET", "path": path, "query_string": query, "headers": headers}
-        return fast._answer(scope) is not None
-
-    assert answered("/api/v1/interactions/1") and answered("/api/v1/interactions/4")  # 4: no interactions
-    assert answered("/api/v1/interactions/1", authorization=f"bearer  {KEY} ".encode())  # as HTTPBearer reads it
-    # everything else is left to the route: its filters, 401, 404 and 422
-    assert not answered("/api/v1/interactions/1", query=b"channel=Email")
-    assert not answered("/api/v1/interactions/1", authorization=b"Bearer wrong")
-    assert not answered("/api/v1/interactions/1", authorization=f"Basic {KEY}".encode())
-    assert not answered("/api/v1/interactions/1", authorization=b"")
-    assert not answered("/api/v1/interactions/99")
-    assert not answered("/api/v1/interactions/01") and not answered(f"/api/v1/interactions/{2**63}")
-    assert not answered("/api/v1/customers/1")
 
 
 class _FixtureReader:
