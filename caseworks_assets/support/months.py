@@ -214,15 +214,15 @@ def count_rows(spec: TableSpec, layout: Layout, month: str) -> int:
 class TableMonth:
     """What applying one month to one table did: its typing figures, the state's figures, where it is stored.
 
-    Figures only (and the month's quarantine rows): the typed rows are not
-    kept once stored, so a month of millions of rows is not held past its step.
+    Figures only: the typed rows and the month's quarantine rows are not kept
+    once stored (the quarantine is read back from the rejects files), so a month
+    of millions of rows, or a million warnings, is not held past its table.
     """
 
     spec: TableSpec
     month: str
     before: str | None
     typing: dict[str, object]  # the typing figures (Changes.metadata)
-    issues: pl.DataFrame  # rows rejected and values warned, as the quarantine stores them
     stats: dict[str, int]
     rows_after: int
     duplicates: pl.DataFrame
@@ -284,8 +284,7 @@ def apply_table_month(
         spill.mkdir()
     changes = typed_changes(spec, raw, spill=spill)
     version = new_version()
-    issues = changes.issues  # sorted once: a month of millions of rows can hold a million warnings
-    lake.write_parquet(issues, *rejects_parts(spec.name, month))
+    lake.write_parquet(changes.issues, *rejects_parts(spec.name, month))
     if previous.month is None:
         # nothing to replace and no id to know: the state is the typed rows
         state = changes.rows.lazy().select(list(STATE_SCHEMAS[spec.name]))
@@ -296,9 +295,8 @@ def apply_table_month(
         path = lake.path(*snapshot_parts(spec.name, month))
         in_full = True
     else:
-        per_action = dict(changes.rows.group_by("action").len().iter_rows())
         write_changes(lake, spec.name, month, changes.rows, version, (previous.month, previous.version))
-        stats = _stats(per_action, states.known(spec, month, previous), previous.rows)
+        stats = _stats(changes.per_action, states.known(spec, month, previous), previous.rows)
         upserts = changes.rows.filter(pl.col("action") != "delete").select(spec.key)
         changed = changes.rows[spec.key].implode()
         duplicates = pl.concat(
@@ -317,7 +315,6 @@ def apply_table_month(
         month=month,
         before=previous.month,
         typing=changes.metadata(),
-        issues=issues,
         stats=stats,
         rows_after=built.rows,
         duplicates=duplicates,
