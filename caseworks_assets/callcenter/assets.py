@@ -41,7 +41,7 @@ from caseworks_assets.quality import (
     reconciliation_result,
     validate_frame,
 )
-from caseworks_assets.resources import WAREHOUSE_KIND, WAREHOUSE_POOL, CaseInputs, CaseOutputs, LakeResource, LakeTable
+from caseworks_assets.resources import WAREHOUSE_KIND, WAREHOUSE_POOL, CaseInputs, CaseOutputs, LakeResource
 from caseworks_assets.settings import Settings
 
 QUARANTINE_SCHEMA = {"table": pl.String, "row_number": pl.Int64, "rule": pl.String, "column": pl.String,
@@ -99,11 +99,11 @@ def callcenter_raw(inputs: CaseInputs, lake: LakeResource) -> Iterator[dg.Output
             metadata=schema.metadata,
             description=schema.description,
         )
-        path = lake.write_parquet(result.clean, CASE, f"raw_{table}.parquet")
+        published = lake.write_table(result.clean, CASE, f"raw_{table}.parquet")
         yield dg.Output(
-            LakeTable(str(path), rows=result.clean.height),
+            published,
             output_name=key.to_python_identifier(),
-            metadata={**quality_metadata(result), "lake_file": str(path)},
+            metadata={**quality_metadata(result), "lake_file": published.path},
         )
         quarantined.append(result.quarantine.with_columns(pl.lit(table).alias("table")))
     quarantine = pl.concat(quarantined).select(list(QUARANTINE_SCHEMA)).cast(QUARANTINE_SCHEMA)

@@ -115,8 +115,7 @@ def crm_clean(
 
 
 def _lake_table(lake: LakeResource, name: str, frame: pl.DataFrame) -> LakeTable:
-    path = lake.write_parquet(frame, CASE, f"{name}.parquet", compression=lake.working_compression)
-    return LakeTable(str(path), rows=frame.height)
+    return lake.write_table(frame, CASE, f"{name}.parquet", compression=lake.working_compression)
 
 
 @dg.asset(

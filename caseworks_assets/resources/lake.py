@@ -26,6 +26,7 @@ from dagster import (
 )
 from upath import UPath
 
+from caseworks_assets.resources.lake_tables import LakeTable
 from caseworks_assets.resources.staging import staged_path, staged_writer
 
 #: ``UPath`` protocols of the local filesystem.
@@ -98,6 +99,15 @@ class LakeResource(ConfigurableResource):
             else:
                 frame.write_parquet(handle, compression=compression, metadata=metadata)
         return target
+
+    def write_table(self, frame: pl.DataFrame, *parts: str, compression: str = "zstd") -> LakeTable:
+        """Write ``frame`` (see :meth:`write_parquet`) and return the :class:`LakeTable` that publishes the file.
+
+        The warehouse table is then the file itself (a view locally, a load job on BigQuery): the rows are
+        written once, not also copied into the warehouse and read back by the checks downstream.
+        """
+        path = self.write_parquet(frame, *parts, compression=compression)
+        return LakeTable(str(path), rows=frame.height)
 
     def write_csv(self, frame: pl.DataFrame, *parts: str) -> UPath:
         """Write ``frame`` as CSV with a header, staged like :meth:`write_parquet`."""
