@@ -65,6 +65,10 @@ class RunWatch:
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
         self._done.set()
+        if self._write_fd >= 0:
+            # wake the thread's select now: otherwise every run ends up to POLL_SECONDS late
+            with contextlib.suppress(BlockingIOError):
+                os.write(self._write_fd, b"\0")
         if self._thread is not None:
             self._thread.join(timeout=POLL_SECONDS * 2)
         if self._write_fd >= 0:

@@ -46,7 +46,7 @@ def log_level() -> str:
 #: :data:`MECHANISMS`), so ``python -m benchmarks CASE --without NAME`` measures what each one saves.
 WITHOUT_ENV = "CASEWORKS_BENCH_WITHOUT"
 #: The mechanisms that can be switched off; each is kept only while it pays its way (README, "Benchmarks").
-MECHANISMS = ("instance_storage", "overlap_threads")
+MECHANISMS = ("instance_storage", "overlap_threads", "gc_pause")
 
 
 def without(mechanism: str) -> bool:

@@ -29,6 +29,7 @@ import pyarrow.parquet.encryption as pe
 from cryptography.exceptions import InvalidTag
 
 from caseworks_assets.governance.encryption import NONCE_BYTES, KeyRing, KeyRingError
+from caseworks_assets.resources.parquet_sink import ParquetSink
 
 #: Schema metadata key holding the id of the master key that sealed a file's restricted columns.
 KEY_ID_METADATA = b"caseworks.key_id"
@@ -89,14 +90,12 @@ def sealed_schema(schema: pa.Schema, ring: KeyRing) -> pa.Schema:
     return schema.with_metadata({**(schema.metadata or {}), KEY_ID_METADATA: ring.active_id.encode()})
 
 
-def sealed_writer(sink: BinaryIO | str, schema: pa.Schema, ring: KeyRing, columns: Sequence[str]) -> pq.ParquetWriter:
-    """A zstd Parquet writer whose ``columns`` are encrypted under the ring's active key."""
-    return pq.ParquetWriter(
-        sink,
-        sealed_schema(schema, ring),
-        compression="zstd",  # pages are compressed before they are encrypted, so sealed columns shrink too
-        encryption_properties=encryption_properties(ring, columns),
-    )
+def sealed_writer(sink: BinaryIO | str, schema: pa.Schema, ring: KeyRing, columns: Sequence[str]) -> ParquetSink:
+    """A zstd Parquet writer whose ``columns`` are encrypted under the ring's active key.
+
+    Pages are compressed before they are encrypted, so sealed columns shrink too.
+    """
+    return ParquetSink(sink, sealed_schema(schema, ring), encryption_properties=encryption_properties(ring, columns))
 
 
 def sealed_with(source: BinaryIO | str) -> str | None:

@@ -15,7 +15,6 @@ from typing import BinaryIO
 
 import polars as pl
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from caseworks_assets.governance import ColumnSpec, KeyRing
 from caseworks_assets.governance.lake_encryption import sealed_writer
@@ -24,6 +23,7 @@ from caseworks_assets.payments.rules import TRANSACTION_STATE, amount_number_rul
 from caseworks_assets.quality import QualityResult, Rule, apply_rules
 from caseworks_assets.quality.repairs import RepairLog
 from caseworks_assets.resources.overlap import WriteBehind, prefetched
+from caseworks_assets.resources.parquet_sink import ParquetSink
 
 BATCH_ROWS = 200_000
 POLARS_TYPES = {
@@ -122,7 +122,7 @@ class _Sink:
             self.writer = sealed_writer(handle, self.arrow_schema, ring, sealed)
             self.arrow_schema = self.writer.schema
         else:
-            self.writer = pq.ParquetWriter(handle, self.arrow_schema, compression="zstd")
+            self.writer = ParquetSink(handle, self.arrow_schema)
 
     def write(self, frame: pl.DataFrame) -> None:
         if frame.height:
@@ -141,7 +141,7 @@ def clean_batches(
     quarantine_sink: BinaryIO,
     *,
     amount_column: str,
-    raw_out: pq.ParquetWriter | None = None,
+    raw_out: ParquetSink | None = None,
     restricted_sink: BinaryIO | None = None,
     restricted_columns: Sequence[ColumnSpec] = (),
     enrich: Callable[[pl.DataFrame], pl.DataFrame] | None = None,

@@ -22,7 +22,6 @@ from typing import BinaryIO
 
 import duckdb
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from caseworks_assets.governance import KeyRing
 from caseworks_assets.governance.lake_encryption import sealed_writer
@@ -34,6 +33,7 @@ from caseworks_assets.payments.columns import (
     TRANSACTION_FIELDS,
 )
 from caseworks_assets.registry import InputError
+from caseworks_assets.resources.parquet_sink import ParquetSink
 
 KINDS: dict[str, dict[str, str]] = {"transactions": TRANSACTION_FIELDS, "payments": PAYMENT_FIELDS}
 SUFFIXES = (".json", ".ndjson", ".jsonl")
@@ -363,11 +363,11 @@ def raw_batches(
         con.close()
 
 
-def raw_writer(sink: BinaryIO, kind: str, ring: KeyRing | None = None) -> pq.ParquetWriter:
+def raw_writer(sink: BinaryIO, kind: str, ring: KeyRing | None = None) -> ParquetSink:
     """The raw Parquet writer of ``kind``; for payments it encrypts the restricted column as it writes."""
     restricted = kind == "payments"
     schema = raw_schema(KINDS[kind], restricted)
     if not restricted:
-        return pq.ParquetWriter(sink, schema, compression="zstd")
+        return ParquetSink(sink, schema)
     assert ring is not None, "restricted fields need a key ring"
     return sealed_writer(sink, schema, ring, [RESTRICTED_COLUMN])

@@ -30,6 +30,7 @@ from caseworks_assets.payments.paths import CASE, CLEAN_PAYMENTS, CLEAN_TRANSACT
 from caseworks_assets.payments.tables import PAYMENTS_KEY, TRANSACTIONS_KEY
 from caseworks_assets.resources import CaseOutputs, LakeResource
 from caseworks_assets.resources.lake_tables import iter_parquet
+from caseworks_assets.resources.parquet_sink import ParquetSink
 from caseworks_assets.resources.staging import staged_path
 
 EXTRACTS: dict[str, tuple[tuple[str, ...], list[ColumnSpec]]] = {
@@ -53,7 +54,7 @@ def write_extract(source, columns: Sequence[ColumnSpec], role: Role, pseudonymiz
                 frame = pl.from_arrow(batch)
                 assert isinstance(frame, pl.DataFrame)
                 table = project(frame, columns, role, pseudonymize).to_arrow(compat_level=pl.CompatLevel.oldest())
-                writer = writer or pq.ParquetWriter(staging, table.schema, compression="zstd")
+                writer = writer or ParquetSink(staging, table.schema)
                 writer.write_table(table)
                 rows += table.num_rows
             if writer is None:  # no rows: still publish the (empty) extract with its schema

@@ -12,14 +12,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
-import paramiko
 import tenacity
 from dagster import ConfigurableResource
 from pydantic import Field
 
 from caseworks_assets.resources.delivery.env import secret
 from caseworks_assets.settings import SFTP_PRIVATE_KEY_ENV, Settings
+
+if TYPE_CHECKING:
+    import paramiko
+
+# paramiko (and the libsodium it loads, a fifth of a second) is imported where a transfer happens,
+# not by every run that only loads the definitions
 
 
 class SFTPDeliveryError(RuntimeError):
@@ -37,6 +43,8 @@ class RemoteFile:
 
 
 def _retryable(error: BaseException) -> bool:
+    import paramiko
+
     if isinstance(error, paramiko.BadHostKeyException | paramiko.AuthenticationException):
         return False
     if isinstance(error, paramiko.SSHException) and "known_hosts" in str(error):
@@ -66,6 +74,8 @@ class SFTPResource(ConfigurableResource):
         return f"sftp://{self.user}@{self.host}:{self.port}{PurePosixPath('/') / self.remote_dir}"
 
     def _client(self) -> paramiko.SSHClient:
+        import paramiko
+
         client = paramiko.SSHClient()
         if not self.known_hosts or not Path(self.known_hosts).is_file():
             raise SFTPDeliveryError(
@@ -107,6 +117,8 @@ class SFTPResource(ConfigurableResource):
 
     def upload(self, local: Path, name: str | None = None) -> RemoteFile:
         """Upload ``local`` as ``remote_dir/name`` atomically; retries connection failures only."""
+        import paramiko
+
         name = name or local.name
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception(_retryable),
