@@ -184,3 +184,31 @@ def test_a_json_object_wrapping_the_records_is_refused_naming_the_file(
     assert code == EXIT_USAGE
     assert line.startswith("caseworks: error: transactions.json: line 1: the top level is a JSON object")
     assert "expected a JSON array of records or NDJSON" in line
+
+
+def test_the_collector_is_paused_while_starting_and_back_after(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Imports run without the cyclic collector; afterwards it runs again and skips what startup built."""
+    import gc
+
+    from caseworks_assets.cli import collector_paused
+    from caseworks_assets.settings import WITHOUT_ENV
+
+    monkeypatch.delenv(WITHOUT_ENV, raising=False)
+    assert gc.isenabled()
+    frozen = gc.get_freeze_count()
+    try:
+        with collector_paused():
+            assert not gc.isenabled()
+            built = [[index] for index in range(1000)]  # container objects, as imports create them
+        assert gc.isenabled()
+        assert gc.get_freeze_count() >= frozen + len(built)
+        with pytest.raises(RuntimeError), collector_paused():
+            raise RuntimeError("a failed import")
+        assert gc.isenabled()  # an error while starting does not leave the collector off
+
+        monkeypatch.setenv(WITHOUT_ENV, "gc_pause")
+        with collector_paused():
+            assert gc.isenabled()  # switched off for the benchmark's "without" run
+    finally:
+        gc.unfreeze()
+        gc.enable()

@@ -15,11 +15,11 @@ import fcntl
 import os
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from caseworks_assets.scratch import scratch_folder
 from caseworks_assets.settings import Settings
 
 PROJECT_DIR = Path(__file__).resolve().parent / "dbt"
@@ -52,10 +52,10 @@ def dbt_variables(settings: Settings, keyfile: Path | None = None) -> dict[str, 
 @contextmanager
 def dbt_environment(settings: Settings) -> Iterator[dict[str, str]]:
     """``os.environ`` with :func:`dbt_variables` set while the block runs (dbt's subprocess inherits it)."""
-    with tempfile.TemporaryDirectory(prefix="caseworks-dbt-") as folder:
+    with scratch_folder("dbt") as folder:  # a killed run's key file is removed by the next one
         keyfile = None
         if settings.gcp_credentials:
-            keyfile = Path(folder) / "service-account.json"
+            keyfile = folder / "service-account.json"
             keyfile.write_bytes(base64.b64decode(settings.gcp_credentials))
             keyfile.chmod(0o600)
         variables = dbt_variables(settings, keyfile)

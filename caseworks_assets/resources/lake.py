@@ -10,7 +10,6 @@ it writes to.
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +27,7 @@ from upath import UPath
 
 from caseworks_assets.resources.lake_tables import LakeTable
 from caseworks_assets.resources.staging import staged_path, staged_writer
+from caseworks_assets.scratch import scratch_folder
 
 #: ``UPath`` protocols of the local filesystem.
 LOCAL_PROTOCOLS = ("", "file", "local")
@@ -134,8 +134,8 @@ class LakeResource(ConfigurableResource):
         if self.is_local:
             yield Path(path.path)
             return
-        with tempfile.TemporaryDirectory(prefix="caseworks-lake-") as folder:
-            local = Path(folder) / path.name
+        with scratch_folder("lake") as folder:
+            local = folder / path.name
             with path.open("rb") as handle, local.open("wb") as out:
                 shutil.copyfileobj(handle, out, length=8 << 20)
             yield local

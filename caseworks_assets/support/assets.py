@@ -19,10 +19,8 @@ kept in the lake (snapshots, or a range's earlier months as changes) is
 :mod:`~caseworks_assets.support.states`.
 """
 
-import tempfile
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -38,6 +36,7 @@ from caseworks_assets.resources import (
     LakeTable,
 )
 from caseworks_assets.resources.overlap import WriteBehind
+from caseworks_assets.scratch import scratch_folder
 from caseworks_assets.support.answers import LABELLED_COLUMNS, answer
 from caseworks_assets.support.checks import (
     FINAL_SCHEMA_CHECKS,
@@ -284,11 +283,11 @@ def support_month(context: dg.AssetExecutionContext, inputs: CaseInputs, lake: L
     try:
         # the spill folder is removed last, after the writes behind that read it are done
         with (
-            tempfile.TemporaryDirectory(prefix="caseworks-support-") as spill,
+            scratch_folder("support") as spill,
             WriteBehind(depth=1) as writes,
             chain_files(lake) as files,
         ):
-            states = MonthStates(lake, layout, writes, files, Path(spill))
+            states = MonthStates(lake, layout, writes, files, spill)
             try:
                 yield from _apply_months(context, layout, lake, states)
             finally:

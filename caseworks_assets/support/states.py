@@ -38,6 +38,7 @@ from upath import UPath
 
 from caseworks_assets.resources import LakeResource
 from caseworks_assets.resources.staging import staged_path
+from caseworks_assets.scratch import scratch_folder
 from caseworks_assets.support.changes import apply_changes
 from caseworks_assets.support.layout import CASE, EASTERN, TABLES, Frame
 from caseworks_assets.support.schemas import STATE_SCHEMAS
@@ -256,8 +257,8 @@ def copy_snapshot(
         with staged_path(Path(target.path)) as staging:
             connection.execute(f"COPY ({query}) TO {sql_text(str(staging))} ({options})")
     else:
-        with tempfile.TemporaryDirectory(prefix="caseworks-state-") as folder:
-            local = Path(folder) / "state.parquet"
+        with scratch_folder("state") as folder:
+            local = folder / "state.parquet"
             connection.execute(f"COPY ({query}) TO {sql_text(str(local))} ({options})")
             lake.copy_in(local, *snapshot_parts(table, month))
     lake.remove(*changes_parts(table, month))
