@@ -153,6 +153,12 @@ def _owning(out_dir: Path, command: str) -> Iterator[None]:
         yield
 
 
+#: Whether this process is a ``caseworks`` process (set by :func:`entry`): only there is the collector paused,
+#: since only there does what the imports build live until the process exits. A test calling :func:`main`
+#: in its own long-lived process keeps its collector as it is.
+PAUSE_COLLECTOR = False
+
+
 @contextmanager
 def collector_paused() -> Iterator[None]:
     """Python's cyclic garbage collector off while the process imports and builds definitions, then frozen.
@@ -164,7 +170,7 @@ def collector_paused() -> Iterator[None]:
     everything allocated so far is frozen (``gc.freeze``), so the collections
     during the run do not walk it either. Switched off by ``--without gc_pause``.
     """
-    if without("gc_pause") or not gc.isenabled():
+    if not PAUSE_COLLECTOR or without("gc_pause") or not gc.isenabled():
         yield
         return
     gc.disable()
@@ -315,6 +321,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def entry() -> int:
     """The ``caseworks`` process (console script and ``python -m``): :func:`main`, then exit."""
+    global PAUSE_COLLECTOR
+    PAUSE_COLLECTOR = True
     return main()
 
 

@@ -190,10 +190,12 @@ def test_the_collector_is_paused_while_starting_and_back_after(monkeypatch: pyte
     """Imports run without the cyclic collector; afterwards it runs again and skips what startup built."""
     import gc
 
+    from caseworks_assets import cli
     from caseworks_assets.cli import collector_paused
     from caseworks_assets.settings import WITHOUT_ENV
 
     monkeypatch.delenv(WITHOUT_ENV, raising=False)
+    monkeypatch.setattr(cli, "PAUSE_COLLECTOR", True)  # as in a ``caseworks`` process (``entry``)
     assert gc.isenabled()
     frozen = gc.get_freeze_count()
     try:
@@ -209,6 +211,10 @@ def test_the_collector_is_paused_while_starting_and_back_after(monkeypatch: pyte
         monkeypatch.setenv(WITHOUT_ENV, "gc_pause")
         with collector_paused():
             assert gc.isenabled()  # switched off for the benchmark's "without" run
+        monkeypatch.delenv(WITHOUT_ENV)
+        monkeypatch.setattr(cli, "PAUSE_COLLECTOR", False)
+        with collector_paused():
+            assert gc.isenabled()  # main() called in a test's own process: its collector is left alone
     finally:
         gc.unfreeze()
         gc.enable()
