@@ -10,7 +10,6 @@ transactions that did not reconcile, and delinquency never runs on them.
 import dagster as dg
 import pandera.polars as pa
 import polars as pl
-import pyarrow.parquet as pq
 
 from caseworks_assets.governance.classification import pandera_schema
 from caseworks_assets.payments.columns import PAYMENT_COLUMNS, TRANSACTION_COLUMNS
@@ -25,7 +24,6 @@ from caseworks_assets.payments.paths import (
 from caseworks_assets.payments.tables import PAYMENTS_KEY, TRANSACTIONS_KEY
 from caseworks_assets.quality import reconciliation_check, validate_frame
 from caseworks_assets.resources import LakeResource
-from caseworks_assets.resources.lake_tables import iter_parquet
 
 #: derived from the column contracts in :mod:`.columns` (type, nulls, rules): declared once
 TRANSACTIONS_SCHEMA = pandera_schema("payments.transactions", TRANSACTION_COLUMNS)
@@ -77,11 +75,12 @@ def _per_file_check(key: dg.AssetKey, raw, clean, quarantine) -> dg.AssetChecksD
     return _check
 
 
-SCHEMA_BATCH_ROWS = 500_000
-
-
 def _schema_check(key: dg.AssetKey, parts: tuple[str, ...], schema: pa.DataFrameSchema) -> dg.AssetChecksDefinition:
-    """Pandera validation of the stored lake file, batch by batch, so memory does not grow with the table."""
+    """Pandera validation of the stored lake file, streamed in batches so memory does not grow with the table.
+
+    A unique column (the ids) is checked once over that column alone, so a
+    duplicate in two different batches fails it too.
+    """
 
     @dg.asset_check(
         asset=key,
@@ -90,22 +89,9 @@ def _schema_check(key: dg.AssetKey, parts: tuple[str, ...], schema: pa.DataFrame
         description=f"Pandera schema {schema.name!r} over every row of the stored table: types, nulls, value rules.",
     )
     def _check(lake: LakeResource) -> dg.AssetCheckResult:
-        rows = 0
-        with lake.path(*parts).open("rb") as handle:
-            parquet = pq.ParquetFile(handle)
-            columns = [c for c in schema.columns if c in parquet.schema_arrow.names]
-            for batch in iter_parquet(handle, SCHEMA_BATCH_ROWS, columns):
-                frame = pl.from_arrow(batch)
-                assert isinstance(frame, pl.DataFrame)
-                result = validate_frame(frame, schema)
-                if not result.passed:
-                    return dg.AssetCheckResult(
-                        passed=False,
-                        metadata={**result.metadata, "first_row_of_batch": rows + 1},
-                        description=f"rows {rows + 1}..{rows + frame.height}: {result.description}",
-                    )
-                rows += frame.height
-        return dg.AssetCheckResult(passed=True, metadata={"rows": rows}, description=f"{rows} rows match the schema")
+        stored = lake.scan_parquet(*parts)
+        columns = [c for c in schema.columns if c in stored.collect_schema().names()]
+        return validate_frame(stored.select(columns), schema)
 
     return _check
 

@@ -124,7 +124,7 @@ CURRENCY = ColumnSpec(
 )
 
 TRANSACTION_COLUMNS = [
-    ColumnSpec("transaction_id", "String", "transaction identifier", INTERNAL, nullable=False),
+    ColumnSpec("transaction_id", "String", "transaction identifier", INTERNAL, nullable=False, unique=True),
     CUSTOMER_ID,
     ColumnSpec(
         "amount",
@@ -175,7 +175,7 @@ TRANSACTION_COLUMNS = [
 ]
 
 PAYMENT_COLUMNS = [
-    ColumnSpec("payment_id", "String", "payment identifier", INTERNAL, nullable=False),
+    ColumnSpec("payment_id", "String", "payment identifier", INTERNAL, nullable=False, unique=True),
     ColumnSpec(
         "transaction_id", "String", "the transaction paid (always a cleaned transaction)", INTERNAL, nullable=False
     ),

@@ -50,8 +50,12 @@ def test_the_payments_pandera_schemas_are_derived_from_the_column_contracts():
         "source_file": "t.json", "source_line": 1,
     }  # fmt: skip
     frame = pl.DataFrame(
-        [good, {**good, "amount": -1.0}, {**good, "transaction_id": None}],
+        [good, {**good, "transaction_id": "T2", "amount": -1.0}, {**good, "transaction_id": None}],
         schema={c.name: POLARS_TYPES[c.dtype] for c in TRANSACTION_COLUMNS},
     )
     result = validate_frame(frame, TRANSACTIONS_SCHEMA)
     assert not result.passed and result.metadata["failing_rows"].value == 2
+    # the id is the table's key: a repeated one fails the stored table's check, even between batches
+    repeated = pl.concat([frame.head(1), frame.head(1)]).lazy()
+    result = validate_frame(repeated, TRANSACTIONS_SCHEMA, batch_rows=1)
+    assert not result.passed and "transaction_id / field_uniqueness" in result.metadata["failures_by_check"].value
