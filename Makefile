@@ -14,7 +14,7 @@ UV_VERSION ?= 0.13.9
 $(STAMP): pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
-	UV_PROJECT_ENVIRONMENT=$(VENV) UV_PYTHON_DOWNLOADS=never $(BIN)/uv sync --quiet --locked --inexact --extra dev
+	UV_PROJECT_ENVIRONMENT=$(VENV) UV_PYTHON_DOWNLOADS=never $(BIN)/uv sync --quiet --locked --inexact --extra dev --compile-bytecode
 	# the callcenter dbt manifest (target/ is not in git): `dbt parse`, offline
 	$(BIN)/python -m caseworks_assets.callcenter.dbt_env
 	touch $(STAMP)

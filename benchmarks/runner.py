@@ -13,7 +13,12 @@ the result. The per-step seconds come from the run's Dagster event log.
 ``without`` switches performance mechanisms off (``CASEWORKS_BENCH_WITHOUT``
 in every child, see :data:`caseworks_assets.settings.MECHANISMS`), so a
 mechanism's worth is the ratio with it against the ratio without it, measured
-in the same session.
+in the same session. ``bytecode`` is switched off here, for every child (the
+case and its bare program run from the same installation): Python looks for
+compiled modules in an empty folder (``PYTHONPYCACHEPREFIX``) and may not write
+any (``PYTHONDONTWRITEBYTECODE``), as in an installation that compiled nothing
+where Python cannot or may not write them (a read-only image, or a container
+that sets ``PYTHONDONTWRITEBYTECODE``, as many do).
 """
 
 from __future__ import annotations
@@ -106,6 +111,11 @@ def step_seconds(dagster_home: Path) -> dict[str, float]:
     return {key: round(seconds, 3) for key, seconds in sorted(totals.items(), key=lambda item: -item[1])}
 
 
+def without_bytecode(folder: Path) -> dict[str, str]:
+    """Variables under which a Python process compiles every module it imports from source, and keeps none."""
+    return {"PYTHONPYCACHEPREFIX": str(folder), "PYTHONDONTWRITEBYTECODE": "1"}
+
+
 def _sampled(data_dir: Path, case: str, rows: int, env: dict[str, str], cli: list[str]) -> StepMeasure | None:
     """Sample ``rows`` into ``data_dir``, unless a kept ``--work-dir`` already holds that sample."""
     marker = data_dir / ".caseworks-bench-rows"
@@ -138,6 +148,8 @@ def run_benchmark(
     work = Path(work_dir or tempfile.mkdtemp(prefix=f"caseworks-bench-{case}-"))
     data_dir, out_dir, home = work / "data", work / "out", work / "dagster_home"
     env = {**os.environ, "DAGSTER_HOME": str(home), "CASEWORKS_ENV": "local", WITHOUT_ENV: ",".join(without)}
+    if "bytecode" in without:
+        env |= without_bytecode(work / "no-bytecode")
     cli = [sys.executable, "-m", "caseworks_assets.cli"]
     module = _case_module(case)
     # a case may narrow the measured run to the work its baseline is the bare equivalent of

@@ -46,7 +46,9 @@ def log_level() -> str:
 #: :data:`MECHANISMS`), so ``python -m benchmarks CASE --without NAME`` measures what each one saves.
 WITHOUT_ENV = "CASEWORKS_BENCH_WITHOUT"
 #: The mechanisms that can be switched off; each is kept only while it pays its way (README, "Benchmarks").
-MECHANISMS = ("instance_storage", "overlap_threads", "gc_pause")
+#: ``bytecode`` (modules compiled at install, ``uv sync --compile-bytecode``) is switched off by the benchmark
+#: runner itself: its child processes then find no compiled module and may write none.
+MECHANISMS = ("instance_storage", "overlap_threads", "gc_pause", "bytecode")
 
 
 def without(mechanism: str) -> bool:

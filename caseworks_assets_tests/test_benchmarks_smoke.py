@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from benchmarks.runner import run_benchmark
+from benchmarks.runner import run_benchmark, without_bytecode
 from caseworks_assets.registry import registered_cases
 from caseworks_assets.settings import MECHANISMS
 
@@ -53,5 +56,17 @@ def test_without_switches_mechanisms_off_and_a_kept_sample_is_reused(tmp_path: P
     # Dagster's own storage classes, on the same files
     config = (tmp_path / "dagster_home" / "dagster.yaml").read_text()
     assert "caseworks_assets.instance_storage" not in config and "class: SqliteEventLogStorage" in config
+    assert not (tmp_path / "no-bytecode").exists()  # the runs without compiled modules kept none
     with pytest.raises(ValueError, match="unknown mechanisms"):
         run_benchmark("support", rows=200, work_dir=tmp_path, without=("no_such_mechanism",))
+
+
+def test_without_bytecode_a_process_reads_every_module_from_source(tmp_path: Path) -> None:
+    """What ``--without bytecode`` gives the benchmark's children: no compiled module found, none written."""
+    probe = "import sys, polars; print(sys.flags.dont_write_bytecode, polars.__spec__.cached)"
+    env = {**os.environ, **without_bytecode(tmp_path / "prefix")}
+    flag, cached = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert flag == "1" and cached.startswith(str(tmp_path / "prefix"))
+    assert not Path(cached).exists() and not (tmp_path / "prefix").exists()
