@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
 	UV_PROJECT_ENVIRONMENT=$(VENV) UV_PYTHON_DOWNLOADS=never $(BIN)/uv sync --quiet --locked --inexact --extra dev --compile-bytecode
+	$(BIN)/python -m compileall -q caseworks_assets  # the project is installed editable: uv compiles only the dependencies
 	# the callcenter dbt manifest (target/ is not in git): `dbt parse`, offline
 	$(BIN)/python -m caseworks_assets.callcenter.dbt_env
 	touch $(STAMP)

@@ -108,7 +108,9 @@ def dbt_overhead() -> float:
 
 
 def dbt_version() -> float:
-    """Seconds of ``dbt --version``: dagster-dbt asks it once per process before its first dbt command."""
+    """Seconds of ``--version`` of the dbt command line the run uses: dagster-dbt asks it once per process, before its
+    first dbt command (``caseworks-dbt`` answers offline; dbt's own ``dbt --version`` imports every adapter and asks
+    PyPI, see ``--without dbt_launcher``)."""
     start = time.perf_counter()
     subprocess.run([dbt_executable(), "--version"], check=True, capture_output=True)
     return round(time.perf_counter() - start, 3)

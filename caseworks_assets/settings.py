@@ -48,7 +48,7 @@ WITHOUT_ENV = "CASEWORKS_BENCH_WITHOUT"
 #: The mechanisms that can be switched off; each is kept only while it pays its way (README, "Benchmarks").
 #: ``bytecode`` (modules compiled at install, ``uv sync --compile-bytecode``) is switched off by the benchmark
 #: runner itself: its child processes then find no compiled module and may write none.
-MECHANISMS = ("instance_storage", "overlap_threads", "gc_pause", "bytecode")
+MECHANISMS = ("instance_storage", "overlap_threads", "gc_pause", "bytecode", "dbt_launcher")
 
 
 def without(mechanism: str) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import fcntl
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from caseworks_assets.scratch import scratch_folder
-from caseworks_assets.settings import Settings
+from caseworks_assets.settings import Settings, without
 
 PROJECT_DIR = Path(__file__).resolve().parent / "dbt"
 TARGET_DIR = PROJECT_DIR / "target"
@@ -28,9 +29,18 @@ MANIFEST = TARGET_DIR / "manifest.json"
 
 
 def dbt_executable() -> str:
-    """The ``dbt`` next to this Python (any virtualenv), else the one on PATH."""
-    beside = Path(sys.executable).parent / "dbt"
-    return str(beside) if beside.exists() else "dbt"
+    """The dbt command line next to this Python (any virtualenv), else the one on PATH.
+
+    ``caseworks-dbt`` (:mod:`~caseworks_assets.callcenter.dbt_launcher`: dbt, with
+    an offline ``--version``) where it is installed, else dbt's own ``dbt``
+    (also with ``--without dbt_launcher``).
+    """
+    names = ("dbt",) if without("dbt_launcher") else ("caseworks-dbt", "dbt")
+    for name in names:
+        beside = Path(sys.executable).parent / name
+        if beside.exists():
+            return str(beside)
+    return next(filter(None, map(shutil.which, names)), "dbt")
 
 
 def dbt_variables(settings: Settings, keyfile: Path | None = None) -> dict[str, str]:
