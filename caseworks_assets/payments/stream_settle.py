@@ -30,6 +30,7 @@ from caseworks_assets.payments.columns import (
 from caseworks_assets.payments.rules import (
     PAYMENT_RULES,
     TRANSACTION_RULES,
+    IdIndex,
     judging_duplicates,
     state_joiner,
 )
@@ -73,9 +74,9 @@ def settle(transactions: pl.DataFrame, payments: pl.DataFrame) -> Settled:
     """
     tx_result, tx_frame = _judge(transactions, "transactions", TRANSACTION_RULES)
     clean_tx = typed(tx_result.clean, TRANSACTION_COLUMNS)
-    clean_ids = clean_tx["transaction_id"].drop_nulls().unique().sort()
-    quarantined_ids = transactions["transaction_id"].drop_nulls().unique().sort()
-    quarantined_ids = quarantined_ids.filter(~quarantined_ids.is_in(clean_ids.implode()))
+    clean_ids = IdIndex(clean_tx["transaction_id"].unique())
+    received = transactions["transaction_id"].drop_nulls().unique()
+    quarantined_ids = IdIndex(received.filter(~clean_ids.contains(received)))
 
     sealed = payments.select("source_file", "source_line", RESTRICTED_COLUMN)
     pay_result, pay_frame = _judge(

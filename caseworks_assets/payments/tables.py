@@ -45,8 +45,8 @@ from caseworks_assets.payments.paths import (
 from caseworks_assets.payments.rules import (
     PAYMENT_RULES,
     TRANSACTION_RULES,
+    IdIndex,
     judging_duplicates,
-    sorted_contains,
     state_joiner,
 )
 from caseworks_assets.quality import Rule
@@ -199,8 +199,8 @@ def ingest_transactions(context: dg.AssetExecutionContext, inputs: CaseInputs, l
     yield _table(lake, QUARANTINE_TRANSACTIONS, "transactions_quarantine", {"rows_quarantined": stats.rows_quarantined})
 
 
-def known_transactions(lake: LakeResource) -> tuple[pl.Series, pl.Series]:
-    """The ids of the cleaned transactions, and of the quarantined ones no cleaned record shares; each sorted.
+def known_transactions(lake: LakeResource) -> tuple[IdIndex, IdIndex]:
+    """The ids of the cleaned transactions, and of the quarantined ones no cleaned record shares, indexed.
 
     Every transaction received is either loaded or quarantined (the blocking
     reconciliation proves it), so the two come from the clean file's id
@@ -215,9 +215,8 @@ def known_transactions(lake: LakeResource) -> tuple[pl.Series, pl.Series]:
         .unique()
         .collect()["transaction_id"]
     )
-    clean = clean if clean.is_sorted() else clean.sort()
-    quarantined = quarantined.filter(~sorted_contains(clean, quarantined)).sort()
-    return clean, quarantined
+    clean_ids = IdIndex(clean)
+    return clean_ids, IdIndex(quarantined.filter(~clean_ids.contains(quarantined)))
 
 
 @dg.multi_asset(
