@@ -37,7 +37,9 @@ def test_every_other_command_line_is_dbt_s_own_with_its_exit_code(tmp_path: Path
     arguments = ["parse", "--project-dir", str(missing), "--profiles-dir", str(missing)]
     own_dbt = str(Path(sys.executable).parent / "dbt")
     launched, own = (
-        subprocess.run([command, *arguments], capture_output=True, text=True) for command in (dbt_executable(), own_dbt)
+        # from tmp_path: dbt writes its logs/ folder into the current directory
+        subprocess.run([command, *arguments], capture_output=True, text=True, cwd=tmp_path)
+        for command in (dbt_executable(), own_dbt)
     )
     assert launched.returncode == own.returncode != 0, (launched.stdout, launched.stderr)
     assert "dbt_project.yml" in launched.stdout + launched.stderr
