@@ -314,21 +314,15 @@ def state_joiner(clean_ids: IdIndex, quarantined_ids: IdIndex) -> Callable[[pl.D
     """Adds ``transaction_state`` (``clean``, ``quarantined``, else ``unknown``) to a batch of payments.
 
     The known transaction ids (see ``tables.known_transactions``), indexed once,
-    are looked up for each batch's ids in place of a join; only the ids not
-    clean are looked up among the quarantined.
+    are looked up for each batch's ids in place of a join.
     """
 
     def join(batch: pl.DataFrame) -> pl.DataFrame:
         wanted = batch["transaction_id"]
-        is_clean = clean_ids.contains(wanted)
-        is_quarantined = pl.repeat(False, wanted.len(), eager=True)
-        if len(quarantined_ids) and not is_clean.all():
-            others = (~is_clean).arg_true()
-            is_quarantined = is_quarantined.scatter(others, quarantined_ids.contains(wanted.gather(others)))
         return batch.with_columns(
-            pl.when(is_clean)
+            pl.when(clean_ids.contains(wanted))
             .then(pl.lit("clean"))
-            .when(is_quarantined)
+            .when(quarantined_ids.contains(wanted))
             .then(pl.lit("quarantined"))
             .otherwise(pl.lit("unknown"))
             .alias(TRANSACTION_STATE)
