@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from caseworks_assets.payments.reader import KINDS, check_top_level, input_files
+from caseworks_assets.payments.reader import KINDS, check_top_level, file_head, input_files
 from caseworks_assets.registry import InputError
 from caseworks_assets.runner import CaseRun
 
@@ -20,8 +20,7 @@ def validate_inputs(data_dir: Path) -> None:
         if not files:
             raise InputError(f"{data_dir}: no {kind}*.json / .ndjson / .jsonl file")
         for path in files:
-            with path.open("rb") as handle:
-                head = handle.read(4096).lstrip()
+            head = file_head(path, 4096)
             name = path.relative_to(data_dir).as_posix()
             if head and head[:1] not in (b"[", b"{"):
                 raise InputError(f"{name}: line 1: not a JSON array or NDJSON file (starts with {head[:20]!r})")

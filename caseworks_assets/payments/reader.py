@@ -12,6 +12,7 @@ ever held in Python whole, and plaintext restricted values never touch disk.
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from collections.abc import Iterator, Sequence
@@ -127,6 +128,17 @@ def _nested_type(name: str) -> str:
     return "JSON" if name in JSON_LITERAL_FIELDS else "VARCHAR"
 
 
+def file_head(path: Path, size: int = 64) -> bytes:
+    """The first ``size`` bytes of ``path`` from its first JSON character: a UTF-8 byte order mark and blanks skipped.
+
+    Spreadsheet tools and Windows editors start UTF-8 files with a byte order
+    mark; DuckDB reads such a file, so the checks of what a file holds look
+    past it too.
+    """
+    with path.open("rb") as handle:
+        return handle.read(size).removeprefix(codecs.BOM_UTF8).lstrip()
+
+
 def json_format(path: Path) -> str:
     """DuckDB's ``format`` for ``path``: ``array`` for a document that starts with ``[``, else ``auto``.
 
@@ -135,9 +147,7 @@ def json_format(path: Path) -> str:
     ``auto``. NDJSON reads as fast under ``auto`` (3.1 s), which also keeps
     reading pretty-printed objects one after another.
     """
-    with path.open("rb") as handle:
-        head = handle.read(64).lstrip()
-    return "array" if head.startswith(b"[") else "auto"
+    return "array" if file_head(path).startswith(b"[") else "auto"
 
 
 def typed_projection_sql(
@@ -203,7 +213,8 @@ def typed_projection_sql(
 
 def robust_projection_sql(fields: dict[str, str], path: Path, source_file: str, restricted: bool) -> str:
     """The fallback raw projection: every record read as one JSON value, whatever it is (slower, never fails)."""
-    source = f"read_json({sql_string(str(path))}, format='auto', records=false, columns={{'record': 'JSON'}})"
+    fmt = sql_string(json_format(path))
+    source = f"read_json({sql_string(str(path))}, format={fmt}, records=false, columns={{'record': 'JSON'}})"
     positioned = f"(SELECT row_number() OVER () AS source_line, record FROM {source})"
     projected = projection_sql(fields, positioned, restricted, keep=("source_line",))
     return f"SELECT {sql_string(source_file)} AS source_file, * FROM ({projected})"
@@ -290,9 +301,7 @@ def first_bad_line(path: Path) -> int | None:
     Python's parser, which reports the exact line, if it is small enough
     (:data:`EXACT_LINE_BYTES`); otherwise the position is unknown.
     """
-    with path.open("rb") as handle:
-        head = handle.read(64).lstrip()
-    if head.startswith(b"["):
+    if file_head(path).startswith(b"["):
         if path.stat().st_size > EXACT_LINE_BYTES:
             return None
         try:
@@ -307,11 +316,9 @@ def first_bad_line(path: Path) -> int | None:
 
 def first_bad_ndjson_line(path: Path) -> int | None:
     """For NDJSON, the first line that is not a JSON value (streamed; only on the error path)."""
+    if file_head(path).startswith(b"["):
+        return None  # a JSON array: see first_bad_line
     with path.open("rb") as handle:
-        head = handle.read(64).lstrip()
-        if head.startswith(b"["):
-            return None  # a JSON array: see first_bad_line
-        handle.seek(0)
         for number, line in enumerate(handle, start=1):
             if line.strip():
                 try:
@@ -331,9 +338,7 @@ def check_top_level(path: Path, source_file: str, fields: dict[str, str]) -> Non
     Read as NDJSON it would be one record with none of the expected fields, so
     every record in it would be lost. Only the file's first 4 KiB are read.
     """
-    with path.open("rb") as handle:
-        head = handle.read(4096)
-    found = _WRAPPED.match(head)
+    found = _WRAPPED.match(file_head(path, 4096))
     top_keys = {p.removeprefix("$.").split(".")[0] for p in fields.values()}
     if found and found["key"].decode(errors="replace") not in top_keys:
         key = found["key"].decode(errors="replace")

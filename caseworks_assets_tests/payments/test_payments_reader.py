@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import io
 import json
 from pathlib import Path
@@ -165,4 +166,24 @@ def test_a_json_object_wrapping_the_records_is_refused_on_read(tmp_path: Path):
     path = tmp_path / "transactions.json"
     path.write_text(json.dumps({"transactions": TRANSACTIONS_ARRAY}, indent=1))
     with pytest.raises(reader.MalformedInput, match=r"transactions\.json: line 1: the top level is a JSON object"):
+        _ingest(path, "transactions", Projection.STRUCTS)
+
+
+@pytest.mark.parametrize("suffix", [".json", ".ndjson"])
+def test_a_utf8_byte_order_mark_is_read_past_by_every_projection(tmp_path: Path, suffix: str):
+    """A file saved by a Windows editor starts with a BOM: the same records, at the same positions, as without it."""
+    plain = _write(tmp_path / f"transactions{suffix}", NESTED_OBJECTS)
+    marked = tmp_path / "marked" / plain.name
+    marked.parent.mkdir()
+    marked.write_bytes(codecs.BOM_UTF8 + plain.read_bytes())
+    assert reader.json_format(marked) == reader.json_format(plain)
+    reader.check_top_level(marked, marked.name, reader.KINDS["transactions"])
+    for projection in Projection:
+        assert _ingest(marked, "transactions", projection).equals(_ingest(plain, "transactions", projection))
+
+
+def test_a_wrapped_document_behind_a_byte_order_mark_is_still_refused(tmp_path: Path):
+    path = tmp_path / "transactions.json"
+    path.write_bytes(codecs.BOM_UTF8 + json.dumps({"transactions": TRANSACTIONS_ARRAY}).encode())
+    with pytest.raises(reader.MalformedInput, match=r"the top level is a JSON object"):
         _ingest(path, "transactions", Projection.STRUCTS)
