@@ -208,20 +208,23 @@ def duplicate_records(raw: pl.LazyFrame, kind: str) -> pl.DataFrame:
     / ``payment_date``; an unreadable date counts as oldest), then the last in
     file order (file name, then position). Only ids that occur more than once
     are ranked, so the usual input, with none, costs one pass over two columns.
+    Ids are compared as the rules read them, trimmed: ``" TXN-1 "`` repeats
+    ``"TXN-1"``.
     """
     id_column, date_column = ID_AND_DATE[kind]
-    columns = raw.select("source_file", "source_line", id_column, date_column)
-    repeated = columns.group_by(id_column).agg(pl.len()).filter(pl.col("len") > 1).select(id_column)
-    rows = columns.join(repeated, on=id_column, how="semi").collect(engine="streaming")
+    key = "_id"
+    columns = raw.select("source_file", "source_line", pl.col(id_column).str.strip_chars().alias(key), date_column)
+    repeated = columns.group_by(key).agg(pl.len()).filter(pl.col("len") > 1).select(key)
+    rows = columns.join(repeated, on=key, how="semi").collect(engine="streaming")
     if rows.is_empty():
         return pl.DataFrame(schema={"source_file": pl.String, "source_line": pl.Int64, KEPT_RECORD: pl.String})
     ranked = rows.with_columns(_date(pl.col(date_column)).alias("_at")).sort(
-        [id_column, "_at", "source_file", "source_line"], descending=[False, True, True, True], nulls_last=True
+        [key, "_at", "source_file", "source_line"], descending=[False, True, True, True], nulls_last=True
     )
     where = pl.format("{} record {}", "source_file", "source_line")
     return (
-        ranked.with_columns(where.first().over(id_column).alias(KEPT_RECORD))
-        .filter(pl.int_range(pl.len()).over(id_column) > 0)
+        ranked.with_columns(where.first().over(key).alias(KEPT_RECORD))
+        .filter(pl.int_range(pl.len()).over(key) > 0)
         .select("source_file", "source_line", KEPT_RECORD)
     )
 
@@ -314,11 +317,12 @@ def state_joiner(clean_ids: IdIndex, quarantined_ids: IdIndex) -> Callable[[pl.D
     """Adds ``transaction_state`` (``clean``, ``quarantined``, else ``unknown``) to a batch of payments.
 
     The known transaction ids (see ``tables.known_transactions``), indexed once,
-    are looked up for each batch's ids in place of a join.
+    are looked up for each batch's ids in place of a join. This runs before the
+    rules repair the batch, so an id is looked up as they will read it, trimmed.
     """
 
     def join(batch: pl.DataFrame) -> pl.DataFrame:
-        wanted = batch["transaction_id"]
+        wanted = batch["transaction_id"].str.strip_chars()
         return batch.with_columns(
             pl.when(clean_ids.contains(wanted))
             .then(pl.lit("clean"))

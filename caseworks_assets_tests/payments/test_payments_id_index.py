@@ -40,7 +40,11 @@ def test_contains_agrees_with_is_in_on_many_ids() -> None:
 def test_state_joiner_names_each_payment_s_transaction_state_in_batch_order() -> None:
     clean = IdIndex(pl.Series(["TXN-1", "TXN-2"]))
     quarantined = IdIndex(pl.Series(["TXN-5"]))
-    batch = pl.DataFrame({"payment_id": ["P1", "P2", "P3", "P4"], "transaction_id": ["TXN-5", "TXN-2", None, "TXN-8"]})
+    batch = pl.DataFrame(
+        {"payment_id": ["P1", "P2", "P3", "P4", "P5"], "transaction_id": ["TXN-5", "TXN-2", None, "TXN-8", " TXN-1 "]}
+    )
     joined = state_joiner(clean, quarantined)(batch)
-    assert joined["payment_id"].to_list() == ["P1", "P2", "P3", "P4"]
-    assert joined[TRANSACTION_STATE].to_list() == ["quarantined", "clean", "unknown", "unknown"]
+    assert joined["payment_id"].to_list() == ["P1", "P2", "P3", "P4", "P5"]
+    # `` TXN-1 `` is looked up as the rules will read it, trimmed
+    assert joined[TRANSACTION_STATE].to_list() == ["quarantined", "clean", "unknown", "unknown", "clean"]
+    assert joined["transaction_id"].to_list() == batch["transaction_id"].to_list()  # the rules repair (and count) it

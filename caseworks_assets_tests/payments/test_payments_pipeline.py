@@ -237,3 +237,19 @@ def test_duplicate_ids_keep_the_latest_then_the_last_record_and_quarantine_the_o
     ]
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations() if "reconciliation" in e.check_name}
     assert checks and all(checks.values())
+
+
+def test_an_id_that_repeats_another_once_trimmed_is_a_duplicate_not_a_failed_run(payments_setup):
+    """`` T2 `` is read as ``T2`` (a lossless repair): it competes with ``T2`` for the id, and the run goes on."""
+    settings, data_dir, resources = payments_setup
+    (data_dir / "transactions_more.ndjson").write_text(
+        json.dumps(_tx(" T2 ", amount=7.0, transaction_date="2024-04-01")) + "\n"
+    )
+    result = _materialize(resources)
+    assert result.success
+    assert _sql(settings, "select amount from payments.transactions where transaction_id = 'T2'") == [(7.0,)]
+    assert _sql(
+        settings,
+        "select source_file, json_extract_string(raw_record, '$.transaction_id') "
+        "from payments.transactions_quarantine where rule = 'duplicate_id'",
+    ) == [("transactions.json", "T2")]
