@@ -48,7 +48,14 @@ WITHOUT_ENV = "CASEWORKS_BENCH_WITHOUT"
 #: The mechanisms that can be switched off; each is kept only while it pays its way (README, "Benchmarks").
 #: ``bytecode`` (modules compiled at install, ``uv sync --compile-bytecode``) is switched off by the benchmark
 #: runner itself: its child processes then find no compiled module and may write none.
-MECHANISMS = ("instance_storage", "overlap_threads", "gc_pause", "bytecode", "dbt_launcher")
+MECHANISMS = (
+    "instance_storage",
+    "overlap_threads",
+    "gc_pause",
+    "bytecode",
+    "dbt_launcher",
+    "pandera_without_pandas",
+)
 
 
 def without(mechanism: str) -> bool:

@@ -81,7 +81,7 @@ def summarize(case_run: CaseRun) -> str:
 
     settings = Settings.from_env()
     lines = _counts(case_run)
-    reader = reader_for(settings.crm_database_url, snapshot_folder(settings.out_dir))
+    reader = reader_for(settings.crm_database_url, snapshot_folder(settings.out_dir), caches_answers=False)
     try:
         version = reader.version()
     except NoDataError as error:

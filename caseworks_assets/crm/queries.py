@@ -30,6 +30,9 @@ class NoDataError(RuntimeError):
 
 class ServingReader(Protocol):
     kind: str
+    #: whether answers computed once per data version (:func:`channel_counts`) are worth building: a server
+    #: answering many requests on a snapshot, not a store changing in place nor a reader asked a few questions
+    caches_answers: bool
 
     def rows(self, sql: str, params: dict[str, Any]) -> list[tuple]: ...
 
@@ -64,8 +67,9 @@ class SnapshotReader:
 
     kind = "duckdb"
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, caches_answers: bool = True) -> None:
         self.folder = folder
+        self.caches_answers = caches_answers
         self._lock = threading.Lock()
         self._state: _Snapshot | None = None
         self._local = threading.local()  # one cursor per thread and snapshot: opening one per query costs
@@ -148,6 +152,7 @@ class PostgresReader:
     """Reads the PostgreSQL serving store through a pool of connections."""
 
     kind = "postgresql"
+    caches_answers = False  # the tables change in place: a cached answer could outlive its data
 
     def __init__(self, url: str, pool_size: int = 8) -> None:
         self.engine = sa.create_engine(sqlalchemy_url(url), pool_size=pool_size, max_overflow=8, pool_pre_ping=True)
@@ -171,9 +176,12 @@ class PostgresReader:
         return None
 
 
-def reader_for(database_url: str | None, folder: Path) -> ServingReader:
-    """PostgreSQL when a URL is given, else the snapshots in ``folder``."""
-    return PostgresReader(database_url) if database_url else SnapshotReader(folder)
+def reader_for(database_url: str | None, folder: Path, caches_answers: bool = True) -> ServingReader:
+    """PostgreSQL when a URL is given, else the snapshots in ``folder``.
+
+    ``caches_answers=False`` for a reader asked a few questions only (the run's example requests): building
+    :class:`ChannelCounts` over every customer costs more than the few queries it would save."""
+    return PostgresReader(database_url) if database_url else SnapshotReader(folder, caches_answers)
 
 
 # --------------------------------------------------------------------------- answers
@@ -278,8 +286,8 @@ class ChannelCounts:
 
 
 def channel_counts(reader: ServingReader) -> ChannelCounts | None:
-    """The snapshot's :class:`ChannelCounts` (computed on first use); None on a store whose tables change."""
-    if reader.kind != SnapshotReader.kind:
+    """The snapshot's :class:`ChannelCounts` (computed on first use); None where a reader caches no answers."""
+    if not reader.caches_answers:
         return None
     return reader.memo(CHANNEL_COUNTS, lambda: ChannelCounts.build(reader))
 

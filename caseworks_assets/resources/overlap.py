@@ -83,13 +83,17 @@ class WriteBehind:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="caseworks-write")
         self._pending: deque[Future[Any]] = deque()
 
-    def submit(self, write: Callable[..., Any], *args: Any) -> None:
+    def submit(self, write: Callable[..., Any], *args: Any) -> Future[Any]:
+        """Queue ``write(*args)``; its future tells when this one write is done (:meth:`wait`: all of them)."""
         if without("overlap_threads"):
-            write(*args)
-            return
+            done: Future[Any] = Future()
+            done.set_result(write(*args))
+            return done
         while len(self._pending) >= self.depth:
             self._pending.popleft().result()
-        self._pending.append(self._pool.submit(write, *args))
+        future = self._pool.submit(write, *args)
+        self._pending.append(future)
+        return future
 
     def wait(self) -> None:
         """Block until every submitted write is done; raise the first error."""

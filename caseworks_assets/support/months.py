@@ -18,7 +18,8 @@ never applied twice. A month whose predecessor has no state raises
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,9 +114,23 @@ class MonthStates:
         self.lake, self.layout, self.writes, self.files, self.spill = lake, layout, writes, files, spill
         self.connection = connect()
         self.built: dict[str, Built] = {}
+        self._written: dict[str, Future[object]] = {}  # per table, its snapshot being written behind
 
-    def sql(self, query: str) -> list[tuple]:
-        self.writes.wait()  # a snapshot still being written behind is complete before it is read
+    def write_behind(self, table: str, write: Callable[..., object], *args: object) -> None:
+        """Write ``table``'s snapshot behind: the next table's month is typed meanwhile, on the other core."""
+        self._written[table] = self.writes.submit(write, *args)
+
+    def stored(self, table: str) -> None:
+        """Block until ``table``'s snapshot written behind is complete (only its own: a read of one table's
+        files need not wait for another's write; the interactions snapshot of the initial extract is then
+        written while the next month's interactions are typed)."""
+        written = self._written.pop(table, None)
+        if written is not None:
+            written.result()
+
+    def sql(self, table: str, query: str) -> list[tuple]:
+        """``query``, which reads ``table``'s files, once they are all written."""
+        self.stored(table)
         return self.connection.execute(query).fetchall()
 
     def previous(self, spec: TableSpec, month: str) -> Built:
@@ -135,9 +150,9 @@ class MonthStates:
         chain = stored_chain(self.lake, spec.name, before)
         key = quoted(spec.key)
         ids = self.files.state_sql(spec.name, chain, [spec.key])
-        ((rows, distinct),) = self.sql(f"SELECT count(*), count(DISTINCT {key}) FROM ({ids})")
+        ((rows, distinct),) = self.sql(spec.name, f"SELECT count(*), count(DISTINCT {key}) FROM ({ids})")
         duplicates = pl.DataFrame(
-            self.sql(f"SELECT {key}, count(*) FROM ({ids}) GROUP BY ALL HAVING count(*) > 1 ORDER BY 1")
+            self.sql(spec.name, f"SELECT {key}, count(*) FROM ({ids}) GROUP BY ALL HAVING count(*) > 1 ORDER BY 1")
             if distinct < rows
             else [],
             schema={spec.key: pl.String, "len": pl.UInt32},
@@ -153,7 +168,10 @@ class MonthStates:
         changes = f"read_parquet({sql_text(self.files.path(*changes_parts(spec.name, month)))})"
         ids = self.files.state_sql(spec.name, previous.chain, [spec.key])
         return dict(
-            self.sql(f"SELECT action, count(*) FROM {changes} c SEMI JOIN ({ids}) p ON c.{key} = p.{key} GROUP BY ALL")
+            self.sql(
+                spec.name,
+                f"SELECT action, count(*) FROM {changes} c SEMI JOIN ({ids}) p ON c.{key} = p.{key} GROUP BY ALL",
+            )
         )
 
     def wait(self) -> None:
@@ -267,6 +285,18 @@ def _stats(per_action: dict[str, int], known: dict[str, int], rows_before: int) 
     return change_stats(per_action, known, rows_before, rows_before - sum(known.values()) + upserts)
 
 
+#: An initial extract whose file is bigger than this is typed into spill files, not memory. Its typed
+#: rows take about as much memory as its text: 10M interactions (a 1.2 GB file) would pass the 2 GiB budget
+#: in memory, while 2M (232 MB) typed in memory take 0.24 s less (9.09 s against 9.33 s for the run) at the
+#: same peak RSS, the peak being elsewhere.
+SPILL_ABOVE_BYTES = 512 * 2**20
+
+
+def spills(raw: RawFile) -> bool:
+    """Whether ``raw`` is big enough to be typed into spill files (:data:`SPILL_ABOVE_BYTES`)."""
+    return raw.path is not None and raw.path.stat().st_size > SPILL_ABOVE_BYTES
+
+
 def apply_table_month(
     spec: TableSpec, layout: Layout, month: str, lake: LakeResource, raw: RawFile, states: MonthStates, in_full: bool
 ) -> TableMonth:
@@ -278,8 +308,8 @@ def apply_table_month(
     is written by one ``COPY`` over the chain of files.
     """
     previous = states.previous(spec, month)
-    # the initial extract (tens of millions of rows) is typed into files, its state streamed from them
-    spill = states.spill / f"{spec.name}-{month}" if previous.month is None else None
+    # a big initial extract (tens of millions of rows) is typed into files, its state streamed from them
+    spill = states.spill / f"{spec.name}-{month}" if previous.month is None and spills(raw) else None
     if spill is not None:
         spill.mkdir()
     changes = typed_changes(spec, raw, spill=spill)
@@ -290,7 +320,7 @@ def apply_table_month(
         state = changes.rows.lazy().select(list(STATE_SCHEMAS[spec.name]))
         stats = change_stats(changes.per_action, {}, 0, changes.rows_loaded)
         duplicates = duplicated_ids(state.select(spec.key).collect(), spec.key)
-        states.writes.submit(write_snapshot, lake, spec.name, month, state, version)
+        states.write_behind(spec.name, write_snapshot, lake, spec.name, month, state, version)
         built = Built(month, Chain(month), version, changes.rows_loaded, duplicates)
         path = lake.path(*snapshot_parts(spec.name, month))
         in_full = True
@@ -305,7 +335,7 @@ def apply_table_month(
         chain = previous.chain.then(month)
         path = lake.path(*changes_parts(spec.name, month))
         if in_full:
-            states.writes.wait()
+            states.stored(spec.name)
             path = copy_snapshot(states.connection, states.files, spec.name, month, chain, version)
             chain = Chain(month)
         built = Built(month, chain, version, stats["rows_after"], duplicates)

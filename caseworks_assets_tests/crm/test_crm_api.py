@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 
 from caseworks_assets.crm.api import create_app
-from caseworks_assets.crm.queries import SnapshotReader
+from caseworks_assets.crm.queries import CHANNEL_COUNTS, SnapshotReader
 from caseworks_assets_tests.crm.conftest import KEY
 from caseworks_assets_tests.crm.crm_kit import CUSTOMER_1, NO_INTERACTIONS, STATISTICS
 
@@ -58,6 +58,21 @@ def test_customer_interactions_and_filters(client: TestClient) -> None:
     assert counts("?topic=Mortgage") == {"Bird": 0, "Call": 1, "Email": 1}
     no_interactions = client.get("/api/v1/interactions/4", headers=AUTH).json()
     assert no_interactions == {"data": {"customer_id": 4, "interactions": NO_INTERACTIONS}}
+
+
+def test_a_reader_caching_no_answers_answers_the_same_without_counting_every_customer(
+    client: TestClient, reader: SnapshotReader
+) -> None:
+    """The run's example requests use such a reader: two questions do not pay for every customer's counts."""
+    one_off = SnapshotReader(reader.folder, caches_answers=False)
+    paths = ["/api/v1/interactions/1", "/api/v1/interactions/1?channel=call", "/api/v1/interactions/4"]
+    paths += ["/api/v1/interactions?page_size=2", "/api/v1/interactions/999999"]
+    with TestClient(create_app(one_off, [KEY])) as plain:
+        for path in paths:
+            asked, cached = plain.get(path, headers=AUTH), client.get(path, headers=AUTH)
+            assert (asked.status_code, asked.json()) == (cached.status_code, cached.json()), path
+    assert one_off.ready(CHANNEL_COUNTS) is None
+    assert reader.ready(CHANNEL_COUNTS) is not None  # the server's reader answered from its counts
 
 
 def test_unknown_customer_is_404_with_a_json_error(client: TestClient) -> None:

@@ -273,3 +273,29 @@ def test_consecutive_months_run_as_one_range_like_a_ui_backfill(full_run):
     published = {e.asset_key: e.partition for e in months_run.get_asset_materialization_events() if e.partition is None}
     assert set(published) == {key for asset in OUTPUT_ASSETS for key in asset.keys}
     assert instance.get_latest_materialization_event(REPORT_KEY).run_id == months_run.run_id
+
+
+def test_an_initial_extract_typed_into_spill_files_gives_the_same_tables(full_run, tmp_path, monkeypatch):
+    """Big initial extracts spill their typed rows to files (months.SPILL_ABOVE_BYTES); the sample's does not."""
+    from caseworks_assets.support import months
+
+    spilled = []
+
+    def typed_changes(spec, raw, **options):
+        spilled.append(options.get("spill") is not None)
+        return months_typed_changes(spec, raw, **options)
+
+    months_typed_changes = months.typed_changes
+    monkeypatch.setattr(months, "typed_changes", typed_changes)
+    monkeypatch.setattr(months, "SPILL_ABOVE_BYTES", 0)
+    write_sample(make_settings(tmp_path).data_dir / "support")
+    run_support(make_run(tmp_path, dg.DagsterInstance.ephemeral(), fmt="parquet"))
+    assert spilled.count(True) == 4  # the four tables' initial extracts, each typed into files
+    in_memory_root = full_run[0]
+    for table in (
+        "support_report",
+        *(f"{name}_final" for name in ("agents", "contact_centers", "service_categories", "interactions")),
+    ):
+        assert_frame_equal(
+            warehouse_table(tmp_path, table), warehouse_table(in_memory_root, table), check_row_order=False
+        )

@@ -178,3 +178,24 @@ def test_the_business_rules_import_nothing_from_dagster():
         imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
         imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
         assert not {module for module in imported if module.split(".")[0] == "dagster"}, name
+
+
+def test_a_table_waits_for_its_own_snapshot_written_behind_not_for_another_tables(tmp_path):
+    """The interactions snapshot of an initial extract is written while the next month is typed."""
+    import threading
+
+    from caseworks_assets.resources.overlap import WriteBehind
+    from caseworks_assets.support.months import MonthStates
+
+    gate = threading.Event()
+    written: list[str] = []
+    with WriteBehind(depth=1) as writes:
+        states = MonthStates(_lake(tmp_path), None, writes, None, tmp_path)  # type: ignore[arg-type]
+        states.write_behind("agents", written.append, "agents")
+        states.write_behind("interactions", lambda: gate.wait(30) and written.append("interactions"))
+        states.stored("agents")
+        assert written == ["agents"]  # agents' files are readable while interactions' are still being written
+        gate.set()
+        states.stored("interactions")
+        assert written == ["agents", "interactions"]
+        states.close()
