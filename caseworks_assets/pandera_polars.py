@@ -3,21 +3,23 @@
 Every schema of this project is a ``pandera.polars`` schema. But ``import
 pandera`` -- which any ``import pandera.polars`` runs first -- imports pandas,
 and through pandas ``pyspark.pandas`` and pyspark, whenever they are installed
-(they are: BigQuery's client needs pandas, the delinquency step pyspark). That
-costs about 0.45 s of every ``caseworks`` process on the benchmark machine, for
-an API nobody here calls.
+(they are: BigQuery's client needs pandas, the delinquency step pyspark); and
+the first check pandera runs imports pandas again if it can. That costs about
+0.45 s of every ``caseworks`` process on the benchmark machine, for an API
+nobody here calls.
 
 pandera supports installs without pandas (``pandera[polars]``): its package
 ``__init__`` skips the pandas API when ``import pandas`` raises "No module named
-'pandas'". :func:`import_pandera_polars` makes pandas look absent for the
-duration of pandera's import only, so pandera takes that path; afterwards pandas
-imports normally for whoever needs it (a thread importing pandas during those
-few hundred milliseconds would be refused: definitions load in one thread). When pandera is already imported, when
-the mechanism is switched off (``python -m benchmarks CASE --without
-pandera_without_pandas``), or when a pandera release no longer takes the
-polars-only path, the plain import runs and nothing but the time changes.
-``caseworks_assets_tests/test_pandera_polars.py`` fails, naming this mechanism,
-when an upgrade of pandera breaks it.
+'pandas'", and its check dispatch caches that pandas is missing.
+:func:`import_pandera_polars` makes pandas look absent while pandera is imported
+and its check dispatch asks (a fraction of a second, in the one thread that
+loads the definitions), so pandera takes that path; afterwards pandas imports
+normally for whoever needs it (DuckDB does, to bind a Python parameter). When
+pandera is already imported, when the mechanism is switched off (``python -m
+benchmarks CASE --without pandera_without_pandas``), or when a pandera release
+no longer takes the polars-only path, the plain import runs and nothing but the
+time changes. ``caseworks_assets_tests/test_pandera_polars.py`` fails, naming
+this mechanism, when an upgrade of pandera breaks it.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from __future__ import annotations
 import importlib
 import importlib.abc
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING
 
@@ -51,12 +53,18 @@ def _forget(package: str) -> None:
         del sys.modules[name]
 
 
-def import_hiding(module: str, hidden: str) -> ModuleType:
-    """``module``, imported while the package ``hidden`` looks uninstalled; if that import fails, the plain one."""
+def import_hiding(module: str, hidden: str, then: Callable[[], object] | None = None) -> ModuleType:
+    """``module``, imported (and ``then`` called) while the package ``hidden`` looks uninstalled.
+
+    If that fails with an :class:`ImportError`, what was half imported is forgotten and the plain import runs.
+    """
     absent = _Absent(hidden)
     sys.meta_path.insert(0, absent)
     try:
-        return importlib.import_module(module)
+        imported = importlib.import_module(module)
+        if then is not None:
+            then()
+        return imported
     except ImportError:  # e.g. a pandera release that needs pandas: forget what was half imported
         _forget(module.partition(".")[0])
     finally:
@@ -64,11 +72,26 @@ def import_hiding(module: str, hidden: str) -> ModuleType:
     return importlib.import_module(module)
 
 
+def _check_dispatch_without_pandas() -> None:
+    """Let pandera look pandas up for its checks now, while pandas is hidden.
+
+    The first check pandera runs asks once, and caches, whether pandas can be
+    imported (to route pandas-like frames to its pandas backends): asked later,
+    it would import pandas then. Asked now it caches "no", and validating polars
+    frames never imports pandas. A pandera without that lookup needs nothing.
+    """
+    from pandera.backends import register_checks
+
+    lookup = getattr(register_checks, "_load_get_backend_types_from_mro", None)
+    if lookup is not None:
+        lookup()
+
+
 def import_pandera_polars() -> ModuleType:
     """``pandera.polars``, imported with pandas hidden when this process has imported neither yet."""
     if without(MECHANISM) or "pandera" in sys.modules or HIDDEN in sys.modules:
         return importlib.import_module("pandera.polars")
-    return import_hiding("pandera.polars", HIDDEN)
+    return import_hiding("pandera.polars", HIDDEN, then=_check_dispatch_without_pandas)
 
 
 if TYPE_CHECKING:
