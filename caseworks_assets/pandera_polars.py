@@ -4,22 +4,23 @@ Every schema of this project is a ``pandera.polars`` schema. But ``import
 pandera`` -- which any ``import pandera.polars`` runs first -- imports pandas,
 and through pandas ``pyspark.pandas`` and pyspark, whenever they are installed
 (they are: BigQuery's client needs pandas, the delinquency step pyspark); and
-the first check pandera runs imports pandas again if it can. That costs about
-0.45 s of every ``caseworks`` process on the benchmark machine, for an API
-nobody here calls.
+the first check pandera runs imports pandas again if it can. That is about
+0.45 s of imports, for an API nobody here calls; a payments run, which needs
+pandas nowhere else, is 0.7 s faster without it (README, "Performance
+mechanisms, each measured").
 
 pandera supports installs without pandas (``pandera[polars]``): its package
 ``__init__`` skips the pandas API when ``import pandas`` raises "No module named
 'pandas'", and its check dispatch caches that pandas is missing.
-:func:`import_pandera_polars` makes pandas look absent while pandera is imported
-and its check dispatch asks (a fraction of a second, in the one thread that
-loads the definitions), so pandera takes that path; afterwards pandas imports
-normally for whoever needs it (DuckDB does, to bind a Python parameter). When
-pandera is already imported, when the mechanism is switched off (``python -m
-benchmarks CASE --without pandera_without_pandas``), or when a pandera release
-no longer takes the polars-only path, the plain import runs and nothing but the
-time changes. ``caseworks_assets_tests/test_pandera_polars.py`` fails, naming
-this mechanism, when an upgrade of pandera breaks it.
+:func:`import_pandera_polars` makes pandas look absent to pandera's own modules
+while pandera is imported and its check dispatch asks, so pandera takes that
+path; any other module imports pandas as usual, then and afterwards (polars,
+imported meanwhile, still finds it; DuckDB imports it to bind a Python
+parameter). When pandera is already imported, when the mechanism is switched
+off (``python -m benchmarks CASE --without pandera_without_pandas``), or when a
+pandera release no longer takes the polars-only path, the plain import runs and
+nothing but the time changes. ``caseworks_assets_tests/test_pandera_polars.py``
+fails, naming this mechanism, when an upgrade of pandera breaks it.
 """
 
 from __future__ import annotations
@@ -37,28 +38,47 @@ MECHANISM = "pandera_without_pandas"
 HIDDEN = "pandas"
 
 
-class _Absent(importlib.abc.MetaPathFinder):
-    """A finder answering "No module named ..." for the hidden top-level package and its submodules."""
+def _package(name: str) -> str:
+    return name.partition(".")[0]
 
-    def __init__(self, package: str) -> None:
-        self.package = package
+
+def _importer() -> str:
+    """The module whose ``import`` statement (or ``importlib`` call) is being served, outside the import system."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        name = frame.f_globals.get("__name__", "")
+        if not name.startswith(("importlib", "_frozen_importlib")):
+            return name
+        frame = frame.f_back
+    return ""
+
+
+class _Absent(importlib.abc.MetaPathFinder):
+    """A finder answering "No module named ..." for the package ``hidden``, to the package ``importer`` only.
+
+    Another library imported meanwhile (e.g. polars, which notes at its own import whether pandas is
+    installed) finds pandas as usual.
+    """
+
+    def __init__(self, hidden: str, importer: str) -> None:
+        self.hidden, self.importer = hidden, importer
 
     def find_spec(self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None) -> None:
-        if fullname == self.package or fullname.startswith(self.package + "."):
+        if _package(fullname) == self.hidden and _package(_importer()) == self.importer:
             raise ModuleNotFoundError(f"No module named {fullname!r}", name=fullname)
 
 
 def _forget(package: str) -> None:
-    for name in [name for name in sys.modules if name == package or name.startswith(package + ".")]:
+    for name in [name for name in sys.modules if _package(name) == package]:
         del sys.modules[name]
 
 
 def import_hiding(module: str, hidden: str, then: Callable[[], object] | None = None) -> ModuleType:
-    """``module``, imported (and ``then`` called) while the package ``hidden`` looks uninstalled.
+    """``module``, imported (and ``then`` called) while the package ``hidden`` looks uninstalled to its package.
 
     If that fails with an :class:`ImportError`, what was half imported is forgotten and the plain import runs.
     """
-    absent = _Absent(hidden)
+    absent = _Absent(hidden, importer=_package(module))
     sys.meta_path.insert(0, absent)
     try:
         imported = importlib.import_module(module)
@@ -66,7 +86,7 @@ def import_hiding(module: str, hidden: str, then: Callable[[], object] | None = 
             then()
         return imported
     except ImportError:  # e.g. a pandera release that needs pandas: forget what was half imported
-        _forget(module.partition(".")[0])
+        _forget(_package(module))
     finally:
         sys.meta_path.remove(absent)
     return importlib.import_module(module)

@@ -28,8 +28,9 @@ try:
 except pa.errors.SchemaErrors as error:
     failures = sorted(str(value) for value in error.failure_cases["failure_case"].to_list())
 imported = sorted(name for name in ("pandas", "pyspark") if name in sys.modules)  # after checks ran
-import pandas  # still importable for whoever needs it
-print(json.dumps({"imported": imported, "failures": failures, "pandas": pandas.__name__}))
+import pandas  # still importable for whoever needs it, and polars (imported meanwhile) knows it is there
+converted = pl.from_pandas(pandas.DataFrame({"n": [1, 2]})).height
+print(json.dumps({"imported": imported, "failures": failures, "pandas": pandas.__name__, "converted": converted}))
 """
 
 
@@ -48,7 +49,7 @@ def test_pandera_polars_is_imported_without_pandas_and_still_validates() -> None
     )
     # a failing check and a missing column are both reported, as with the plain import
     assert result["failures"] == ["-5", "day"]
-    assert result["pandas"] == "pandas"
+    assert result["pandas"] == "pandas" and result["converted"] == 2
 
 
 def test_switched_off_or_pandas_already_imported_the_plain_import_runs() -> None:
@@ -59,18 +60,27 @@ def test_switched_off_or_pandas_already_imported_the_plain_import_runs() -> None
     assert "pandas" in after_pandas["imported"] and after_pandas["failures"] == ["-5", "day"]
 
 
-def test_an_import_that_needs_the_hidden_package_falls_back_to_the_plain_import(tmp_path, monkeypatch) -> None:
-    """What a pandera release that needs pandas would meet: the import is retried plainly, nothing breaks."""
+def test_the_package_is_hidden_from_the_importing_package_only_and_a_failed_import_falls_back(
+    tmp_path, monkeypatch
+) -> None:
+    """What a pandera release that needs pandas would meet, and what another library imported meanwhile sees."""
     (tmp_path / "toy_dependency.py").write_text("VALUE = 1\n")
     (tmp_path / "toy_needs.py").write_text("import toy_dependency\n")
+    (tmp_path / "toy_bystander.py").write_text("import toy_dependency\n")
     (tmp_path / "toy_optional.py").write_text(
         "try:\n    import toy_dependency\nexcept ModuleNotFoundError:\n    toy_dependency = None\n"
+        "import toy_bystander\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
-    for name in ("toy_dependency", "toy_needs", "toy_optional"):
+    toys = ("toy_dependency", "toy_needs", "toy_optional", "toy_bystander")
+    for name in toys:
         monkeypatch.delitem(sys.modules, name, raising=False)
-    optional = import_hiding("toy_optional", "toy_dependency")
-    assert optional.toy_dependency is None and "toy_dependency" not in sys.modules  # its optional path taken
     needs = import_hiding("toy_needs", "toy_dependency")
     assert needs.toy_dependency.VALUE == 1  # the plain import, after the hidden one failed
+    monkeypatch.delitem(sys.modules, "toy_dependency")
+    optional = import_hiding("toy_optional", "toy_dependency")
+    assert optional.toy_dependency is None  # hidden from the package imported: its optional path taken
+    assert optional.toy_bystander.toy_dependency.VALUE == 1  # another module imported meanwhile finds it
     assert all(type(finder).__name__ != "_Absent" for finder in sys.meta_path)  # nothing stays hidden
+    for name in toys:
+        sys.modules.pop(name, None)
