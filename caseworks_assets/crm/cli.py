@@ -84,9 +84,11 @@ def summarize(case_run: CaseRun) -> str:
     reader = reader_for(settings.crm_database_url, snapshot_folder(settings.out_dir), caches_answers=False)
     try:
         version = reader.version()
+        flagged = anomalies.describe(anomalies.anomalies(daily_from_store(reader)))
+        lines.append(f"anomalous channel-days: {'; '.join(flagged) if flagged else 'none'}")
+        lines.append(f"serving data version {version} ({reader.kind}); `caseworks serve crm` answers, e.g.:")
+        return "\n".join([*lines, *example_requests(reader)])
     except NoDataError as error:
         return "\n".join([*lines, str(error)])
-    flagged = anomalies.describe(anomalies.anomalies(daily_from_store(reader)))
-    lines.append(f"anomalous channel-days: {'; '.join(flagged) if flagged else 'none'}")
-    lines.append(f"serving data version {version} ({reader.kind}); `caseworks serve crm` answers, e.g.:")
-    return "\n".join([*lines, *example_requests(reader)])
+    finally:
+        reader.close()

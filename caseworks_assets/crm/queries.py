@@ -42,6 +42,8 @@ class ServingReader(Protocol):
 
     def ready(self, name: str) -> Any | None: ...
 
+    def close(self) -> None: ...
+
 
 _PLACEHOLDER = re.compile(r"(?<!:):([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -113,14 +115,21 @@ class SnapshotReader:
         return state.connection, state.version
 
     def rows(self, sql: str, params: dict[str, Any]) -> list[tuple]:
-        con, version = self.connection()
+        state = self.snapshot()
         local = self._local
-        if getattr(local, "version", None) != version:
-            local.cursor, local.version = con.cursor(), version
+        if getattr(local, "state", None) is not state:
+            local.cursor, local.state = state.connection.cursor(), state
         return local.cursor.execute(_PLACEHOLDER.sub(r"$\1", sql), params).fetchall()
 
     def version(self) -> str:
         return self.snapshot().version
+
+    def close(self) -> None:
+        """Close the open snapshot's connection, and with it every thread's cursor; a later query reopens it."""
+        with self._lock:
+            state, self._state = self._state, None
+        if state is not None:
+            state.connection.close()
 
     def memo(self, name: str, compute: Callable[[], Any]) -> Any:
         """``compute()`` once per snapshot, every query of it on that same snapshot (a snapshot never changes)."""
@@ -174,6 +183,10 @@ class PostgresReader:
     def ready(self, name: str) -> Any | None:
         """Never: nothing is cached (see :meth:`memo`)."""
         return None
+
+    def close(self) -> None:
+        """Close the pool's connections."""
+        self.engine.dispose()
 
 
 def reader_for(database_url: str | None, folder: Path, caches_answers: bool = True) -> ServingReader:

@@ -73,6 +73,9 @@ def test_a_reader_caching_no_answers_answers_the_same_without_counting_every_cus
             assert (asked.status_code, asked.json()) == (cached.status_code, cached.json()), path
     assert one_off.ready(CHANNEL_COUNTS) is None
     assert reader.ready(CHANNEL_COUNTS) is not None  # the server's reader answered from its counts
+    one_off.close()
+    assert one_off.version() == reader.version()  # closed, then opened again by the next question
+    one_off.close()
 
 
 def test_unknown_customer_is_404_with_a_json_error(client: TestClient) -> None:
@@ -192,6 +195,13 @@ class _FixtureReader:
 
     def ready(self, name: str):
         return self.target.ready(name) if self.target is not None else None
+
+    @property
+    def caches_answers(self) -> bool:
+        return self.target is not None and self.target.caches_answers
+
+    def close(self) -> None:
+        """The fixture's reader is closed by nobody here: the module's other tests share it."""
 
 
 FUZZED = _FixtureReader()
