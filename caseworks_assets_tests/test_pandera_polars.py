@@ -3,7 +3,7 @@
 Each probe runs in a new interpreter, since what is asserted is what a process
 imports. If a pandera upgrade fails the first test, the mechanism no longer
 saves its time: read ``caseworks_assets/pandera_polars.py``, then keep or
-remove it (README, "Every mechanism pays its way").
+remove it (README, "Performance mechanisms, each measured").
 """
 
 from __future__ import annotations
