@@ -109,11 +109,6 @@ class SnapshotReader:
                 state = self._state = _Snapshot(stamp, con, version)
         return state
 
-    def connection(self) -> tuple[duckdb.DuckDBPyConnection, str]:
-        """The current snapshot's connection and version."""
-        state = self.snapshot()
-        return state.connection, state.version
-
     def rows(self, sql: str, params: dict[str, Any]) -> list[tuple]:
         state = self.snapshot()
         local = self._local
