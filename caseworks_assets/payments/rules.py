@@ -318,6 +318,18 @@ class IdIndex:
         return found.alias(wanted.name)
 
 
+def known_ids(clean: pl.Series, received: pl.Series) -> tuple[IdIndex, IdIndex]:
+    """The clean transaction ids, and the other ``received`` ids no clean record shares, each indexed.
+
+    The received ids are trimmed first, as the rules and :func:`state_joiner`
+    read them: a quarantined transaction ``" TXN-5 "`` is found for a payment of
+    ``"TXN-5"``.
+    """
+    clean_ids = IdIndex(clean)
+    others = received.str.strip_chars().drop_nulls().unique()
+    return clean_ids, IdIndex(others.filter(~clean_ids.contains(others)))
+
+
 def state_joiner(clean_ids: IdIndex, quarantined_ids: IdIndex) -> Callable[[pl.DataFrame], pl.DataFrame]:
     """Adds ``transaction_state`` (``clean``, ``quarantined``, else ``unknown``) to a batch of payments.
 

@@ -30,8 +30,8 @@ from caseworks_assets.payments.columns import (
 from caseworks_assets.payments.rules import (
     PAYMENT_RULES,
     TRANSACTION_RULES,
-    IdIndex,
     judging_duplicates,
+    known_ids,
     state_joiner,
 )
 from caseworks_assets.quality import QualityResult, Rule, apply_rules
@@ -74,9 +74,7 @@ def settle(transactions: pl.DataFrame, payments: pl.DataFrame) -> Settled:
     """
     tx_result, tx_frame = _judge(transactions, "transactions", TRANSACTION_RULES)
     clean_tx = typed(tx_result.clean, TRANSACTION_COLUMNS)
-    clean_ids = IdIndex(clean_tx["transaction_id"].unique())
-    received = transactions["transaction_id"].drop_nulls().unique()
-    quarantined_ids = IdIndex(received.filter(~clean_ids.contains(received)))
+    clean_ids, quarantined_ids = known_ids(clean_tx["transaction_id"].unique(), transactions["transaction_id"])
 
     sealed = payments.select("source_file", "source_line", RESTRICTED_COLUMN)
     pay_result, pay_frame = _judge(

@@ -47,6 +47,7 @@ from caseworks_assets.payments.rules import (
     TRANSACTION_RULES,
     IdIndex,
     judging_duplicates,
+    known_ids,
     state_joiner,
 )
 from caseworks_assets.quality import Rule
@@ -211,12 +212,9 @@ def known_transactions(lake: LakeResource) -> tuple[IdIndex, IdIndex]:
     quarantined = (
         lake.scan_parquet(*QUARANTINE_TRANSACTIONS)
         .select(pl.col("raw_record").str.json_path_match("$.transaction_id").alias("transaction_id"))
-        .drop_nulls()
-        .unique()
         .collect()["transaction_id"]
     )
-    clean_ids = IdIndex(clean)
-    return clean_ids, IdIndex(quarantined.filter(~clean_ids.contains(quarantined)))
+    return known_ids(clean, quarantined)
 
 
 @dg.multi_asset(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from caseworks_assets.payments.rules import TRANSACTION_STATE, IdIndex, state_joiner
+from caseworks_assets.payments.rules import TRANSACTION_STATE, IdIndex, known_ids, state_joiner
 
 IDS = pl.Series("transaction_id", ["TXN-3", "TXN-1", "TXN-2", "TXN-2", None])
 WANTED = pl.Series("transaction_id", ["TXN-2", "TXN-9", None, "TXN-1", "txn-1", "TXN-3", "TXN-1 "])
@@ -48,3 +48,11 @@ def test_state_joiner_names_each_payment_s_transaction_state_in_batch_order() ->
     # `` TXN-1 `` is looked up as the rules will read it, trimmed
     assert joined[TRANSACTION_STATE].to_list() == ["quarantined", "clean", "unknown", "unknown", "clean"]
     assert joined["transaction_id"].to_list() == batch["transaction_id"].to_list()  # the rules repair (and count) it
+
+
+def test_a_quarantined_transaction_is_found_by_its_trimmed_id() -> None:
+    """The quarantine keeps raw ids (' TXN-5 '); a payment of 'TXN-5' is judged against its quarantined transaction."""
+    clean, quarantined = known_ids(pl.Series(["TXN-1"]), pl.Series([" TXN-5 ", "TXN-1 ", None, " TXN-5"]))
+    assert len(quarantined) == 1  # TXN-5 once; 'TXN-1 ' is the clean TXN-1, null is no id
+    batch = pl.DataFrame({"transaction_id": ["TXN-5", " TXN-1", "TXN-9"]})
+    assert state_joiner(clean, quarantined)(batch)[TRANSACTION_STATE].to_list() == ["quarantined", "clean", "unknown"]
