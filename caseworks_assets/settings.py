@@ -54,7 +54,6 @@ MECHANISMS = (
     "gc_pause",
     "bytecode",
     "dbt_launcher",
-    "pandera_without_pandas",
 )
 
 

@@ -12,12 +12,12 @@ dagster-dbt from the manifest.
 from __future__ import annotations
 
 import dagster as dg
+import pandera.polars as pa
 
 from caseworks_assets.callcenter.answers import QUESTIONS
 from caseworks_assets.callcenter.columns import TABLES, raw_specs
 from caseworks_assets.callcenter.keys import model_answer_key, raw_key
 from caseworks_assets.governance import pandera_schema
-from caseworks_assets.pandera_polars import pa
 
 
 def raw_schema(table: str) -> pa.DataFrameSchema:

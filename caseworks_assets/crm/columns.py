@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+import pandera.polars as pa
+
 from caseworks_assets.governance import Classification, ColumnSpec
-from caseworks_assets.pandera_polars import pa
 
 CASE = "crm"
 

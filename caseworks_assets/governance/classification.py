@@ -24,9 +24,10 @@ from enum import IntEnum
 from typing import Any
 
 import dagster as dg
+import pandera.polars as pa
 import polars as pl
+from pandera.engines import polars_engine
 
-from caseworks_assets.pandera_polars import pa, polars_engine
 from caseworks_assets.quality.repairs import NumberFormat, Severity
 
 

@@ -7,9 +7,10 @@ restricted or confidential column: the customer appears only as a keyed
 pseudonym, and cities with fewer than k customers are merged.
 """
 
+import pandera.polars as pa
+
 from caseworks_assets.governance.classification import Classification, ColumnSpec, pandera_schema
 from caseworks_assets.ouchhungry.simulate import PARTNER_PRODUCTS
-from caseworks_assets.pandera_polars import pa
 from caseworks_assets.quality.repairs import NumberFormat, Severity
 
 PRODUCT_CODE = r"[A-Z]{3}-[0-9]{4}"

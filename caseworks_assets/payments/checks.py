@@ -8,10 +8,10 @@ transactions that did not reconcile, and delinquency never runs on them.
 """
 
 import dagster as dg
+import pandera.polars as pa
 import polars as pl
 
 from caseworks_assets.governance.classification import pandera_schema
-from caseworks_assets.pandera_polars import pa
 from caseworks_assets.payments.columns import PAYMENT_COLUMNS, TRANSACTION_COLUMNS
 from caseworks_assets.payments.paths import (
     CLEAN_PAYMENTS,

@@ -6,8 +6,9 @@ schema shown in the UI, the Pandera schemas and the role projections.
 
 from __future__ import annotations
 
+import pandera.polars as pa
+
 from caseworks_assets.governance import Classification, ColumnSpec
-from caseworks_assets.pandera_polars import pa
 from caseworks_assets.quality.repairs import NumberFormat, Severity
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING

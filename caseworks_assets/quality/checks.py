@@ -23,9 +23,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import dagster as dg
+import pandera.polars as pa
 import polars as pl
 
-from caseworks_assets.pandera_polars import pa
 from caseworks_assets.quality.rules import QualityResult
 
 AssetRef = dg.AssetsDefinition | dg.AssetSpec | dg.AssetKey | str | Sequence[str]

@@ -11,10 +11,10 @@ the warehouse-facing schemas accept any time zone.
 from __future__ import annotations
 
 import dagster as dg
+import pandera.polars as pa
 import polars as pl
 
 from caseworks_assets.governance import Classification, ColumnSpec, column_schema, pandera_schema, polars_schema
-from caseworks_assets.pandera_polars import pa
 from caseworks_assets.quality.repairs import Severity
 from caseworks_assets.support.layout import ACTIONS, EASTERN
 

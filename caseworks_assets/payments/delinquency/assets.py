@@ -28,13 +28,13 @@ from datetime import date
 from typing import Any
 
 import dagster as dg
+import pandera.polars as pa
 import polars as pl
 from dagster_pyspark import LazyPySparkResource
 from pydantic import Field
 from upath import UPath
 
 from caseworks_assets.governance import ColumnSpec, governance_metadata, governance_tags
-from caseworks_assets.pandera_polars import pa
 from caseworks_assets.payments.delinquency import spark_job
 from caseworks_assets.payments.delinquency.reference import (
     PAYMENT_COLUMNS,

@@ -10,10 +10,10 @@ from them. Classification follows the case's governance levels: a real
 
 from __future__ import annotations
 
+import pandera.polars as pa
 import polars as pl
 
 from caseworks_assets.governance import Classification, ColumnSpec, RowRule, pandera_schema
-from caseworks_assets.pandera_polars import pa
 
 PAYMENT_STRUCT = pl.Struct(
     {
