@@ -25,6 +25,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from caseworks_assets.crm import queries
 from caseworks_assets.crm.queries import Filters, NoDataError, ServingReader
@@ -64,6 +65,10 @@ IsoDate = Annotated[
     WithJsonSchema({"type": "string", "format": "date", "examples": ["2019-10-04"]}),
 ]
 
+#: An optional query parameter: absent or a value. A query string cannot carry null (``?topic=null`` is
+#: the topic "null"), so the schema has no null branch, which would tell clients and fuzzers otherwise.
+Absent = SkipJsonSchema[None]
+
 
 class InteractionFilters(BaseModel):
     """Which interactions count."""
@@ -75,9 +80,9 @@ class InteractionFilters(BaseModel):
         description="only these channels (repeatable; any case or blanks, e.g. `email`); the answer lists them only",
         examples=[["Email", "Call"]],
     )
-    date_from: IsoDate | None = Field(None, description="first day counted (inclusive), YYYY-MM-DD")
-    date_to: IsoDate | None = Field(None, description="last day counted (inclusive), YYYY-MM-DD")
-    topic: Text | None = Field(None, description="only interactions about this topic", examples=["Mortgage"])
+    date_from: IsoDate | Absent = Field(None, description="first day counted (inclusive), YYYY-MM-DD")
+    date_to: IsoDate | Absent = Field(None, description="last day counted (inclusive), YYYY-MM-DD")
+    topic: Text | Absent = Field(None, description="only interactions about this topic", examples=["Mortgage"])
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -87,7 +92,7 @@ class InteractionFilters(BaseModel):
 
 
 class PageParams(InteractionFilters):
-    customer_type: Text | None = Field(None, description="only customers of this type", examples=["Business"])
+    customer_type: Text | Absent = Field(None, description="only customers of this type", examples=["Business"])
     page: int = Field(1, ge=1, le=1_000_000, description="page number, from 1")
     page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE, description=f"customers per page, at most {MAX_PAGE_SIZE}")
 
