@@ -20,6 +20,7 @@ import polars as pl
 
 from caseworks_assets.callcenter.answers import for_dialect
 from caseworks_assets.callcenter.columns import CASE, TABLES
+from caseworks_assets.resources.sql_literals import sql_string
 from caseworks_assets.settings import Settings
 
 RAW_TABLES = tuple(f"raw_{table}" for table in TABLES)
@@ -73,8 +74,8 @@ def sources_engine(settings: Settings) -> Iterator[Engine]:
     with duckdb.connect() as connection:
         connection.execute(f"create schema {CASE}")
         for table in RAW_TABLES:
-            path = raw_file(settings.lake_root, table).replace("'", "''")
-            connection.execute(f"create view {CASE}.{table} as select * from read_parquet('{path}')")
+            path = sql_string(raw_file(settings.lake_root, table))
+            connection.execute(f"create view {CASE}.{table} as select * from read_parquet({path})")
         yield DuckDBEngine(connection)
 
 

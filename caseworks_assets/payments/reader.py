@@ -35,6 +35,7 @@ from caseworks_assets.payments.columns import (
 )
 from caseworks_assets.registry import InputError
 from caseworks_assets.resources.parquet_sink import ParquetSink
+from caseworks_assets.resources.sql_literals import sql_string
 
 KINDS: dict[str, dict[str, str]] = {"transactions": TRANSACTION_FIELDS, "payments": PAYMENT_FIELDS}
 SUFFIXES = (".json", ".ndjson", ".jsonl")
@@ -54,10 +55,6 @@ def input_files(data_dir: Path, kind: str) -> list[Path]:
     if folder.is_dir():
         found += [p for p in folder.rglob("*") if p.is_file() and p.suffix in SUFFIXES]
     return sorted(set(found))
-
-
-def sql_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _paths(fields: dict[str, str]) -> str:

@@ -23,6 +23,7 @@ import polars as pl
 
 from caseworks_assets.payments import reader
 from caseworks_assets.payments.columns import PAYMENT_FIELDS, TRANSACTION_FIELDS
+from caseworks_assets.resources.sql_literals import sql_string
 from caseworks_assets.resources.staging import staged_path
 
 BATCH_PREFIX = "batch-"
@@ -40,7 +41,7 @@ def _timeline_sql(files: dict[str, list[Path]]) -> str:
     for kind, kind_files in files.items():
         if not kind_files:
             continue
-        listing = "[" + ", ".join(reader.sql_string(str(p)) for p in kind_files) + "]"
+        listing = "[" + ", ".join(sql_string(str(p)) for p in kind_files) + "]"
         date = f"record->>'{EVENT_TIME[kind]}'"
         parts.append(
             f"""SELECT

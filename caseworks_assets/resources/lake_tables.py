@@ -35,6 +35,8 @@ from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice
 from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_polars import DuckDBPolarsTypeHandler
 
+from caseworks_assets.resources.sql_literals import sql_string
+
 DUCKDB_LOAD_MEMORY_LIMIT = "512MB"
 
 
@@ -60,11 +62,7 @@ class LakeTable:
     def select_sql(self, location: str | None = None) -> str:
         """``SELECT`` of the file's readable columns, for DuckDB."""
         columns = f"* EXCLUDE ({', '.join(self.sealed)})" if self.sealed else "*"
-        return f"select {columns} from read_parquet({_sql_string(location or self.path)})"
-
-
-def _sql_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+        return f"select {columns} from read_parquet({sql_string(location or self.path)})"
 
 
 #: Prefix of the comment a local lake view carries: ``lake:{"path": ..., "sealed": [...]}``.
@@ -76,7 +74,7 @@ def relation_type(connection, schema: str, table: str) -> str | None:
     # literals, not parameters: DuckDB imports pandas (0.2 s) to convert the first Python parameter it binds
     found = connection.execute(
         "select table_type from information_schema.tables "
-        f"where table_schema = {_sql_string(schema)} and table_name = {_sql_string(table)}"
+        f"where table_schema = {sql_string(schema)} and table_name = {sql_string(table)}"
     ).fetchone()
     return found[0] if found else None
 
@@ -160,11 +158,11 @@ class DuckDBLakeTableTypeHandler(DbTypeHandler[LakeTable]):
                 connection.execute(f"drop table {target}")
             connection.execute(f"create view {target} as {select}")
             source = json.dumps({"path": location, "sealed": list(obj.sealed)})
-            connection.execute(f"comment on view {target} is {_sql_string(VIEW_COMMENT_PREFIX + source)}")
+            connection.execute(f"comment on view {target} is {sql_string(VIEW_COMMENT_PREFIX + source)}")
         rows = obj.rows
         if rows is None:
             files = [p if "://" in p else str(Path(p).resolve()) for p in obj.partition_files] or [location]
-            listed = ", ".join(_sql_string(file) for file in files)
+            listed = ", ".join(sql_string(file) for file in files)
             rows = connection.execute(f"select count(*) from read_parquet([{listed}])").fetchone()[0]
         return {"dagster/row_count": rows, "warehouse_table": target}
 
@@ -179,8 +177,8 @@ class DuckDBLakeTableTypeHandler(DbTypeHandler[LakeTable]):
 def lake_view_file(connection, schema: str, table: str) -> str | None:
     """The local Parquet file a view over the lake reads, when ``schema.table`` is one with no sealed columns."""
     found = connection.execute(  # literals, not parameters: see relation_type
-        f"select comment from duckdb_views() where schema_name = {_sql_string(schema)} "
-        f"and view_name = {_sql_string(table)}"
+        f"select comment from duckdb_views() where schema_name = {sql_string(schema)} "
+        f"and view_name = {sql_string(table)}"
     ).fetchone()
     if not found or not (found[0] or "").startswith(VIEW_COMMENT_PREFIX):
         return None

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from caseworks_assets.resources.sql_literals import sql_identifier, sql_string
 from caseworks_assets.support.changes import (
     change_stats,
     duplicated_ids,
@@ -44,9 +45,7 @@ from caseworks_assets.support.states import (
     copy_snapshot,
     has_state,
     new_version,
-    quoted,
     snapshot_parts,
-    sql_text,
     state_version,
     stored_chain,
     write_changes,
@@ -148,7 +147,7 @@ class MonthStates:
             )
         # a state another run stored: its rows and duplicated ids counted once, streaming its files
         chain = stored_chain(self.lake, spec.name, before)
-        key = quoted(spec.key)
+        key = sql_identifier(spec.key)
         ids = self.files.state_sql(spec.name, chain, [spec.key])
         ((rows, distinct),) = self.sql(spec.name, f"SELECT count(*), count(DISTINCT {key}) FROM ({ids})")
         duplicates = pl.DataFrame(
@@ -164,8 +163,8 @@ class MonthStates:
         """Per action, the month's changed ids the previous state holds (one stream of its ids past the changes)."""
         if previous.month is None:
             return {}
-        key = quoted(spec.key)
-        changes = f"read_parquet({sql_text(self.files.path(*changes_parts(spec.name, month)))})"
+        key = sql_identifier(spec.key)
+        changes = f"read_parquet({sql_string(self.files.path(*changes_parts(spec.name, month)))})"
         ids = self.files.state_sql(spec.name, previous.chain, [spec.key])
         return dict(
             self.sql(

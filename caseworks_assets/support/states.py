@@ -37,6 +37,7 @@ import polars as pl
 from upath import UPath
 
 from caseworks_assets.resources import LakeResource
+from caseworks_assets.resources.sql_literals import sql_identifier, sql_string
 from caseworks_assets.resources.staging import staged_path
 from caseworks_assets.scratch import scratch_folder
 from caseworks_assets.support.changes import apply_changes
@@ -176,14 +177,6 @@ def stored_chain(lake: LakeResource, table: str, month: str) -> Chain:
     return Chain(month) if base is None else stored_chain(lake, table, base).then(month)
 
 
-def quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def sql_text(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 class ChainFiles:
     """Local paths of a chain's files, for DuckDB (a remote lake's files are downloaded once, for the step)."""
 
@@ -203,10 +196,10 @@ class ChainFiles:
         Each anti-join builds its hash table on a month's changes (small) and
         streams the large side past it: nothing is held whole.
         """
-        key = quoted(TABLES[table].key)
-        names = ", ".join(quoted(name) for name in (columns or list(STATE_SCHEMAS[table])))
+        key = sql_identifier(TABLES[table].key)
+        names = ", ".join(sql_identifier(name) for name in (columns or list(STATE_SCHEMAS[table])))
         months = list(chain.changes)
-        changes = [f"read_parquet({sql_text(self.path(*changes_parts(table, m)))})" for m in months]
+        changes = [f"read_parquet({sql_string(self.path(*changes_parts(table, m)))})" for m in months]
 
         def later(index: int, alias: str) -> str:
             return " ".join(
@@ -216,13 +209,15 @@ class ChainFiles:
 
         parts = []
         if chain.base is not None:
-            snapshot = f"read_parquet({sql_text(self.path(*snapshot_parts(table, chain.base)))})"
+            snapshot = f"read_parquet({sql_string(self.path(*snapshot_parts(table, chain.base)))})"
             parts.append(f"SELECT {names} FROM (SELECT {names} FROM {snapshot}) s {later(0, 's')}")
         for index, source in enumerate(changes):
             upserts = f"(SELECT {names} FROM {source} WHERE action <> 'delete')"
             parts.append(f"SELECT {names} FROM {upserts} u{index} {later(index + 1, f'u{index}')}")
         if not parts:  # the state before the initial extract
-            return f"SELECT {', '.join(f'NULL::VARCHAR AS {quoted(n)}' for n in (columns or [key]))} WHERE false"
+            return (
+                f"SELECT {', '.join(f'NULL::VARCHAR AS {sql_identifier(n)}' for n in (columns or [key]))} WHERE false"
+            )
         return " UNION ALL ".join(parts)
 
 
@@ -236,7 +231,7 @@ def connect() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB for the states' statements: instants handled in UTC, spilling to a temporary folder."""
     connection = duckdb.connect()
     connection.execute("SET TimeZone = 'UTC'")
-    connection.execute(f"SET temp_directory = {sql_text(tempfile.gettempdir())}")
+    connection.execute(f"SET temp_directory = {sql_string(tempfile.gettempdir())}")
     return connection
 
 
@@ -250,16 +245,16 @@ def copy_snapshot(
     """
     lake = files.lake
     target = lake.path(*snapshot_parts(table, month))
-    metadata = f"{{{sql_text(VERSION)}: {sql_text(version)}}}"
+    metadata = f"{{{sql_string(VERSION)}: {sql_string(version)}}}"
     options = f"FORMAT parquet, COMPRESSION {lake.working_compression}, KV_METADATA {metadata}"
     query = files.state_sql(table, chain)
     if lake.is_local:
         with staged_path(Path(target.path)) as staging:
-            connection.execute(f"COPY ({query}) TO {sql_text(str(staging))} ({options})")
+            connection.execute(f"COPY ({query}) TO {sql_string(str(staging))} ({options})")
     else:
         with scratch_folder("state") as folder:
             local = folder / "state.parquet"
-            connection.execute(f"COPY ({query}) TO {sql_text(str(local))} ({options})")
+            connection.execute(f"COPY ({query}) TO {sql_string(str(local))} ({options})")
             lake.copy_in(local, *snapshot_parts(table, month))
     lake.remove(*changes_parts(table, month))
     return target

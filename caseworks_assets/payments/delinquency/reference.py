@@ -33,6 +33,7 @@ from caseworks_assets.payments.delinquency.schemas import (
     VIOLATIONS_SCHEMA,
     conform,
 )
+from caseworks_assets.resources.sql_literals import sql_string
 
 TRANSACTION_COLUMNS = ["transaction_id", "customer_id", "amount", "transaction_date", "due_date", "status"]
 PAYMENT_COLUMNS = ["payment_id", "transaction_id", "amount_paid", "payment_date", "status"]
@@ -163,8 +164,8 @@ def evaluate_reference_parquet(transactions: str, payments: str, as_of: date | N
     """The same evaluation with DuckDB scanning the Parquet files itself (no polars frames in between)."""
     with duckdb.connect() as con:
         for name, path, columns in (("tx", transactions, TRANSACTION_COLUMNS), ("pay", payments, PAYMENT_COLUMNS)):
-            quoted = path.replace("'", "''")
-            con.execute(f"CREATE VIEW {name} AS SELECT {', '.join(columns)} FROM read_parquet('{quoted}')")
+            source = f"read_parquet({sql_string(path)})"
+            con.execute(f"CREATE VIEW {name} AS SELECT {', '.join(columns)} FROM {source}")
         return _evaluate(con, as_of)
 
 
