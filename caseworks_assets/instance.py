@@ -65,6 +65,11 @@ concurrency:
     max_concurrent_runs: 4
 telemetry:
   enabled: false
+# What the plain modules log (e.g. an input read with repaired bytes) goes into the run's log.
+python_logs:
+  managed_python_loggers:
+    - caseworks
+  python_log_level: INFO
 # The daemon fails runs whose worker died and frees pool slots still held a minute after a run ended;
 # `caseworks` itself does the same for its own runs before each run (caseworks_assets/recovery.py).
 run_monitoring:

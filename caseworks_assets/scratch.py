@@ -12,6 +12,7 @@ scratch folder of the same purpose removes those whose process is gone.
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import shutil
@@ -52,3 +53,20 @@ def scratch_folder(purpose: str, base: Path | None = None) -> Iterator[Path]:
     remove_orphans(purpose, base)
     with tempfile.TemporaryDirectory(prefix=f"{PREFIX}{purpose}-{os.getpid()}-", dir=base) as folder:
         yield Path(folder)
+
+
+_PROCESS_FOLDERS: dict[str, Path] = {}
+
+
+def process_folder(purpose: str, base: Path | None = None) -> Path:
+    """A folder ``caseworks-<purpose>-<pid>-*`` for the rest of the process, removed at its exit.
+
+    For files that readers made once and may read again later in the run (a
+    repaired copy of an input); a killed process leaves it to the next one.
+    """
+    if purpose not in _PROCESS_FOLDERS:
+        remove_orphans(purpose, base)
+        folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{purpose}-{os.getpid()}-", dir=base))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        _PROCESS_FOLDERS[purpose] = folder
+    return _PROCESS_FOLDERS[purpose]

@@ -24,6 +24,7 @@ from caseworks_assets.quality import (
     parse_datetime,
     parse_number,
 )
+from caseworks_assets.quality.encoding import read_csv
 from caseworks_assets.registry import InputError
 
 DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M")
@@ -56,12 +57,16 @@ def validate_inputs(data_dir: Path) -> None:
 
 
 def read_text(path: Path, rows: int | None = None) -> pl.DataFrame:
-    """The file with every column as text (Parquet values cast to text)."""
+    """The file with every column as text (Parquet values cast to text).
+
+    A CSV that is not all UTF-8 is read through a repaired copy: the bytes that
+    are not UTF-8 as Windows-1252 (``Saída``; :mod:`caseworks_assets.quality.encoding`).
+    """
     try:
         if path.suffix == ".parquet":
             frame = pl.read_parquet(path, n_rows=rows)
             return frame.with_columns(pl.all().cast(pl.String))
-        return pl.read_csv(path, infer_schema=False, n_rows=rows, encoding="utf8-lossy")
+        return read_csv(path, infer_schema=False, n_rows=rows)
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, OSError) as error:
         raise InputError(f"{path}: cannot be read: {error}") from error
 

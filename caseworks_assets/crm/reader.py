@@ -23,6 +23,7 @@ from caseworks_assets.crm.columns import (
     canonical_columns,
     normalise_header,
 )
+from caseworks_assets.quality.encoding import LOG, decode_text, encoding_note, first_undecodable_line
 from caseworks_assets.registry import InputError
 
 HEADER_SEARCH_ROWS = 20
@@ -59,18 +60,21 @@ def _expected(table: str) -> str:
 
 
 def _text_source(path: Path) -> tuple[Path | io.BytesIO, str]:
-    """The file as polars should read it, and its first lines: UTF-8 as is, else Windows-1252 re-encoded.
+    """The file as polars should read it, and its first lines: UTF-8 as is, else repaired into UTF-8.
 
-    Spreadsheet exports on Windows are often cp1252 (``Engenheiro Elétrico``); decoding
-    them as UTF-8 with replacement characters would lose the text, so they are decoded
-    as what they are.
+    Spreadsheet exports on Windows are often Windows-1252 (``Engenheiro Elétrico``):
+    the bytes that are not UTF-8 are read as that (:mod:`caseworks_assets.quality.encoding`),
+    never replaced by a replacement character.
     """
     data = path.read_bytes()
     try:
         text = data.decode("utf-8-sig")
         source: Path | io.BytesIO = path
     except UnicodeDecodeError:
-        text = data.decode("cp1252", errors="replace")
+        found = first_undecodable_line(path)
+        if found is not None:
+            LOG.warning(encoding_note(str(path), found))
+        text = decode_text(data)
         source = io.BytesIO(text.encode("utf-8"))
     end = -1
     for _ in range(HEADER_SEARCH_ROWS):  # only the head is split into lines, not a million rows
@@ -114,7 +118,6 @@ def read_csv(path: Path, table: str) -> pl.DataFrame:
             skip_rows=above,
             infer_schema=False,
             has_header=True,
-            encoding="utf8-lossy",
             truncate_ragged_lines=True,
         )
     except pl.exceptions.PolarsError as error:

@@ -16,14 +16,17 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
 import polars as pl
 
+from caseworks_assets.quality.encoding import decode_text, repaired_copy
 from caseworks_assets.registry import InputError
+from caseworks_assets.scratch import process_folder
 
 CASE = "support"
 EASTERN = "America/New_York"
@@ -164,12 +167,8 @@ def _latest_interaction_month(path: Path) -> str:
     """The latest Eastern-time month of ``interaction_start``; the initial month when there are no deltas."""
     from caseworks_assets.support.changes import parse_utc
 
-    starts = (
-        pl.scan_csv(path, infer_schema=False)
-        .select(parse_utc(pl.col("interaction_start")).dt.convert_time_zone(EASTERN).dt.strftime("%Y-%m").max())
-        .collect()
-        .item()
-    )
+    latest = parse_utc(pl.col("interaction_start")).dt.convert_time_zone(EASTERN).dt.strftime("%Y-%m").max()
+    starts = collect_text(lambda source: pl.scan_csv(source, infer_schema=False).select(latest), path).item()
     if starts is None:
         raise InputError(f"{path}: no readable interaction_start, and no delta/ files to date the initial extract")
     return starts
@@ -192,44 +191,34 @@ def discover(data_dir: Path) -> Layout:
     return Layout(data_dir=data_dir, initial_month=initial, deltas=deltas)
 
 
-#: Bytes decoded at a time when looking for the line of an encoding error (on the error path only).
-_BLOCK_BYTES = 16 * 1024 * 1024
+#: Repaired UTF-8 copies of delivered files that were not all UTF-8, by the delivered file's path (see
+#: :mod:`caseworks_assets.quality.encoding`); made by the first reader that meets one, read by every later one.
+_REPAIRED: dict[Path, Path] = {}
 
 
-def first_undecodable_line(path: Path) -> tuple[int, str] | None:
-    """The physical line of the first byte sequence of ``path`` that is not UTF-8, and the bytes; None if all is.
-
-    Read in blocks ending at a line break, each decoded by Python's C decoder:
-    fast enough for the error path, where it runs.
-    """
-    lines_before = 0
-    with path.open("rb") as handle:
-        while block := handle.read(_BLOCK_BYTES):
-            block += handle.readline()
-            try:
-                block.decode("utf-8")
-            except UnicodeDecodeError as error:
-                line = lines_before + block.count(b"\n", 0, error.start) + 1
-                return line, repr(block[error.start : error.end])
-            lines_before += block.count(b"\n")
-    return None
+def readable(path: Path, name: str | None = None) -> Path | None:
+    """The repaired UTF-8 copy of ``path`` (made now if needed), or None when ``path`` is all UTF-8."""
+    if path not in _REPAIRED:
+        copy = repaired_copy(path, Path(tempfile.mkdtemp(dir=process_folder("utf8"))), name)
+        if copy is None:
+            return None
+        _REPAIRED[path] = copy
+    return _REPAIRED[path]
 
 
-def _not_utf8(path: Path, name: str | None = None) -> InputError | None:
-    found = first_undecodable_line(path)
-    if found is None:
-        return None
-    line, raw = found
-    return InputError(f"{name or path}, line {line}: not UTF-8 text (bytes {raw}): save the file as UTF-8")
+def collect_text(query: Callable[[Path], pl.LazyFrame], path: Path, name: str | None = None) -> pl.DataFrame:
+    """``query`` of the CSV at ``path`` collected; through its repaired copy when it is not all UTF-8."""
+    try:
+        return query(_REPAIRED.get(path, path)).collect()
+    except pl.exceptions.ComputeError:
+        if path in _REPAIRED or readable(path, name) is None:
+            raise
+        return query(_REPAIRED[path]).collect()
 
 
 def _check_header(path: Path, expected: tuple[str, ...], name: str | None = None) -> None:
     with path.open("rb") as handle:
-        first = handle.readline()
-    try:
-        text = first.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise _not_utf8(path, name) or InputError(f"{name or path}, line 1: not UTF-8 text") from error
+        text = decode_text(handle.readline())
     header = next(csv.reader([text]), [])
     found = [name.strip() for name in header]
     if sorted(found) != sorted(expected):
@@ -291,9 +280,9 @@ class RawFile:
             return pl.LazyFrame(schema=self.schema)
         _check_header(self.path, self.spec.columns if self.initial else columns, self.name)
         rows = pl.scan_csv(
-            self.path,
+            _REPAIRED.get(self.path, self.path),
             infer_schema=False,
-            encoding="utf8",  # strict: a byte that is not UTF-8 fails the file, naming its line
+            encoding="utf8",  # strict and fast; a file that is not all UTF-8 is read through its repaired copy
             with_column_names=lambda names: [name.strip() for name in names],
             row_index_name=SOURCE_LINE,
             row_index_offset=2,  # line 1 is the header
@@ -303,7 +292,13 @@ class RawFile:
         return rows.select(*columns, pl.lit(self.name).alias(SOURCE_FILE), pl.col(SOURCE_LINE).cast(pl.Int64))
 
     def chunks(self, rows: int) -> Iterator[pl.DataFrame]:
-        """The rows, ``rows`` at a time, in file order (read ahead by polars' streaming engine)."""
+        """The rows, ``rows`` at a time, in file order (read ahead by polars' streaming engine).
+
+        A file that turns out not to be all UTF-8 is read on from its repaired
+        copy, which has the same records in the same places, after the rows
+        already given.
+        """
+        given = 0
         batches = iter(self.scan().collect_batches(chunk_size=rows))
         while True:
             try:
@@ -311,11 +306,19 @@ class RawFile:
             except StopIteration:
                 return
             except pl.exceptions.PolarsError as error:
-                if self.path is not None and (encoding := _not_utf8(self.path, self.name)) is not None:
-                    raise encoding from error
                 first = str(error).strip().splitlines()[0]
-                raise InputError(f"{self.name}: malformed CSV ({first})") from error
+                if self.path is None or self.path in _REPAIRED or readable(self.path, self.name) is None:
+                    raise InputError(f"{self.name}: malformed CSV ({first})") from error
+                batches = iter(self.scan().slice(given).collect_batches(chunk_size=rows))
+                continue
+            given += chunk.height
             yield chunk
+
+    def count(self) -> int:
+        """Rows of the file (after checking its header)."""
+        if self.path is None:
+            return 0
+        return collect_text(lambda _source: self.scan().select(pl.len()), self.path, self.name).item()
 
     def read(self) -> pl.DataFrame:
         """All rows at once (small files and tests)."""

@@ -224,7 +224,7 @@ def month_rows(spec: TableSpec, layout: Layout, month: str, lake: LakeResource, 
 
 def count_rows(spec: TableSpec, layout: Layout, month: str) -> int:
     """Rows of the month's file (checking its header), for a run of ``raw_<table>`` without its state."""
-    return layout.raw_file(spec, month).scan().select(pl.len()).collect().item()
+    return layout.raw_file(spec, month).count()
 
 
 @dataclass

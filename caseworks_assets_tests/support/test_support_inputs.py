@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import dagster as dg
@@ -16,7 +17,7 @@ from caseworks_assets.runner import CaseRunFailed
 from caseworks_assets.support import checks
 from caseworks_assets.support.assets import PARTITIONED_ASSETS
 from caseworks_assets.support.changes import apply_changes, duplicated_ids, to_eastern, typed_changes
-from caseworks_assets.support.layout import INTERACTIONS, RawFile, discover, read_raw, validate_inputs
+from caseworks_assets.support.layout import INTERACTIONS, SOURCE_LINE, RawFile, discover, read_raw, validate_inputs
 from caseworks_assets.support.sample import write_sample
 from caseworks_assets.support.schemas import REPORT_SCHEMA, STATE_SCHEMAS
 
@@ -374,20 +375,33 @@ def _interaction(interaction_id: str, start: str = "2025-01-05T10:00:00Z", categ
     return f"{interaction_id},2025-01-05T10:00:00Z,phone,{category},A1,C1,{start},,,3,5"
 
 
-def test_a_byte_that_is_not_utf8_fails_its_file_naming_the_physical_line(tmp_path):
-    """Far into the file (after polars' first block) and after a quoted line break: the line is still exact."""
-    rows = [_interaction(f"X{i}") for i in range(5000)]
+def test_bytes_that_are_not_utf8_are_read_as_windows_1252_and_the_log_names_the_physical_line(tmp_path, caplog):
+    """Far into the file (after polars' first blocks) and after a quoted line break: the line is still exact.
+
+    The rows polars gave before it met the bytes come from the first read, the rest from the repaired copy
+    (tens of thousands of each at this size): every row once, in order, with its record number.
+    """
+    rows = [_interaction(f"X{i}") for i in range(100_000)]
     rows[1] = _interaction("X1", category='"multi\nline"')  # record 3 spans lines 3-4
     body = (HEADER + "\n" + "\n".join(rows) + "\n").encode()
-    cut = body.index(b"X4000,")
+    cut = body.index(b"X90000,")
     path = tmp_path / "interactions.csv"
-    path.write_bytes(body[:cut] + b"X4000\xe9\xff" + body[cut + 5 :])
-    # X4000 is record 4002 (header = line 1), one line further down because of the quoted line break
-    with pytest.raises(InputError, match=r"interactions\.csv, line 4003: not UTF-8 text"):
-        read_raw(INTERACTIONS, path, initial=True)
+    path.write_bytes(body[:cut] + b"X90000\xe9\x81" + body[cut + 6 :])  # 0x81: undefined in Windows-1252
+    with caplog.at_level(logging.WARNING, logger="caseworks.inputs"):
+        raw = RawFile(INTERACTIONS, path, initial=True)
+        chunks = list(raw.chunks(1000))
+    frame = pl.concat(chunks)
+    assert frame.height == 100_000 and frame["interaction_id"].n_unique() == 100_000
+    assert frame["interaction_id"].to_list()[89_999:90_002] == ["X89999", "X90000\u00e9\u0081", "X90001"]
+    # record numbers (header = 1) run on across the switch to the repaired copy
+    assert frame[SOURCE_LINE].to_list() == list(range(2, 100_002))
+    # X90000 is record 90002 (header = line 1), one line further down because of the quoted line break
+    assert [m for m in caplog.messages if "interactions.csv: not all UTF-8 (first at line 90003" in m]
+    assert raw.count() == 100_000
+
     header_broken = _write(tmp_path / "h.csv", "x")
     header_broken.write_bytes(b"interaction_id\xff," + HEADER.encode()[15:] + b"\n")
-    with pytest.raises(InputError, match=r"h\.csv, line 1: not UTF-8 text"):
+    with pytest.raises(InputError, match=r"h\.csv, line 1: wrong header \(missing interaction_id; unexpected"):
         validate_inputs_header(header_broken)
 
 
