@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import codecs
 import logging
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from caseworks_assets.scratch import scratch_folder
+from caseworks_assets.scratch import process_folder, scratch_folder
 
 LOG = logging.getLogger("caseworks.inputs")
 
@@ -106,6 +108,50 @@ def repaired_copy(path: Path, folder: Path, name: str | None = None) -> Path | N
         return None
     LOG.warning(encoding_note(name or str(path), found))
     return utf8_copy(path, folder / path.name)
+
+
+class RepairedCopies:
+    """The repaired copies this process made, by original path, for readers that read a file more than once.
+
+    A copy stands for its original only while the original keeps the size and
+    modification time it had when the copy was made: a long-lived process (a
+    code server) reads a file that was replaced, not the old copy.
+    """
+
+    def __init__(self) -> None:
+        self._copies: dict[Path, tuple[tuple[int, int], Path]] = {}
+
+    @staticmethod
+    def _version(path: Path) -> tuple[int, int]:
+        stat = path.stat()
+        return stat.st_size, stat.st_mtime_ns
+
+    def current(self, path: Path) -> Path | None:
+        """The copy of ``path`` made earlier, if ``path`` has not changed since; else None."""
+        entry = self._copies.get(path)
+        if entry is None:
+            return None
+        version, copy = entry
+        if version != self._version(path):
+            del self._copies[path]
+            shutil.rmtree(copy.parent, ignore_errors=True)
+            return None
+        return copy
+
+    def source(self, path: Path) -> Path:
+        """What to read for ``path``: its current copy, or the file itself."""
+        return self.current(path) or path
+
+    def make(self, path: Path, name: str | None = None) -> Path | None:
+        """A new repaired copy of ``path`` (see :func:`repaired_copy`), or None when it is all UTF-8."""
+        version = self._version(path)
+        folder = Path(tempfile.mkdtemp(dir=process_folder("utf8")))
+        copy = repaired_copy(path, folder, name)
+        if copy is None:
+            folder.rmdir()
+            return None
+        self._copies[path] = (version, copy)
+        return copy
 
 
 def read_csv(path: Path, **options: Any) -> pl.DataFrame:

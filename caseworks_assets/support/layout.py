@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import re
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,9 +23,8 @@ from typing import TypeVar
 
 import polars as pl
 
-from caseworks_assets.quality.encoding import decode_text, repaired_copy
+from caseworks_assets.quality.encoding import RepairedCopies, decode_text
 from caseworks_assets.registry import InputError
-from caseworks_assets.scratch import process_folder
 
 CASE = "support"
 EASTERN = "America/New_York"
@@ -191,29 +189,20 @@ def discover(data_dir: Path) -> Layout:
     return Layout(data_dir=data_dir, initial_month=initial, deltas=deltas)
 
 
-#: Repaired UTF-8 copies of delivered files that were not all UTF-8, by the delivered file's path (see
-#: :mod:`caseworks_assets.quality.encoding`); made by the first reader that meets one, read by every later one.
-_REPAIRED: dict[Path, Path] = {}
-
-
-def readable(path: Path, name: str | None = None) -> Path | None:
-    """The repaired UTF-8 copy of ``path`` (made now if needed), or None when ``path`` is all UTF-8."""
-    if path not in _REPAIRED:
-        copy = repaired_copy(path, Path(tempfile.mkdtemp(dir=process_folder("utf8"))), name)
-        if copy is None:
-            return None
-        _REPAIRED[path] = copy
-    return _REPAIRED[path]
+#: Repaired UTF-8 copies of files that were not all UTF-8 (see :mod:`caseworks_assets.quality.encoding`),
+#: made by the first reader that meets one and read by every later one.
+REPAIRED = RepairedCopies()
 
 
 def collect_text(query: Callable[[Path], pl.LazyFrame], path: Path, name: str | None = None) -> pl.DataFrame:
     """``query`` of the CSV at ``path`` collected; through its repaired copy when it is not all UTF-8."""
     try:
-        return query(_REPAIRED.get(path, path)).collect()
+        return query(REPAIRED.source(path)).collect()
     except pl.exceptions.ComputeError:
-        if path in _REPAIRED or readable(path, name) is None:
+        copy = None if REPAIRED.current(path) is not None else REPAIRED.make(path, name)
+        if copy is None:
             raise
-        return query(_REPAIRED[path]).collect()
+        return query(copy).collect()
 
 
 def _check_header(path: Path, expected: tuple[str, ...], name: str | None = None) -> None:
@@ -280,7 +269,7 @@ class RawFile:
             return pl.LazyFrame(schema=self.schema)
         _check_header(self.path, self.spec.columns if self.initial else columns, self.name)
         rows = pl.scan_csv(
-            _REPAIRED.get(self.path, self.path),
+            REPAIRED.source(self.path),
             infer_schema=False,
             encoding="utf8",  # strict and fast; a file that is not all UTF-8 is read through its repaired copy
             with_column_names=lambda names: [name.strip() for name in names],
@@ -307,7 +296,9 @@ class RawFile:
                 return
             except pl.exceptions.PolarsError as error:
                 first = str(error).strip().splitlines()[0]
-                if self.path is None or self.path in _REPAIRED or readable(self.path, self.name) is None:
+                # read from the original so far: a file that is not all UTF-8 goes on from its repaired copy
+                from_original = self.path is not None and REPAIRED.current(self.path) is None
+                if not from_original or REPAIRED.make(self.path, self.name) is None:
                     raise InputError(f"{self.name}: malformed CSV ({first})") from error
                 batches = iter(self.scan().slice(given).collect_batches(chunk_size=rows))
                 continue

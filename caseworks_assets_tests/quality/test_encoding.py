@@ -9,7 +9,13 @@ import pytest
 
 from caseworks_assets.callcenter.raw import read_text
 from caseworks_assets.quality import encoding
-from caseworks_assets.quality.encoding import decode_text, first_undecodable_line, repaired_copy, utf8_copy
+from caseworks_assets.quality.encoding import (
+    RepairedCopies,
+    decode_text,
+    first_undecodable_line,
+    repaired_copy,
+    utf8_copy,
+)
 
 
 def test_utf8_stays_utf8_and_each_other_sequence_is_read_as_windows_1252() -> None:
@@ -45,6 +51,21 @@ def test_only_a_file_that_is_not_utf8_gets_a_copy_and_a_warning(
     assert caplog.messages == [
         "telephony_types.csv: not all UTF-8 (first at line 3, bytes b'\\xed'); those bytes were read as Windows-1252"
     ]
+
+
+def test_a_repaired_copy_stands_for_its_file_only_while_the_file_is_unchanged(tmp_path: Path) -> None:
+    """A long-lived process (a code server) must read a replaced file, not the copy of the old one."""
+    copies = RepairedCopies()
+    path = tmp_path / "agents.csv"
+    path.write_bytes("agent_id,full_name\nA1,José\n".encode("cp1252"))
+    assert copies.current(path) is None and copies.source(path) == path
+    copy = copies.make(path)
+    assert copy is not None and copies.source(path) == copy
+    assert copy.read_text(encoding="utf-8") == "agent_id,full_name\nA1,José\n"
+    path.write_bytes("agent_id,full_name\nA1,José Antônio\n".encode("cp1252"))  # replaced: other size
+    assert copies.current(path) is None and not copy.exists()
+    path.write_text("agent_id,full_name\nA1,José\n", encoding="utf-8")
+    assert copies.make(path) is None and copies.source(path) == path
 
 
 def test_callcenter_reads_a_windows_1252_export_as_written(tmp_path: Path) -> None:
