@@ -18,6 +18,7 @@ from caseworks_assets.quality.repairs import (
     read_integer,
     read_money,
     read_number,
+    untrimmed,
 )
 
 
@@ -88,6 +89,19 @@ def test_text_is_trimmed_and_blank_is_null_and_a_clean_column_is_not_copied():
     assert out["a"].to_list() == ["x", None, None, "y"]
     assert out["b"].to_list() == ["p", "q", "r", "s"]
     assert log.counts == {("trimmed", "a"): 1, ("blank_to_null", "a"): 2}
+
+
+def test_untrimmed_finds_every_unicode_white_space_at_either_end_as_the_pattern_did():
+    spaces = [chr(c) for c in range(0x3001) if chr(c).isspace()] + ["\u200b", "\ufeff", "x"]
+    values = [None, "", "a b", *(f"{w}a" for w in spaces), *(f"a{w}" for w in spaces), *(f"a{w}a" for w in spaces)]
+    frame = pl.DataFrame({"v": values}, schema={"v": pl.String})
+    found = frame.select(untrimmed(pl.col("v"))).to_series()
+    pattern = frame.select(pl.col("v").str.contains(r"^\s|\s$|^$").fill_null(False)).to_series()
+    assert found.to_list() == pattern.to_list()
+    assert found.to_list()[:3] == [False, True, False]
+    flagged = set(frame.filter(found)["v"].to_list())
+    assert {"\ta", "a\u00a0", "\u3000a", "a\n"} <= flagged  # tab, no-break space, ideographic space, newline
+    assert not {"\u200ba", "a\ufeff", "\x1ca"} & flagged  # not white space to Unicode (Python's isspace: \x1c is)
 
 
 def test_a_warning_nulls_the_value_keeps_the_row_and_is_not_a_rejected_row():
