@@ -33,6 +33,7 @@ from caseworks_assets.payments.columns import (
     RESTRICTED_FIELDS,
     TRANSACTION_FIELDS,
 )
+from caseworks_assets.quality.encoding import RepairedCopies
 from caseworks_assets.registry import InputError
 from caseworks_assets.resources.parquet_sink import ParquetSink
 from caseworks_assets.resources.sql_literals import sql_string
@@ -232,6 +233,19 @@ class NotAnObject(InputError):
     """A file holds a record (or nested value) that is not a JSON object: the projection cannot read it."""
 
 
+class ReadAgain(InputError):
+    """A file was not all UTF-8 and now has a repaired copy (:data:`REPAIRED`): start the pass again.
+
+    JSON is UTF-8 by definition (RFC 8259), but an export written on Windows
+    may hold Windows-1252 text (``José``): those bytes are read as that, as in
+    every case's CSV inputs (:mod:`caseworks_assets.quality.encoding`).
+    """
+
+
+#: Repaired UTF-8 copies of input files that were not all UTF-8, read in their place (named as the original).
+REPAIRED = RepairedCopies()
+
+
 @dataclass
 class IngestStats:
     """Records read per source file."""
@@ -358,7 +372,9 @@ def raw_batches(
     The restricted JSON of payments is still plain here: whoever writes a
     batch to disk encrypts it (:func:`raw_writer`). Raises
     :class:`NotAnObject` when ``projection`` meets a value it cannot read as
-    an object; start again with the next :class:`Projection` then.
+    an object; start again with the next :class:`Projection` then. Raises
+    :class:`ReadAgain` when a file turns out not to be all UTF-8: start again,
+    and its repaired copy is read in its place.
     """
     fields = KINDS[kind]
     schema = raw_schema(fields, kind == "payments")
@@ -371,9 +387,16 @@ def raw_batches(
             name = path.relative_to(base_dir).as_posix() if path.is_relative_to(base_dir) else path.name
             stats.per_file[name] = 0
             check_top_level(path, name, fields)
-            for batch in read_json_file(con, path, name, fields, kind == "payments", batch_rows, projection):
-                stats.per_file[name] += batch.num_rows
-                yield to_raw_table(batch, schema)
+            source = REPAIRED.source(path)
+            try:
+                for batch in read_json_file(con, source, name, fields, kind == "payments", batch_rows, projection):
+                    stats.per_file[name] += batch.num_rows
+                    yield to_raw_table(batch, schema)
+            except MalformedInput as error:
+                if "UTF-8" not in str(error) or source != path or REPAIRED.make(path, name) is None:
+                    raise
+                copy = "a copy with those bytes read as Windows-1252 stands in"
+                raise ReadAgain(f"{name}: not all UTF-8 ({copy})") from error
     finally:
         con.close()
 

@@ -149,6 +149,8 @@ def _ingest_and_clean(
         except reader.NotAnObject as error:  # rare: read again the next, slower way (the last never fails)
             projection = reader.Projection(projection + 1)
             context.log.warning(f"{error}; reading the {kind} files again as {projection.name.lower()}")
+        except reader.ReadAgain as error:  # rare: a file not all UTF-8, read again from its repaired copy
+            context.log.warning(f"{error}; reading the {kind} files again")
     repeated, rules, enrich = judging_duplicates(lake.scan_parquet(*parts["raw"]), kind, rules, enrich)
     if repeated:  # rare: read again, quarantining the records that repeat a kept record's id
         context.log.warning(f"{kind}: {repeated} record(s) repeat an id; reading again to quarantine them")

@@ -187,3 +187,29 @@ def test_a_wrapped_document_behind_a_byte_order_mark_is_still_refused(tmp_path: 
     path.write_bytes(codecs.BOM_UTF8 + json.dumps({"transactions": TRANSACTIONS_ARRAY}).encode())
     with pytest.raises(reader.MalformedInput, match=r"the top level is a JSON object"):
         _ingest(path, "transactions", Projection.STRUCTS)
+
+
+def test_a_file_that_is_not_all_utf8_is_read_again_from_its_repaired_copy(payments_setup, caplog):
+    """A Windows-1252 name in a JSON export: read as written, every record once, under the file's own name."""
+    settings, data_dir, resources = payments_setup
+    records = [dict(TRANSACTIONS_ARRAY[0], customer_id="CUST-José"), TRANSACTIONS_ARRAY[1]]
+    (data_dir / "transactions.json").write_bytes(json.dumps(records, ensure_ascii=False).encode("cp1252"))
+    instance = dg.DagsterInstance.ephemeral()
+    with caplog.at_level("WARNING"):
+        result = dg.materialize([ingest_transactions], resources=resources, instance=instance)
+    assert result.success
+    raw = pl.read_parquet(settings.lake_root + "/payments/raw/transactions.parquet")
+    from_array = raw.filter(pl.col("source_file") == "transactions.json").sort("source_line")
+    assert from_array["customer_id"].to_list() == ["CUST-José", TRANSACTIONS_ARRAY[1]["customer_id"]]
+    assert raw.height == len(records) + 2  # plus transactions_extra.ndjson's two records, each once
+    assert [m for m in caplog.messages if "transactions.json: not all UTF-8 (first at line 1" in m]
+    logged = [entry.user_message for entry in instance.all_logs(result.run_id)]
+    assert [m for m in logged if "as Windows-1252 stands in); reading the transactions files again" in m]
+
+    # the reader itself asks for the new pass once per new file (here: the file replaced, so a new copy)
+    records[0]["customer_id"] = "CUST-Conceição"
+    (data_dir / "transactions.json").write_bytes(json.dumps(records, ensure_ascii=False).encode("cp1252"))
+    with pytest.raises(reader.ReadAgain, match=r"transactions\.json: not all UTF-8"):
+        _ingest(data_dir / "transactions.json", "transactions", Projection.STRUCTS)
+    again = _ingest(data_dir / "transactions.json", "transactions", Projection.STRUCTS)
+    assert again["customer_id"].to_list()[0] == "CUST-Conceição"
