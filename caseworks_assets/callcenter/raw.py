@@ -9,6 +9,7 @@ decides which row of a call wins, and the answers on the sources do the same.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from caseworks_assets.quality import (
     parse_datetime,
     parse_number,
 )
-from caseworks_assets.quality.encoding import read_csv
+from caseworks_assets.quality.csv_input import read_csv
 from caseworks_assets.registry import InputError
 
 DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M")
@@ -50,23 +51,25 @@ def validate_inputs(data_dir: Path) -> None:
         raise InputError(f"{data_dir}: not a folder")
     for table in TABLES:
         path = source_file(data_dir, table)
-        found = set(read_text(path, rows=0).columns)
+        found = set(read_text(path, rows=0, expected=[c.name for c in CONTRACTS[table]]).columns)
         missing = [c.name for c in CONTRACTS[table] if c.name not in found]
         if missing:
             raise InputError(f"{path}: line 1: missing column(s) {', '.join(missing)}")
 
 
-def read_text(path: Path, rows: int | None = None) -> pl.DataFrame:
+def read_text(path: Path, rows: int | None = None, expected: Sequence[str] = ()) -> pl.DataFrame:
     """The file with every column as text (Parquet values cast to text).
 
-    A CSV that is not all UTF-8 is read through a repaired copy: the bytes that
-    are not UTF-8 as Windows-1252 (``Saída``; :mod:`caseworks_assets.quality.encoding`).
+    A CSV is read with the separator that names the ``expected`` columns (``,``,
+    ``;``, tab, ``|``) and, when it is not all UTF-8, through a repaired copy (the
+    bytes that are not UTF-8 as Windows-1252: ``Saída``); see
+    :mod:`caseworks_assets.quality.csv_input`.
     """
     try:
         if path.suffix == ".parquet":
             frame = pl.read_parquet(path, n_rows=rows)
             return frame.with_columns(pl.all().cast(pl.String))
-        return read_csv(path, infer_schema=False, n_rows=rows)
+        return read_csv(path, expected, infer_schema=False, n_rows=rows)
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, OSError) as error:
         raise InputError(f"{path}: cannot be read: {error}") from error
 
@@ -162,8 +165,8 @@ def _clean_cast(values: pl.Series, dtype: str) -> pl.Series | None:
 
 def load_table(data_dir: Path, table: str) -> QualityResult:
     """The table repaired into its types (``source_line`` first) and what was quarantined."""
-    frame = read_text(source_file(data_dir, table))
     wanted = [contract.name for contract in CONTRACTS[table]]
+    frame = read_text(source_file(data_dir, table), expected=wanted)
     # extra columns of an export are not part of the contract; the row's position is kept for "latest wins"
     frame = (
         frame.select(wanted).with_row_index("source_line", offset=1).with_columns(pl.col("source_line").cast(pl.Int64))

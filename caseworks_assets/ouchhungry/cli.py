@@ -16,7 +16,7 @@ from caseworks_assets.ouchhungry.simulate import (
     simulate_products,
     simulate_transactions,
 )
-from caseworks_assets.quality.encoding import read_csv
+from caseworks_assets.quality.csv_input import read_csv
 from caseworks_assets.registry import InputError
 from caseworks_assets.runner import CaseRun
 
@@ -44,7 +44,7 @@ def _check_header(path: Path, expected: list[str]) -> None:
     if not path.is_file():
         raise InputError(f"{path}: file not found (write a sample with `caseworks sample ouchhungry --out DIR`)")
     try:
-        header = read_csv(path, infer_schema=False, n_rows=0).columns
+        header = read_csv(path, expected, infer_schema=False, n_rows=0).columns
     except pl.exceptions.PolarsError as error:
         raise InputError(f"{path} line 1: not a readable CSV header ({error})") from error
     missing = [name for name in expected if name not in header]

@@ -23,7 +23,7 @@ from caseworks_assets.ouchhungry.simulate import (
     simulate_products,
     simulate_transactions,
 )
-from caseworks_assets.quality.encoding import read_csv
+from caseworks_assets.quality.csv_input import read_csv
 from caseworks_assets.resources import CaseInputs
 
 
@@ -53,7 +53,7 @@ class ExtractConfig(dg.Config):
 def read_export(path: Path, expected: list[str]) -> pl.DataFrame:
     """A CSV export as text columns; a wrong header is an extraction failure naming the file."""
     try:
-        frame = read_csv(path, infer_schema=False)  # a Windows-1252 export is read as written
+        frame = read_csv(path, expected, infer_schema=False)  # a ";" or Windows-1252 export is read as written
     except (pl.exceptions.PolarsError, OSError) as error:
         raise dg.Failure(
             f"extraction failed: cannot read {path}: {error}", metadata={"alert_stage": "extraction"}

@@ -14,7 +14,8 @@ characters loses the letters (``Sa�da``). Both are worse than the lossless rep
 Valid UTF-8 wins where both readings are possible (``Ã©`` is read as ``é``),
 the usual rule; a real Windows-1252 text rarely forms valid UTF-8 by chance.
 Readers read a file as UTF-8 first, at full speed; only when that fails do
-they call :func:`repaired_copy` (or :func:`decode_text` for bytes in memory),
+they call :func:`repaired_copy` (through :class:`RepairedCopies`, or
+:func:`caseworks_assets.quality.csv_input.read_csv`; :func:`decode_text` for bytes in memory),
 which logs a warning on the ``caseworks.inputs`` logger naming the file and the
 first line repaired. Dagster records it in the run's log (``python_logs`` in
 the instance's ``dagster.yaml``).
@@ -27,11 +28,8 @@ import logging
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
 
-import polars as pl
-
-from caseworks_assets.scratch import process_folder, scratch_folder
+from caseworks_assets.scratch import process_folder
 
 LOG = logging.getLogger("caseworks.inputs")
 
@@ -152,19 +150,3 @@ class RepairedCopies:
             return None
         self._copies[path] = (version, copy)
         return copy
-
-
-def read_csv(path: Path, **options: Any) -> pl.DataFrame:
-    """``pl.read_csv(path, **options)``, through a repaired copy when ``path`` is not all UTF-8.
-
-    The file is read as UTF-8 first; a decoding failure of a file that is
-    UTF-8 after all (another defect) is raised as polars raised it.
-    """
-    try:
-        return pl.read_csv(path, **options)
-    except pl.exceptions.ComputeError:
-        with scratch_folder("utf8") as folder:
-            copy = repaired_copy(path, folder)
-            if copy is None:
-                raise
-            return pl.read_csv(copy, **options)

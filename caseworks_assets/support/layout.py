@@ -23,6 +23,7 @@ from typing import TypeVar
 
 import polars as pl
 
+from caseworks_assets.quality.csv_input import header_separator
 from caseworks_assets.quality.encoding import RepairedCopies, decode_text
 from caseworks_assets.registry import InputError
 
@@ -166,7 +167,10 @@ def _latest_interaction_month(path: Path) -> str:
     from caseworks_assets.support.changes import parse_utc
 
     latest = parse_utc(pl.col("interaction_start")).dt.convert_time_zone(EASTERN).dt.strftime("%Y-%m").max()
-    starts = collect_text(lambda source: pl.scan_csv(source, infer_schema=False).select(latest), path).item()
+    separator = header_separator(path, INTERACTIONS.columns)
+    starts = collect_text(
+        lambda source: pl.scan_csv(source, separator=separator, infer_schema=False).select(latest), path
+    ).item()
     if starts is None:
         raise InputError(f"{path}: no readable interaction_start, and no delta/ files to date the initial extract")
     return starts
@@ -208,7 +212,7 @@ def collect_text(query: Callable[[Path], pl.LazyFrame], path: Path, name: str | 
 def _check_header(path: Path, expected: tuple[str, ...], name: str | None = None) -> None:
     with path.open("rb") as handle:
         text = decode_text(handle.readline())
-    header = next(csv.reader([text]), [])
+    header = next(csv.reader([text], delimiter=header_separator(path, expected)), [])
     found = [name.strip() for name in header]
     if sorted(found) != sorted(expected):
         missing = [c for c in expected if c not in found]
@@ -267,9 +271,11 @@ class RawFile:
         columns = self.spec.delta_columns
         if self.path is None:
             return pl.LazyFrame(schema=self.schema)
-        _check_header(self.path, self.spec.columns if self.initial else columns, self.name)
+        expected = self.spec.columns if self.initial else columns
+        _check_header(self.path, expected, self.name)
         rows = pl.scan_csv(
             REPAIRED.source(self.path),
+            separator=header_separator(self.path, expected),  # ",", or ";" as pt-BR Excel saves
             infer_schema=False,
             encoding="utf8",  # strict and fast; a file that is not all UTF-8 is read through its repaired copy
             with_column_names=lambda names: [name.strip() for name in names],

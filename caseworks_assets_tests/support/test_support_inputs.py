@@ -421,3 +421,22 @@ def test_quarantine_lines_are_physical_lines_after_a_quoted_line_break(tmp_path)
     changes = typed_changes(INTERACTIONS, RawFile(INTERACTIONS, path, initial=True), chunk_rows=1)
     assert changes.quarantine["line"].to_list() == [7]  # header 1, X0 lines 2-3, X1 lines 4-6, X2 line 7
     assert path.read_text().splitlines()[6].startswith("X2,")
+
+
+def test_a_semicolon_export_gives_the_same_tables_as_the_comma_one(tmp_path, monkeypatch):
+    """pt-BR Excel saves ";" between fields: the separator comes from each file's header."""
+    comma, semicolon = tmp_path / "comma", tmp_path / "semicolon"
+    write_sample(comma)
+    for path in comma.rglob("*.csv"):
+        target = semicolon / path.relative_to(comma)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        pl.read_csv(path, infer_schema=False).write_csv(target, separator=";")
+    assert (semicolon / "initial" / "agents.csv").read_text().startswith("agent_id;full_name;")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    for data in (comma, semicolon):
+        assert main(["run", "support", "--data-dir", str(data), "--out-dir", str(tmp_path / data.name / "out")]) == 0
+    for table in ("agents_final", "contact_centers_final", "interactions_final", "support_report"):
+        read = [
+            pl.read_parquet(tmp_path / side / "out" / "support" / f"{table}.parquet") for side in ("comma", "semicolon")
+        ]
+        assert read[0].height > 0 and read[0].equals(read[1]), table
