@@ -23,7 +23,7 @@ from caseworks_assets.crm.columns import (
     canonical_columns,
     normalise_header,
 )
-from caseworks_assets.quality.encoding import LOG, decode_text, encoding_note, first_undecodable_line
+from caseworks_assets.quality.encoding import repaired_text
 from caseworks_assets.registry import InputError
 
 HEADER_SEARCH_ROWS = 20
@@ -71,10 +71,7 @@ def _text_source(path: Path) -> tuple[Path | io.BytesIO, str]:
         text = data.decode("utf-8-sig")
         source: Path | io.BytesIO = path
     except UnicodeDecodeError:
-        found = first_undecodable_line(path)
-        if found is not None:
-            LOG.warning(encoding_note(str(path), found))
-        text = decode_text(data)
+        text = repaired_text(data, str(path))
         source = io.BytesIO(text.encode("utf-8"))
     end = -1
     for _ in range(HEADER_SEARCH_ROWS):  # only the head is split into lines, not a million rows

@@ -393,7 +393,7 @@ def raw_batches(
                     stats.per_file[name] += batch.num_rows
                     yield to_raw_table(batch, schema)
             except MalformedInput as error:
-                if "UTF-8" not in str(error) or source != path or REPAIRED.make(path, name) is None:
+                if "UTF-8" not in str(error) or REPAIRED.repair(path, name) is None:
                     raise
                 copy = "a copy with those bytes read as Windows-1252 stands in"
                 raise ReadAgain(f"{name}: not all UTF-8 ({copy})") from error

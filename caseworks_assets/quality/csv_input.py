@@ -22,16 +22,19 @@ from caseworks_assets.scratch import scratch_folder
 SEPARATORS = (",", ";", "\t", "|")
 
 
-def header_separator(path: Path, expected: Sequence[str]) -> str:
-    """The separator of ``path``'s first line that yields the most of ``expected`` (trimmed); ``,`` on a tie."""
+def read_header(path: Path, expected: Sequence[str]) -> tuple[str, list[str]]:
+    """``path``'s header: the separator that yields the most of ``expected`` (``,`` on a tie), and its trimmed cells."""
     with path.open("rb") as handle:
         line = decode_text(handle.readline()).rstrip("\r\n")
     wanted = set(expected)
+    split = {s: [cell.strip() for cell in next(csv.reader([line], delimiter=s), [])] for s in SEPARATORS}
+    separator = max(SEPARATORS, key=lambda s: len(wanted & set(split[s])))  # max keeps the first of equals: ","
+    return separator, split[separator]
 
-    def named(separator: str) -> int:
-        return len(wanted & {cell.strip() for cell in next(csv.reader([line], delimiter=separator), [])})
 
-    return max(SEPARATORS, key=named)  # max keeps the first of equals: ","
+def header_separator(path: Path, expected: Sequence[str]) -> str:
+    """The separator of ``path``'s header (see :func:`read_header`)."""
+    return read_header(path, expected)[0]
 
 
 def read_csv(path: Path, expected: Sequence[str] = (), **options: Any) -> pl.DataFrame:

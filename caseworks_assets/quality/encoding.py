@@ -15,7 +15,7 @@ Valid UTF-8 wins where both readings are possible (``Ã©`` is read as ``é``),
 the usual rule; a real Windows-1252 text rarely forms valid UTF-8 by chance.
 Readers read a file as UTF-8 first, at full speed; only when that fails do
 they call :func:`repaired_copy` (through :class:`RepairedCopies`, or
-:func:`caseworks_assets.quality.csv_input.read_csv`; :func:`decode_text` for bytes in memory),
+:func:`caseworks_assets.quality.csv_input.read_csv`; :func:`repaired_text` for bytes in memory),
 which logs a warning on the ``caseworks.inputs`` logger naming the file and the
 first line repaired. Dagster records it in the run's log (``python_logs`` in
 the instance's ``dagster.yaml``).
@@ -56,6 +56,15 @@ def decode_text(data: bytes) -> str:
     return data.decode("utf-8-sig", errors=WINDOWS_1252_FALLBACK)
 
 
+def _first_undecodable(data: bytes) -> tuple[int, str] | None:
+    """The line (from 1) of the first byte sequence of ``data`` that is not UTF-8, and the bytes; None if all is."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return data.count(b"\n", 0, error.start) + 1, repr(data[error.start : error.end])
+    return None
+
+
 def first_undecodable_line(path: Path) -> tuple[int, str] | None:
     """The physical line of the first byte sequence of ``path`` that is not UTF-8, and the bytes; None if all is.
 
@@ -65,13 +74,17 @@ def first_undecodable_line(path: Path) -> tuple[int, str] | None:
     with path.open("rb") as handle:
         while block := handle.read(BLOCK_BYTES):
             block += handle.readline()
-            try:
-                block.decode("utf-8")
-            except UnicodeDecodeError as error:
-                line = lines_before + block.count(b"\n", 0, error.start) + 1
-                return line, repr(block[error.start : error.end])
+            if (found := _first_undecodable(block)) is not None:
+                return lines_before + found[0], found[1]
             lines_before += block.count(b"\n")
     return None
+
+
+def repaired_text(data: bytes, name: str) -> str:
+    """A whole file's bytes as text (:func:`decode_text`), logged as repaired when they were not all UTF-8."""
+    if (found := _first_undecodable(data)) is not None:
+        LOG.warning(encoding_note(name, found))
+    return decode_text(data)
 
 
 def utf8_copy(path: Path, target: Path) -> Path:
@@ -139,6 +152,14 @@ class RepairedCopies:
     def source(self, path: Path) -> Path:
         """What to read for ``path``: its current copy, or the file itself."""
         return self.current(path) or path
+
+    def repair(self, path: Path, name: str | None = None) -> Path | None:
+        """After ``path`` failed to read: a new repaired copy to read instead, or None.
+
+        None when ``path`` was read from its current copy already (the failure is
+        another one) or is all UTF-8 (idem): the caller raises its own error.
+        """
+        return None if self.current(path) is not None else self.make(path, name)
 
     def make(self, path: Path, name: str | None = None) -> Path | None:
         """A new repaired copy of ``path`` (see :func:`repaired_copy`), or None when it is all UTF-8."""

@@ -14,7 +14,6 @@ is applied, not halfway through.
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,8 +22,8 @@ from typing import TypeVar
 
 import polars as pl
 
-from caseworks_assets.quality.csv_input import header_separator
-from caseworks_assets.quality.encoding import RepairedCopies, decode_text
+from caseworks_assets.quality.csv_input import header_separator, read_header
+from caseworks_assets.quality.encoding import RepairedCopies
 from caseworks_assets.registry import InputError
 
 CASE = "support"
@@ -203,17 +202,15 @@ def collect_text(query: Callable[[Path], pl.LazyFrame], path: Path, name: str | 
     try:
         return query(REPAIRED.source(path)).collect()
     except pl.exceptions.ComputeError:
-        copy = None if REPAIRED.current(path) is not None else REPAIRED.make(path, name)
+        copy = REPAIRED.repair(path, name)
         if copy is None:
             raise
         return query(copy).collect()
 
 
-def _check_header(path: Path, expected: tuple[str, ...], name: str | None = None) -> None:
-    with path.open("rb") as handle:
-        text = decode_text(handle.readline())
-    header = next(csv.reader([text], delimiter=header_separator(path, expected)), [])
-    found = [name.strip() for name in header]
+def _check_header(path: Path, expected: tuple[str, ...], name: str | None = None) -> str:
+    """Raise unless ``path``'s header names exactly ``expected``; return the header's separator."""
+    separator, found = read_header(path, expected)
     if sorted(found) != sorted(expected):
         missing = [c for c in expected if c not in found]
         extra = [c for c in found if c not in expected]
@@ -227,6 +224,7 @@ def _check_header(path: Path, expected: tuple[str, ...], name: str | None = None
             if part
         )
         raise InputError(f"{name or path}, line 1: wrong header ({detail}); expected {','.join(expected)}")
+    return separator
 
 
 def validate_inputs(data_dir: Path) -> None:
@@ -271,11 +269,10 @@ class RawFile:
         columns = self.spec.delta_columns
         if self.path is None:
             return pl.LazyFrame(schema=self.schema)
-        expected = self.spec.columns if self.initial else columns
-        _check_header(self.path, expected, self.name)
+        separator = _check_header(self.path, self.spec.columns if self.initial else columns, self.name)
         rows = pl.scan_csv(
             REPAIRED.source(self.path),
-            separator=header_separator(self.path, expected),  # ",", or ";" as pt-BR Excel saves
+            separator=separator,  # ",", or ";" as pt-BR Excel saves
             infer_schema=False,
             encoding="utf8",  # strict and fast; a file that is not all UTF-8 is read through its repaired copy
             with_column_names=lambda names: [name.strip() for name in names],
@@ -302,9 +299,8 @@ class RawFile:
                 return
             except pl.exceptions.PolarsError as error:
                 first = str(error).strip().splitlines()[0]
-                # read from the original so far: a file that is not all UTF-8 goes on from its repaired copy
-                from_original = self.path is not None and REPAIRED.current(self.path) is None
-                if not from_original or REPAIRED.make(self.path, self.name) is None:
+                # a file that is not all UTF-8 goes on from its repaired copy
+                if self.path is None or REPAIRED.repair(self.path, self.name) is None:
                     raise InputError(f"{self.name}: malformed CSV ({first})") from error
                 batches = iter(self.scan().slice(given).collect_batches(chunk_size=rows))
                 continue
