@@ -1,4 +1,4 @@
-"""ParquetSink: dictionary encoding only where the data repeats, and a valid file even without rows."""
+"""ParquetSink: dictionaries only where data repeats, statistics only where ranges prune, a valid empty file."""
 
 from __future__ import annotations
 
@@ -32,6 +32,30 @@ def test_only_repeating_columns_are_dictionary_encoded(tmp_path):
     assert "RLE_DICTIONARY" in encodings["status"]
     assert "RLE_DICTIONARY" not in encodings["id"] and "RLE_DICTIONARY" not in encodings["amount"]
     assert pq.read_table(path).equals(table)  # nothing lost across the two tables
+
+
+def test_only_columns_with_ranges_get_min_max_statistics(tmp_path):
+    """Numbers and dates keep the min/max a reader prunes row groups by; text columns are written without."""
+    import datetime as dt
+
+    table = pa.table(
+        {
+            "id": ["T2", "T1", None],
+            "amount": [5.0, -1.5, None],
+            "due": [dt.date(2024, 3, 1), dt.date(2024, 1, 31), None],
+            "line": pa.array([7, 3, 9], pa.int64()),
+        }
+    )
+    path = tmp_path / "s.parquet"
+    with ParquetSink(str(path), table.schema) as sink:
+        sink.write_table(table)
+    group = pq.ParquetFile(path).metadata.row_group(0)
+    stats = {group.column(i).path_in_schema: group.column(i).statistics for i in range(group.num_columns)}
+    assert (stats["amount"].min, stats["amount"].max) == (-1.5, 5.0)
+    assert (stats["due"].min, stats["due"].max) == (dt.date(2024, 1, 31), dt.date(2024, 3, 1))
+    assert (stats["line"].min, stats["line"].max) == (3, 9)
+    assert stats["id"] is None or not stats["id"].has_min_max
+    assert pq.read_table(path).equals(table)
 
 
 def test_a_sink_given_no_rows_writes_an_empty_file_with_its_schema(tmp_path):

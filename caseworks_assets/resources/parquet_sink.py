@@ -10,6 +10,16 @@ dictionary-encoded, 1.24 s and 36.6 MB; no column, 0.98 s and 34.0 MB; only the
 columns that repeat, 0.94 s and 27.7 MB. :class:`ParquetSink` therefore opens
 its writer on the first table and dictionary-encodes only the columns whose
 values repeat there.
+
+It also writes min/max statistics only for the columns whose ranges let a
+reader skip row groups: numbers, dates and timestamps. Text columns (ids,
+codes, free text, and every field of a raw file, kept as received) get none:
+their statistics are the slowest part of the write after compression (2.38M
+raw payments, zstd: 1.14 s with them, 0.93 s without; half of that for the
+few-valued columns alone), and a text range prunes only files sorted by that
+column, which arrival-ordered exports are not. Readers here filter text by
+equality or join on it (DuckDB views, Spark, BigQuery loads, which never read
+Parquet statistics).
 """
 
 from __future__ import annotations
@@ -39,6 +49,12 @@ def repeating_columns(table: pa.Table, share: float = REPEATING_SHARE) -> list[s
     return [name for name, column in zip(table.column_names, table.columns, strict=True) if _distinct(column) <= limit]
 
 
+def statistics_columns(schema: pa.Schema) -> list[str]:
+    """The columns written with min/max statistics: every column but text and binary (see the module docstring)."""
+    text = (pa.types.is_string, pa.types.is_large_string, pa.types.is_binary, pa.types.is_large_binary)
+    return [field.name for field in schema if not any(is_text(field.type) for is_text in text)]
+
+
 def _distinct(column: pa.ChunkedArray) -> int:
     try:
         return pc.count_distinct(column).as_py()
@@ -55,7 +71,7 @@ class ParquetSink:
     def __init__(self, where: BinaryIO | str, schema: pa.Schema, **options: Any) -> None:
         self.where = where
         self.schema = schema
-        self.options = {"compression": "zstd", **options}
+        self.options = {"compression": "zstd", "write_statistics": statistics_columns(schema), **options}
         self._writer: pq.ParquetWriter | None = None
 
     def _open(self, first: pa.Table | None) -> pq.ParquetWriter:

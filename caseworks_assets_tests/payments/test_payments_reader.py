@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import polars as pl
 import pytest
 from payments_records import PAYMENTS_ARRAY, TRANSACTIONS_ARRAY
@@ -114,6 +115,22 @@ def test_restricted_fields_are_read_alike_on_both_paths(tmp_path: Path):
         "ip_address": "203.0.113.7",
         "user_agent": "Agent/1.0 secret-ua",
     }
+
+
+@pytest.mark.parametrize(
+    "value", ['quote " and \\ backslash', "José", "tab\tnew\nline", "\x01control", "emoji 😀", "\u2028", "", None]
+)
+def test_the_restricted_object_is_the_text_json_object_gives(value: str | None):
+    """The object spelled out around ``to_json`` escapes every value exactly as DuckDB's ``json_object`` does."""
+    pairs = ", ".join(f"'{k}', _r[{i + 1}]" for i, k in enumerate(reader.RESTRICTED_FIELDS))
+    with duckdb.connect() as con:
+        ours, json_object = con.execute(
+            f"SELECT {reader.RESTRICTED_PLAIN_SQL}, json_object({pairs})::VARCHAR "
+            "FROM (SELECT [?, 'x', NULL]::VARCHAR[] AS _r)",
+            [value],
+        ).fetchone()
+    assert ours == json_object
+    assert json.loads(ours)["reference_number"] == value
 
 
 def test_a_record_that_is_not_an_object_is_kept_at_its_position(payments_setup):
