@@ -9,6 +9,10 @@ the original record plus ``"_type": "transaction" | "payment"``.
 ``parse_batch`` reads one landed batch line by line: lines that are not JSON
 objects of a known type go to quarantine with their line number instead of
 failing the batch, so one corrupt file never stops the stream.
+
+Both read text that is not all UTF-8 as written, as every reader of the
+project does (:mod:`caseworks_assets.quality.encoding`): an input file through
+its repaired copy, a landed batch decoded in memory.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import polars as pl
 
 from caseworks_assets.payments import reader
 from caseworks_assets.payments.columns import PAYMENT_FIELDS, TRANSACTION_FIELDS
+from caseworks_assets.quality.encoding import repaired_text
 from caseworks_assets.resources.sql_literals import sql_string
 from caseworks_assets.resources.staging import staged_path
 
@@ -54,6 +59,25 @@ def _timeline_sql(files: dict[str, list[Path]]) -> str:
     return " UNION ALL ".join(parts) + " ORDER BY event_time NULLS LAST, kind_rank, record_id, line"
 
 
+def _timeline(con: duckdb.DuckDBPyConnection, files: dict[str, list[Path]]) -> duckdb.DuckDBPyConnection:
+    """The ordered timeline of ``files``; a file that is not all UTF-8 is read from its repaired copy.
+
+    The sort reads every record before it gives the first, so a decoding
+    error comes here, before any batch is landed, and the statement is simply
+    run again with the copies standing in (each file is repaired at most once).
+    """
+    while True:
+        sources = {kind: [reader.REPAIRED.source(p) for p in paths] for kind, paths in files.items()}
+        try:
+            return con.execute(_timeline_sql(sources))
+        except duckdb.InvalidInputException as error:
+            if "UTF-8" not in str(error):
+                raise
+            repaired = [p for paths in files.values() for p in paths if reader.REPAIRED.repair(p, p.name) is not None]
+            if not repaired:
+                raise
+
+
 def replay(
     data_dir: Path,
     landing: Path,
@@ -73,7 +97,7 @@ def replay(
     written: list[Path] = []
     con = reader.connect()
     try:
-        result = con.execute(_timeline_sql(files))
+        result = _timeline(con, files)
         pending: list[str] = []
 
         def flush() -> None:
@@ -109,7 +133,7 @@ class ParsedBatch:
 
 def parse_batch(path: Path, source_file: str) -> ParsedBatch:
     """Split a landed NDJSON batch into typed-as-text records per kind, line by line."""
-    text = path.read_bytes().decode("utf-8", errors="replace")
+    text = repaired_text(path.read_bytes(), source_file)
     raw_lines = text.splitlines()
     lines = pl.DataFrame(
         {"source_line": range(1, len(raw_lines) + 1), "line": raw_lines},

@@ -241,3 +241,24 @@ def test_any_batch_order_ends_as_the_batch_path(payments_setup, tmp_path: Path):
             },
         )  # fmt: skip
         assert stream == batch
+
+
+def test_inputs_and_batches_that_are_not_all_utf8_are_replayed_and_read_as_written(payments_setup, tmp_path, caplog):
+    """A Windows-1252 name in an input file and in a landed batch: read as written, never as replacement characters."""
+    from caseworks_assets.payments.stream import parse_batch
+
+    _, data_dir, _ = payments_setup
+    extra = [_tx("T20", customer_id="CUST-José"), _pay("P20", "T20", customer_id="CUST-Conceição")]
+    (data_dir / "transactions_cp1252.ndjson").write_bytes(json.dumps(extra[0], ensure_ascii=False).encode("cp1252"))
+    (data_dir / "payments_cp1252.ndjson").write_bytes(json.dumps(extra[1], ensure_ascii=False).encode("cp1252"))
+    with caplog.at_level("WARNING"):
+        files = replay(data_dir, tmp_path / "replayed", batch_rows=1000, interval=0)
+    records = [json.loads(line) for f in files for line in f.read_text(encoding="utf-8").splitlines()]
+    assert {r["customer_id"] for r in records} >= {"CUST-José", "CUST-Conceição"}
+    assert len({(r["_type"], r.get("transaction_id"), r.get("payment_id")) for r in records}) == len(records)
+    assert [m for m in caplog.messages if "transactions_cp1252.ndjson: not all UTF-8 (first at line 1" in m]
+
+    batch = tmp_path / "batch-000009.ndjson"
+    batch.write_bytes((json.dumps({**extra[0], "_type": "transaction"}, ensure_ascii=False) + "\n").encode("cp1252"))
+    parsed = parse_batch(batch, batch.name)
+    assert parsed.transactions["customer_id"].to_list() == ["CUST-José"] and parsed.malformed.height == 0
