@@ -19,7 +19,7 @@ from caseworks_assets.payments.columns import (
     TRANSACTION_STATUSES,
 )
 from caseworks_assets.quality import Action, Rule
-from caseworks_assets.quality.repairs import NumberFormat, Severity, read_integer, read_number
+from caseworks_assets.quality.repairs import NumberFormat, Severity, read_integer, read_money
 from caseworks_assets.quality.validators import parse_date
 
 DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S")
@@ -29,9 +29,11 @@ def json_number(expr: pl.Expr, fmt: NumberFormat = NumberFormat.DECIMAL_POINT) -
     """A JSON number literal, or a JSON string holding a number, as Float64 (null if unreadable).
 
     Plain JSON numbers are cast directly; only the distinct remaining values
-    (strings such as ``"1,234.50"`` or ``" 12 "``) are read with the column's
-    declared convention ``fmt`` (see ``number_format`` in :mod:`.columns`):
-    a separator the convention does not declare makes the value unreadable.
+    (strings such as ``"1,234.50"``, ``" 12 "`` or ``"$1,426.10"``) are read with
+    the column's declared convention ``fmt`` (see ``number_format`` in
+    :mod:`.columns`), currency marks dropped (every column read here is money,
+    and its currency is a field of its own): a separator the convention does
+    not declare makes the value unreadable.
     """
 
     def convert(values: pl.Series) -> pl.Series:
@@ -40,7 +42,7 @@ def json_number(expr: pl.Expr, fmt: NumberFormat = NumberFormat.DECIMAL_POINT) -
         if rest.is_empty():
             return direct
         parsed = pl.DataFrame({"v": rest}).select(
-            read_number(pl.col("v").str.strip_chars().str.strip_prefix('"').str.strip_suffix('"'), fmt)
+            read_money(pl.col("v").str.strip_chars().str.strip_prefix('"').str.strip_suffix('"'), fmt)
         )
         mapping = dict(zip(rest.to_list(), parsed.to_series().to_list(), strict=True))
         return direct.fill_null(values.replace_strict(mapping, default=None, return_dtype=pl.Float64))

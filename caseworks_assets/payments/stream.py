@@ -50,7 +50,7 @@ def _timeline_sql(files: dict[str, list[Path]]) -> str:
         date = f"record->>'{EVENT_TIME[kind]}'"
         parts.append(
             f"""SELECT
-              try_strptime({date}, ['%Y-%m-%dT%H:%M:%S', '%Y-%m-%d %H:%M:%S', '%Y-%m-%d']) AS event_time,
+              try_cast({date} AS TIMESTAMP) AS event_time,
               {0 if kind == "transaction" else 1} AS kind_rank,
               record->>'{ID_FIELD[kind]}' AS record_id,
               json_merge_patch(record, json_object('_type', '{kind}'))::VARCHAR AS line

@@ -308,6 +308,8 @@ _ISO_DATETIMES = (
     "%Y-%m-%dT%H:%M:%S%.f",
     "%Y-%m-%d %H:%M:%S%.f%#z",
     "%Y-%m-%dT%H:%M:%S%.f%#z",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M",
 )
 _TIME_TOKENS = ("%H", "%I", "%M", "%S", "%T", "%R", "%s", "%z", "%:z", "%#z")
 
@@ -413,10 +415,13 @@ def parse_date(formats: Sequence[str], *, iso: bool = True) -> ExprFn:
     (``%d/%m/%Y`` before ``%m/%d/%Y`` only if day-first is the house rule).
     Impossible dates (``31/02/2024``) give null. A format with a time part
     (``%Y-%m-%dT%H:%M:%S``) reads timestamps and keeps their date (wall clock,
-    offsets ignored). With ``iso`` (default) ISO
-    ``YYYY-MM-DD`` is accepted last, so the parser is idempotent on its own output.
+    offsets ignored). With ``iso`` (default) ISO 8601 is accepted after them:
+    ``YYYY-MM-DD`` (so the parser is idempotent on its own output) and the
+    timestamps machines write (``2024-01-15T10:30:00.000Z``, JavaScript's
+    ``toISOString``; ``...-03:00``), whose date is kept as written: an export
+    that writes its dates that way loses no record to the format.
     """
-    chosen = list(dict.fromkeys([*formats, *([_ISO_DATE] if iso else [])]))
+    chosen = list(dict.fromkeys([*formats, *([_ISO_DATE, *_ISO_DATETIMES] if iso else [])]))
     if not chosen:
         raise ValueError("parse_date needs at least one format")
 
@@ -447,8 +452,8 @@ def parse_datetime(formats: Sequence[str], *, time_zone: str | None = None, iso:
     ``time_zone`` is None, then made naive); formats without one are taken as
     wall time in ``time_zone`` (or stay naive), and wall times that do not exist
     there (the DST gap) give null. Date-only formats give midnight.
-    With ``iso`` the ISO forms ``YYYY-MM-DD[T ]HH:MM:SS[.f]`` (naive) are accepted
-    last, so the parser is idempotent on its own output.
+    With ``iso`` the ISO forms ``YYYY-MM-DD[T ]HH:MM[:SS[.f]]`` (with or without an
+    offset or ``Z``) are accepted last, so the parser is idempotent on its own output.
     """
     chosen = list(dict.fromkeys([*formats, *(_ISO_DATETIMES if iso else ())]))
     if not chosen:

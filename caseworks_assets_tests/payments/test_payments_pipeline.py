@@ -253,3 +253,45 @@ def test_an_id_that_repeats_another_once_trimmed_is_a_duplicate_not_a_failed_run
         "select source_file, json_extract_string(raw_record, '$.transaction_id') "
         "from payments.transactions_quarantine where rule = 'duplicate_id'",
     ) == [("transactions.json", "T2")]
+
+
+def test_iso_timestamps_as_machines_write_them_are_dates_not_defects(payments_setup):
+    """``...Z``, fractions and offsets (JavaScript's ``toISOString``, Python's ``isoformat``) keep the date written."""
+    settings, data_dir, resources = payments_setup
+    more = [
+        _tx("T30", transaction_date="2024-03-01T09:15:00.000Z", due_date="2024-03-31T23:59:59-03:00"),
+        _tx("T31", transaction_date="2024-03-02 08:00", due_date="2024-04-01T00:00:00+00:00"),
+    ]
+    (data_dir / "transactions_iso.ndjson").write_text("\n".join(json.dumps(r) for r in more) + "\n")
+    pays = [_pay("P30", "T30", payment_date="2024-03-15T12:00:00.123456Z")]
+    (data_dir / "payments_iso.ndjson").write_text("\n".join(json.dumps(r) for r in pays) + "\n")
+    assert _materialize(resources).success
+    assert _sql(
+        settings,
+        "select transaction_id, transaction_date::varchar, due_date::varchar from payments.transactions "
+        "where transaction_id in ('T30', 'T31') order by 1",
+    ) == [("T30", "2024-03-01", "2024-03-31"), ("T31", "2024-03-02", "2024-04-01")]
+    assert _sql(settings, "select payment_date::varchar from payments.payments where payment_id = 'P30'") == [
+        ("2024-03-15",)
+    ]
+    assert not _sql(
+        settings,
+        "select rule from payments.transactions_quarantine where source_file = 'transactions_iso.ndjson' "
+        "union all select rule from payments.payments_quarantine where source_file = 'payments_iso.ndjson'",
+    )
+
+
+def test_amounts_written_with_a_currency_mark_are_read_as_money(payments_setup):
+    """``"$1,426.10"``, ``"USD 99.90"``: the currency is a field of its own, so a mark beside the number is dropped."""
+    settings, data_dir, resources = payments_setup
+    (data_dir / "transactions_marks.ndjson").write_text(json.dumps(_tx("T40", amount="$1,426.10", currency="USD")))
+    pays = [_pay("P40", "T40", amount_paid="USD 99.90"), _pay("P41", "T40", amount_paid="USD")]
+    (data_dir / "payments_marks.ndjson").write_text("\n".join(json.dumps(r) for r in pays) + "\n")
+    assert _materialize(resources).success
+    assert _sql(settings, "select amount from payments.transactions where transaction_id = 'T40'") == [(1426.1,)]
+    assert _sql(settings, "select amount_paid from payments.payments where payment_id = 'P40'") == [(99.9,)]
+    assert _sql(
+        settings,
+        "select json_extract_string(raw_record, '$.payment_id'), rule from payments.payments_quarantine "
+        "where source_file = 'payments_marks.ndjson' and severity = 'error'",
+    ) == [("P41", "amount_paid_number")]

@@ -452,7 +452,10 @@ DATE_FORMATS = ["%d/%m/%Y", "%d-%m-%Y", "%Y%m%d", "%d/%m/%y", "%Y-%m-%dT%H:%M:%S
         (" 29/02/2024 ", dt.date(2024, 2, 29)),
         ("29/02/2023", None),
         ("31/04/2024", None),
-        ("2024-01-05T10:11:12+03:00", None),  # offset not declared
+        ("2024-01-05T23:11:12-03:00", dt.date(2024, 1, 5)),  # ISO 8601 with an offset: the date as written
+        ("2024-01-05T10:11:12.345Z", dt.date(2024, 1, 5)),  # JavaScript's toISOString
+        ("2024-01-05 10:11", dt.date(2024, 1, 5)),  # ISO without seconds, as spreadsheets write it
+        ("2024-01-05T10:11:12+0300x", None),
         ("2024-13-01", None),
         ("invalid-date", None),
         ("", None),
@@ -471,6 +474,7 @@ def test_date_formats_are_tried_in_declared_order() -> None:
     ]
     assert evaluate(parse_date(["%m/%d/%Y", "%d/%m/%Y"]), ["02/03/2024"]) == [dt.date(2024, 2, 3)]
     assert evaluate(parse_date(["%d/%m/%Y"], iso=False), ["2024-01-05"]) == [None]
+    assert evaluate(parse_date(["%d/%m/%Y"], iso=False), ["2024-01-05T10:11:12Z"]) == [None]
 
 
 def test_parse_datetime_handles_offsets_and_time_zones() -> None:
