@@ -19,7 +19,7 @@ from caseworks_assets.payments.columns import (
     TRANSACTION_STATUSES,
 )
 from caseworks_assets.quality import Action, Rule
-from caseworks_assets.quality.repairs import NumberFormat, Severity, read_integer, read_money
+from caseworks_assets.quality.repairs import NumberFormat, Severity, read_integer, read_money, read_number
 from caseworks_assets.quality.validators import parse_date
 
 DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S")
@@ -41,11 +41,13 @@ def json_number(expr: pl.Expr, fmt: NumberFormat = NumberFormat.DECIMAL_POINT) -
         rest = values.filter(direct.is_null() & values.is_not_null()).unique()
         if rest.is_empty():
             return direct
-        parsed = pl.DataFrame({"v": rest}).select(
-            read_money(pl.col("v").str.strip_chars().str.strip_prefix('"').str.strip_suffix('"'), fmt)
-        )
-        mapping = dict(zip(rest.to_list(), parsed.to_series().to_list(), strict=True))
-        return direct.fill_null(values.replace_strict(mapping, default=None, return_dtype=pl.Float64))
+        text = pl.col("value").str.strip_chars().str.strip_prefix('"').str.strip_suffix('"')
+        read = pl.DataFrame({"value": rest}).with_columns(read_number(text, fmt).alias("number"))
+        # currency marks are looked for only in what is still no number: most strings are plain numbers
+        marked = read.filter(pl.col("number").is_null()).with_columns(read_money(text, fmt).alias("number"))
+        read = pl.concat([read.filter(pl.col("number").is_not_null()), marked])
+        mapped = values.replace_strict(read["value"], read["number"], default=None, return_dtype=pl.Float64)
+        return direct.fill_null(mapped)
 
     return expr.map_batches(convert, return_dtype=pl.Float64)
 

@@ -289,6 +289,8 @@ def apply_rules(
     warned: list[pl.DataFrame] = []
     counts: dict[str, int] = {}
 
+    # columns normalize_text just trimmed (blank -> null) and no rule has rewritten since: no value is blank
+    untouched_text = set(text_columns)
     for rule in rules:
         original = pl.col(rule.column)
         # the repaired value is materialized first, so ``valid`` reads a column instead of
@@ -297,9 +299,12 @@ def apply_rules(
         value = pl.col("__value")
         checks = [pl.lit(False)]
         if rule.repair is not None:
-            # a repair that gives null fails, unless the value was blank: blank is null (a lossless repair)
-            blank = original.cast(pl.String).str.strip_chars().str.len_chars() == 0
-            checks.append(original.is_not_null() & value.is_null() & ~blank)
+            # a repair that gives null fails, unless the value was blank: blank is null (a lossless repair);
+            # the blank test (a trimmed copy of the column) is skipped where normalize_text left none
+            unreadable = original.is_not_null() & value.is_null()
+            if rule.column not in untouched_text:
+                unreadable = unreadable & ~(original.cast(pl.String).str.strip_chars().str.len_chars() == 0)
+            checks.append(unreadable)
         if rule.valid is not None:
             checks.append(value.is_not_null() & ~rule.valid(value).fill_null(False))
         if rule.required:
@@ -324,6 +329,7 @@ def apply_rules(
                 updates.append(pl.when(failed).then(marker).otherwise(pl.col(RULE)).alias(RULE))
             work = work.with_columns(updates)
         work = work.drop("__value", "__failed")
+        untouched_text.discard(rule.column)
 
     quarantined = [_quarantine_rows(work.filter(~live), raw, rejecting)] if rejecting else []
     work = work.filter(live).drop(RULE) if rejecting else work.drop(RULE)

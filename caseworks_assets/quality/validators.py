@@ -20,6 +20,7 @@ Conventions (shared by all builders):
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 
 import polars as pl
 
@@ -405,6 +406,24 @@ def _as_utc(text: pl.Expr, fmt: str) -> pl.Expr:
     return _wall_clock(text, fmt) - pl.duration(seconds=offset)
 
 
+#: An ISO 8601 timestamp (``T`` or a space; seconds, a fraction and ``Z`` or an offset optional).
+_ISO_TIMESTAMP = (
+    r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}[T ](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]{1,9})?)?"
+    + _OFFSET
+    + "?$"
+)
+
+
+def _iso_timestamp_date(text: pl.Expr) -> pl.Expr:
+    """The date an ISO 8601 timestamp is written on (its first ten characters), whatever its time and offset.
+
+    One pattern for every form machines write (``...T09:15:00.000Z``, ``...-03:00``,
+    ``2024-03-02 08:00``) instead of one format each: a date parser runs per batch,
+    and each format tried costs a pass of its own.
+    """
+    return pl.when(text.str.contains(_ISO_TIMESTAMP)).then(_strptime(text.str.slice(0, 10), pl.Date, _ISO_DATE))
+
+
 def parse_date(formats: Sequence[str], *, iso: bool = True) -> ExprFn:
     """Builder: the value as ``pl.Date`` using the first of ``formats`` (strptime syntax) that reads it, else null.
 
@@ -421,23 +440,30 @@ def parse_date(formats: Sequence[str], *, iso: bool = True) -> ExprFn:
     ``toISOString``; ``...-03:00``), whose date is kept as written: an export
     that writes its dates that way loses no record to the format.
     """
-    chosen = list(dict.fromkeys([*formats, *([_ISO_DATE, *_ISO_DATETIMES] if iso else [])]))
+    chosen = list(dict.fromkeys([*formats, *([_ISO_DATE] if iso else [])]))
     if not chosen:
         raise ValueError("parse_date needs at least one format")
 
-    def parse(expr: pl.Expr) -> pl.Expr:
-        text = _text(expr)
-        text = pl.when(text.str.len_chars() <= 64).then(text)
-        return pl.coalesce(
-            [_wall_clock(text, fmt).dt.date() if _has_time(fmt) else _strptime(text, pl.Date, fmt) for fmt in chosen]
-        )
+    def one(text: pl.Expr, fmt: str) -> pl.Expr:
+        return _wall_clock(text, fmt).dt.date() if _has_time(fmt) else _strptime(text, pl.Date, fmt)
+
+    readers = [partial(one, fmt=fmt) for fmt in chosen] + ([_iso_timestamp_date] if iso else [])
 
     def parse_distinct(values: pl.Series) -> pl.Series:
-        # A date column repeats few values (a year is 365 of them), so each distinct
-        # value goes through the formats once and the rows are mapped to its result.
-        distinct = values.unique()
-        parsed = pl.DataFrame({"v": distinct}).select(parse(pl.col("v"))).to_series()
-        return values.replace_strict(distinct, parsed, default=None, return_dtype=pl.Date)
+        # A date column repeats few values (a year is 365 of them), so each distinct value is read once and
+        # the rows are mapped to its date. Each format reads only the values the formats before it left
+        # unread: most are read by the first, and the ISO forms tried last cost almost nothing.
+        pending = pl.DataFrame({"value": values.unique()}).with_columns(_text(pl.col("value")).alias("text"))
+        pending = pending.filter(pl.col("text").str.len_chars() <= 64)  # longer text is no date (and null)
+        found = [pl.DataFrame(schema={"value": values.dtype, "date": pl.Date})]
+        for read in readers:
+            if pending.is_empty():
+                break
+            tried = pending.with_columns(read(pl.col("text")).alias("date"))
+            found.append(tried.filter(pl.col("date").is_not_null()).select("value", "date"))
+            pending = tried.filter(pl.col("date").is_null()).drop("date")
+        dates = pl.concat(found)
+        return values.replace_strict(dates["value"], dates["date"], default=None, return_dtype=pl.Date)
 
     def build(expr: pl.Expr) -> pl.Expr:
         return expr.map_batches(parse_distinct, return_dtype=pl.Date)
