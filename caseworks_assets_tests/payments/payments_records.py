@@ -100,9 +100,18 @@ EXPECTED_PAY_QUARANTINE = {
 }
 
 
+def write_records(path: Path, records: list) -> Path:
+    """``records`` as a JSON array (a ``.json`` path) or as NDJSON, one record per line."""
+    if path.suffix == ".json":
+        path.write_text(json.dumps(records, indent=1))
+    else:
+        path.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    return path
+
+
 def write_inputs(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "transactions.json").write_text(json.dumps(TRANSACTIONS_ARRAY, indent=1))
-    (folder / "transactions_extra.ndjson").write_text("\n".join(json.dumps(r) for r in TRANSACTIONS_NDJSON) + "\n")
+    write_records(folder / "transactions.json", TRANSACTIONS_ARRAY)
+    write_records(folder / "transactions_extra.ndjson", TRANSACTIONS_NDJSON)
     (folder / "payments.json").write_text(json.dumps(PAYMENTS_ARRAY))
     return folder

@@ -10,7 +10,7 @@ import duckdb
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
-from payments_records import EXPECTED_PAY_QUARANTINE, EXPECTED_TX_QUARANTINE, SECRETS, _pay, _tx
+from payments_records import EXPECTED_PAY_QUARANTINE, EXPECTED_TX_QUARANTINE, SECRETS, _pay, _tx, write_records
 
 from caseworks_assets.governance import KeyRing, KeyRingError, pseudonym
 from caseworks_assets.governance.lake_encryption import KEY_ID_METADATA, read_sealed, sealed_with
@@ -212,7 +212,7 @@ def test_malformed_file_fails_with_its_name_and_line(payments_setup):
 def test_duplicate_ids_keep_the_latest_then_the_last_record_and_quarantine_the_others(payments_setup):
     settings, data_dir, resources = payments_setup
     later = [_tx("T1", amount=999.0, transaction_date="2024-03-01"), _tx("T8", amount=1.0), _tx("T8", amount=2.0)]
-    (data_dir / "transactions_more.ndjson").write_text("\n".join(json.dumps(r) for r in later) + "\n")
+    write_records(data_dir / "transactions_more.ndjson", later)
     (data_dir / "payments_more.ndjson").write_text(json.dumps(_pay("P8", "T8", payment_date="2023-01-01")) + "\n")
     result = _materialize(resources)
     assert result.success
@@ -262,9 +262,9 @@ def test_iso_timestamps_as_machines_write_them_are_dates_not_defects(payments_se
         _tx("T30", transaction_date="2024-03-01T09:15:00.000Z", due_date="2024-03-31T23:59:59-03:00"),
         _tx("T31", transaction_date="2024-03-02 08:00", due_date="2024-04-01T00:00:00+00:00"),
     ]
-    (data_dir / "transactions_iso.ndjson").write_text("\n".join(json.dumps(r) for r in more) + "\n")
+    write_records(data_dir / "transactions_iso.ndjson", more)
     pays = [_pay("P30", "T30", payment_date="2024-03-15T12:00:00.123456Z")]
-    (data_dir / "payments_iso.ndjson").write_text("\n".join(json.dumps(r) for r in pays) + "\n")
+    write_records(data_dir / "payments_iso.ndjson", pays)
     assert _materialize(resources).success
     assert _sql(
         settings,
@@ -284,9 +284,9 @@ def test_iso_timestamps_as_machines_write_them_are_dates_not_defects(payments_se
 def test_amounts_written_with_a_currency_mark_are_read_as_money(payments_setup):
     """``"$1,426.10"``, ``"USD 99.90"``: the currency is a field of its own, so a mark beside the number is dropped."""
     settings, data_dir, resources = payments_setup
-    (data_dir / "transactions_marks.ndjson").write_text(json.dumps(_tx("T40", amount="$1,426.10", currency="USD")))
+    write_records(data_dir / "transactions_marks.ndjson", [_tx("T40", amount="$1,426.10", currency="USD")])
     pays = [_pay("P40", "T40", amount_paid="USD 99.90"), _pay("P41", "T40", amount_paid="USD")]
-    (data_dir / "payments_marks.ndjson").write_text("\n".join(json.dumps(r) for r in pays) + "\n")
+    write_records(data_dir / "payments_marks.ndjson", pays)
     assert _materialize(resources).success
     assert _sql(settings, "select amount from payments.transactions where transaction_id = 'T40'") == [(1426.1,)]
     assert _sql(settings, "select amount_paid from payments.payments where payment_id = 'P40'") == [(99.9,)]

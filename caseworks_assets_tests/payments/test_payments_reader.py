@@ -11,7 +11,7 @@ import dagster as dg
 import duckdb
 import polars as pl
 import pytest
-from payments_records import PAYMENTS_ARRAY, TRANSACTIONS_ARRAY
+from payments_records import PAYMENTS_ARRAY, TRANSACTIONS_ARRAY, write_records
 
 from caseworks_assets.governance import KeyRing
 from caseworks_assets.governance.lake_encryption import read_sealed
@@ -52,17 +52,9 @@ def _ingest(path: Path, kind: str, projection: reader.Projection, ring: KeyRing 
     return opened
 
 
-def _write(path: Path, records: list) -> Path:
-    if path.suffix == ".json":
-        path.write_text(json.dumps(records, indent=1))
-    else:
-        path.write_text("\n".join(json.dumps(r) for r in records) + "\n")
-    return path
-
-
 @pytest.mark.parametrize("suffix", [".json", ".ndjson"])
 def test_typed_projection_equals_the_record_by_record_one(tmp_path: Path, suffix: str):
-    path = _write(tmp_path / f"transactions{suffix}", MIXED_TYPES)
+    path = write_records(tmp_path / f"transactions{suffix}", MIXED_TYPES)
     fast, robust = _ingest(path, "transactions", Projection.OBJECTS), _ingest(path, "transactions", Projection.RECORDS)
     assert fast.equals(robust)
     with pytest.raises(reader.NotAnObject, match="nested value"):  # metadata "not an object": no struct
@@ -90,7 +82,7 @@ def test_typed_projection_equals_the_record_by_record_one(tmp_path: Path, suffix
 
 @pytest.mark.parametrize("suffix", [".json", ".ndjson"])
 def test_nested_objects_read_as_structs_equal_the_other_projections(tmp_path: Path, suffix: str):
-    path = _write(tmp_path / f"transactions{suffix}", NESTED_OBJECTS)
+    path = write_records(tmp_path / f"transactions{suffix}", NESTED_OBJECTS)
     structs, objects, records = (_ingest(path, "transactions", p) for p in Projection)
     assert structs.equals(records) and objects.equals(records)
     nested = structs.filter(pl.col("source_line") == len(TRANSACTIONS_ARRAY) + 2).row(0, named=True)
@@ -189,7 +181,7 @@ def test_a_json_object_wrapping_the_records_is_refused_on_read(tmp_path: Path):
 @pytest.mark.parametrize("suffix", [".json", ".ndjson"])
 def test_a_utf8_byte_order_mark_is_read_past_by_every_projection(tmp_path: Path, suffix: str):
     """A file saved by a Windows editor starts with a BOM: the same records, at the same positions, as without it."""
-    plain = _write(tmp_path / f"transactions{suffix}", NESTED_OBJECTS)
+    plain = write_records(tmp_path / f"transactions{suffix}", NESTED_OBJECTS)
     marked = tmp_path / "marked" / plain.name
     marked.parent.mkdir()
     marked.write_bytes(codecs.BOM_UTF8 + plain.read_bytes())

@@ -10,7 +10,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from payments_records import SECRETS, _pay, _tx
+from payments_records import SECRETS, _pay, _tx, write_records
 from test_payments_pipeline import _materialize
 
 from caseworks_assets.governance import KeyRing
@@ -196,9 +196,9 @@ def test_any_batch_order_ends_as_the_batch_path(payments_setup, tmp_path: Path):
 
     settings, data_dir, resources = payments_setup
     more = [_tx("T1", amount=-1, transaction_date="2024-03-01"), _tx("T10", amount="Infinity"), _tx("T11")]
-    (data_dir / "transactions_more.ndjson").write_text("\n".join(json.dumps(r) for r in more) + "\n")
+    write_records(data_dir / "transactions_more.ndjson", more)
     pays = [_pay("P8", "T8", payment_date="2023-01-01"), _pay("P9", "T11"), _pay("P10", "T10")]
-    (data_dir / "payments_more.ndjson").write_text("\n".join(json.dumps(r) for r in pays) + "\n")
+    write_records(data_dir / "payments_more.ndjson", pays)
     assert _materialize(resources).success
     tx_id, pay_id = "raw_record->>'transaction_id'", "raw_record->>'payment_id'"
     errors = "where severity = 'error'"
