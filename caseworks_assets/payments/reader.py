@@ -254,6 +254,11 @@ class ReadAgain(InputError):
 REPAIRED = RepairedCopies()
 
 
+def not_utf8(error: Exception) -> bool:
+    """Whether DuckDB failed reading JSON on bytes that are not UTF-8 (a repaired copy can be read instead)."""
+    return "UTF-8" in str(error)
+
+
 @dataclass
 class IngestStats:
     """Records read per source file."""
@@ -401,7 +406,7 @@ def raw_batches(
                     stats.per_file[name] += batch.num_rows
                     yield to_raw_table(batch, schema)
             except MalformedInput as error:
-                if "UTF-8" not in str(error) or REPAIRED.repair(path, name) is None:
+                if not not_utf8(error) or REPAIRED.repair(path, name) is None:
                     raise
                 copy = "a copy with those bytes read as Windows-1252 stands in"
                 raise ReadAgain(f"{name}: not all UTF-8 ({copy})") from error

@@ -71,7 +71,7 @@ def _timeline(con: duckdb.DuckDBPyConnection, files: dict[str, list[Path]]) -> d
         try:
             return con.execute(_timeline_sql(sources))
         except duckdb.InvalidInputException as error:
-            if "UTF-8" not in str(error):
+            if not reader.not_utf8(error):
                 raise
             repaired = [p for paths in files.values() for p in paths if reader.REPAIRED.repair(p, p.name) is not None]
             if not repaired:
