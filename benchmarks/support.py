@@ -10,7 +10,7 @@ import included, as the case's run pays them):
 * **polars** -- the months applied in order with anti-join + concat.
 
 Both read the same CSV files, make the same lossless repairs the pipeline
-makes (trimmed text, blank = null, ``5.0`` read as 5, ``+00:00`` offsets, lower
+makes (trimmed text, blank = null, ``5.0`` read as 5, ``+00:00`` offsets, no zone as UTC, lower
 case actions and channels), drop unreadable optional ratings, and write the
 final tables as Parquet; ``caseworks_assets_tests/support/test_support_baselines.py``
 checks that their tables equal the pipeline's. The ratio is taken against the
@@ -121,6 +121,7 @@ def _polars_typed(frame: Any, names: list[str]) -> Any:
             value = pl.coalesce(
                 pl.col(name).str.to_datetime("%Y-%m-%dT%H:%M:%SZ", time_zone="UTC", strict=False, cache=False),
                 text(name).str.to_datetime("%Y-%m-%dT%H:%M:%S%#z", time_zone="UTC", strict=False, cache=False),
+                text(name).str.to_datetime("%Y-%m-%d %H:%M:%S", time_zone="UTC", strict=False, cache=False),
             ).dt.convert_time_zone("America/New_York")
         elif name == "call_duration_minutes":
             value = text(name).cast(pl.Float64, strict=False)

@@ -66,11 +66,13 @@ _GROUPED = {
     NumberFormat.DECIMAL_POINT: (r"^[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?$", ",", "."),
 }
 _COMMA_DECIMAL = r"^[+-]?[0-9]*,[0-9]+$"
-#: ISO 8601 date-time with a UTC designator or an explicit offset, fractions optional
+#: ISO 8601 date-time: seconds and a fraction optional, a UTC designator, an explicit offset or no zone at all
 _ISO_INSTANT = (
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:[.,][0-9]{1,9})?(?:Z|z|[+-][0-9]{2}:?[0-9]{2})$"
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]{1,9})?)?(?:Z|z|[+-][0-9]{2}:?[0-9]{2})?$"
 )
 _OFFSET = r"[+-][0-9]{2}:?[0-9]{2}$"
+#: The end of a date-time that names its zone: ``Z`` or an offset.
+_ZONE = r"(?:[Zz]|[0-9][+-][0-9]{2}:?[0-9]{2})$"
 INSTANT_FORMAT = "%Y-%m-%dT%H:%M:%S%.f%#z"
 
 
@@ -118,14 +120,23 @@ def read_money(expr: pl.Expr, fmt: NumberFormat) -> pl.Expr:
 
 
 def read_instant(expr: pl.Expr) -> pl.Expr:
-    """A UTC instant from ISO 8601 text with ``Z`` or an explicit offset (fractions allowed); else null.
+    """A UTC instant from ISO 8601 text (fractions and seconds optional); else null.
 
     ``2025-02-10T11:15:00-03:00`` is the instant ``2025-02-10T14:15:00Z``. A
-    timestamp without a zone is not an instant: it stays unreadable (null).
+    date-time that names no zone (``2025-02-10 14:15:00``, as SQL dumps and
+    spreadsheets write it) is read as UTC: only columns whose contract declares
+    their source writes UTC are read as instants, so the contract supplies the
+    zone the text leaves out (and the repair ``utc_by_contract`` shows every such value).
     """
     text = _stripped(expr)
-    iso = text.str.replace(r"^([0-9-]{10}) ", "${1}T").str.replace(r"z$", "Z").str.replace(",", ".", literal=True)
-    parsed = iso.str.to_datetime(INSTANT_FORMAT, time_unit="us", time_zone="UTC", strict=False)
+    iso = (
+        text.str.replace(r"^([0-9-]{10}) ", "${1}T")
+        .str.replace(r"^([0-9-]{10}T[0-9]{2}:[0-9]{2})([Zz+-]|$)", "${1}:00${2}")
+        .str.replace(r"z$", "Z")
+        .str.replace(",", ".", literal=True)
+    )
+    zoned = pl.when(iso.str.contains(_ZONE)).then(iso).otherwise(iso + "Z")
+    parsed = zoned.str.to_datetime(INSTANT_FORMAT, time_unit="us", time_zone="UTC", strict=False)
     return pl.when(text.str.contains(_ISO_INSTANT)).then(parsed)
 
 
@@ -151,7 +162,9 @@ def repair_marks(text: pl.Expr, kind: Kind, fmt: NumberFormat = NumberFormat.PLA
     if kind is Kind.INTEGER:
         marks["integral_decimal"] = stripped.str.contains(_INTEGRAL)
     elif kind is Kind.INSTANT:
-        marks["utc_offset"] = stripped.str.contains(_ISO_INSTANT) & stripped.str.contains(_OFFSET)
+        iso = stripped.str.contains(_ISO_INSTANT)
+        marks["utc_offset"] = iso & stripped.str.contains(_OFFSET)
+        marks["utc_by_contract"] = iso & ~stripped.str.contains(_ZONE)
     elif kind is Kind.NUMBER and fmt is not NumberFormat.PLAIN:
         pattern, thousands, decimal = _GROUPED[fmt]
         marks["thousands_separator"] = stripped.str.contains(pattern) & stripped.str.contains(thousands, literal=True)

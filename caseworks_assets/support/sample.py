@@ -17,7 +17,8 @@ rule of the case:
 * actions in mixed case and with spaces;
 * values written the way real exports write them, all losslessly repairable
   (see :data:`AS_EXPORTED`): ratings ``4.0`` / ``2.0`` / a blank, durations with
-  spaces or ``.0``, timestamps with an explicit ``+00:00`` / ``-05:00`` offset;
+  spaces or ``.0``, timestamps with an explicit ``+00:00`` / ``-05:00`` offset
+  or, as a SQL dump writes them, with no zone (UTC, as the source's contract says);
   and one unreadable optional rating (``L2``: ``n/a``), nulled with a warning.
   None of them changes the report.
 
@@ -129,7 +130,7 @@ AS_EXPORTED: dict[str, dict[str, str]] = {
         "interaction_start": "2025-02-14T17:00:00+00:00",
         "interaction_end": "2025-02-14T12:45:00-05:00",
     },
-    "K5": {"satisfaction_rating": " ", "call_duration_minutes": "8.0"},
+    "K5": {"satisfaction_rating": " ", "call_duration_minutes": "8.0", "interaction_start": "2025-02-20 18:00:00"},
     "L2": {"satisfaction_rating": "n/a"},
 }
 #: Share of generated rows written each dirty way (per column), as seen in real exports.

@@ -18,8 +18,11 @@ from caseworks_assets.quality.repairs import (
     read_integer,
     read_money,
     read_number,
+    repair_rows,
     untrimmed,
 )
+
+UTC_INSTANT = pl.Datetime("us", "UTC")
 
 
 def _read(fn, values):
@@ -32,22 +35,39 @@ def test_integral_decimals_and_blanks_are_integers_and_nulls_but_fractions_are_n
     ]  # fmt: skip
 
 
-def test_an_explicit_offset_is_the_same_instant_and_a_zoneless_time_is_not_an_instant():
+def test_an_explicit_offset_is_the_same_instant_and_a_time_without_zone_is_utc_as_the_contract_declares():
     values = [
         "2025-02-10T14:15:00Z",
         "2025-02-10T14:15:00+00:00",
         "2025-02-10T11:15:00-03:00",
         " 2025-02-10T15:15:00+0100 ",
-        "2025-02-10 14:15:00.250+00:00",
         "2025-02-10T14:15:00",
+        "2025-02-10 14:15",
+        "2025-02-10T11:15-03:00",
+        "2025-02-10 14:15:00.250+00:00",
+        "2025-02-10T14:15:00.250",
         "2025-02-10T14:15:00+25:99",
+        "2025-02-30T14:15:00",
+        "2025-02-10",
         "yesterday",
     ]
     read = _read(read_instant, values)
     instant = datetime(2025, 2, 10, 14, 15, tzinfo=UTC)
-    assert read[:4] == [instant] * 4
-    assert read[4] == datetime(2025, 2, 10, 14, 15, 0, 250000, tzinfo=UTC)
-    assert read[5:] == [None, None, None]
+    assert read[:7] == [instant] * 7
+    assert read[7:9] == [datetime(2025, 2, 10, 14, 15, 0, 250000, tzinfo=UTC)] * 2
+    assert read[9:] == [None, None, None, None]
+
+
+def test_a_time_without_zone_is_counted_as_read_by_the_contract_and_an_offset_as_an_offset():
+    log = RepairLog()
+    frame = pl.DataFrame(
+        {"at": ["2025-02-10T14:15:00", "2025-02-10 09:15-05:00", "2025-02-10 14:15", "2025-02-30T14:15:00"]}
+    )
+    unread = frame.with_columns(typed=pl.lit(None, UTC_INSTANT))
+    read = repair_rows(unread, pl.Series([True] * 4), "at", "typed", Kind.INSTANT, log=log)
+    assert read["typed"].to_list() == [datetime(2025, 2, 10, 14, 15, tzinfo=UTC)] * 3 + [None]
+    # the impossible date is not a repair: it stays unreadable for the rules
+    assert log.counts == {("utc_by_contract", "at"): 2, ("utc_offset", "at"): 1}
 
 
 def test_separators_are_read_only_in_the_declared_convention():

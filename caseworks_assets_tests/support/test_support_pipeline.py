@@ -148,6 +148,7 @@ def test_month_metadata_counts_the_changes(full_run):
     assert february["repair/trimmed/call_duration_minutes"] == 1  # K2 " 11 "
     assert february["repair/utc_offset/interaction_start"] == 1  # K4 +00:00
     assert february["repair/utc_offset/interaction_end"] == 1  # K4 -05:00
+    assert february["repair/utc_by_contract/interaction_start"] == 1  # K5 without zone
     assert february["repairs"]["satisfaction_rating"]["integral_decimal"]["examples"] == ["'4.0' -> 4", "'2.0' -> 2"]
     march = metadata("interactions", "2025-03")
     assert (march["rows_quarantined"], march["values_warned"]) == (0, 1)  # L2's rating "n/a": nulled, row kept
@@ -179,6 +180,12 @@ def test_an_unreadable_optional_value_is_a_warning_in_the_quarantine_table(full_
             "'2025-02-14T17:00:00+00:00' read as 2025-02-14 17:00:00.000000+00:00",
         ),
         (5, "repaired_integral_decimal", "satisfaction_rating", "'2.0' read as 2"),
+        (
+            6,
+            "repaired_utc_by_contract",
+            "interaction_start",
+            "'2025-02-20 18:00:00' read as 2025-02-20 18:00:00.000000+00:00",
+        ),
         (6, "repaired_blank_to_null", "satisfaction_rating", "' ' read as null"),
     ]
     assert all(
