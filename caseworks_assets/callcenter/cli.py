@@ -10,7 +10,7 @@ import polars as pl
 from caseworks_assets.callcenter.columns import CASE
 from caseworks_assets.callcenter.raw import local_datetime, source_file
 from caseworks_assets.callcenter.transform import DAYS
-from caseworks_assets.quality.csv_input import header_separator
+from caseworks_assets.quality.csv_input import expected_names, header_separator
 from caseworks_assets.registry import InputError
 
 if TYPE_CHECKING:
@@ -25,9 +25,13 @@ def call_days(data_dir: Path) -> tuple[str, str]:
             text = pl.scan_parquet(path).select(pl.col("created_at").cast(pl.String))
         else:
             separator = header_separator(path, ["created_at"])  # dates only: other bytes may be read lossily
-            text = pl.scan_csv(path, separator=separator, infer_schema=False, encoding="utf8-lossy").select(
-                "created_at"
-            )
+            text = pl.scan_csv(
+                path,
+                separator=separator,
+                infer_schema=False,
+                encoding="utf8-lossy",
+                with_column_names=lambda names: expected_names(names, ["created_at"]),
+            ).select("created_at")
         # the day as a column first: polars evaluates the parsers inside min()/max() some 10 times slower
         days = text.select(local_datetime(pl.col("created_at")).dt.date().alias("day"))
         day = pl.col("day")

@@ -1,14 +1,14 @@
 """The crm tables' columns, declared once: the input headers they come from, type, meaning, classification.
 
-Input headers are matched after normalisation (trimmed, lower case, runs of
-non-alphanumerics as ``_``), so ``Date Start``, ``date_start`` and `` DATE-START ``
-are the same header. Each table lists its header variants as a mapping from the
+Input headers are matched in the shared
+:func:`~caseworks_assets.quality.csv_input.header_key` form (trimmed, lower case,
+runs of spaces, hyphens and dots as ``_``), so ``Date Start``, ``date_start`` and
+`` DATE-START `` are the same header. Each table lists its header variants as a mapping from the
 normalised header to the canonical column.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 import pandera.polars as pa
@@ -37,11 +37,6 @@ HEADERS: dict[str, dict[str, str]] = {
 
 #: where a record came from, kept on raw rows and in the quarantine's raw record
 SOURCE_FILE, SOURCE_ROW = "source_file", "source_row"
-
-
-def normalise_header(text: object) -> str:
-    """``" Date Start "`` -> ``date_start``: the form headers are compared in."""
-    return re.sub(r"[^0-9a-z]+", "_", str(text or "").strip().lower()).strip("_")
 
 
 def canonical_columns(table: str) -> list[str]:

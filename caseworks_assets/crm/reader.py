@@ -21,8 +21,8 @@ from caseworks_assets.crm.columns import (
     SOURCE_FILE,
     SOURCE_ROW,
     canonical_columns,
-    normalise_header,
 )
+from caseworks_assets.quality.csv_input import header_key
 from caseworks_assets.quality.encoding import repaired_text
 from caseworks_assets.registry import InputError
 
@@ -49,7 +49,7 @@ def header_mapping(table: str, cells: list[object]) -> dict[int, str] | None:
     variants = HEADERS[table]
     found: dict[int, str] = {}
     for position, cell in enumerate(cells):
-        column = variants.get(normalise_header(cell))
+        column = variants.get(header_key(cell))
         if column is not None and column not in found.values():
             found[position] = column
     return found if set(found.values()) == set(canonical_columns(table)) else None

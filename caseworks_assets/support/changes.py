@@ -199,7 +199,7 @@ def value_rules(spec: TableSpec) -> list[Rule]:
             valid=lambda _text, column=column: _typed(column).is_not_null(),
             required=column in spec.required,
             action=_action(spec, column),
-            reason=f"{column} is missing or not an ISO 8601 instant (YYYY-MM-DDTHH:MM:SSZ or with an offset)",
+            reason=f"{column} is missing or not an ISO 8601 date-time (YYYY-MM-DDTHH:MM:SS[Z or offset])",
         )
         for column in spec.timestamps
     ]

@@ -22,7 +22,7 @@ from typing import TypeVar
 
 import polars as pl
 
-from caseworks_assets.quality.csv_input import header_separator, read_header
+from caseworks_assets.quality.csv_input import expected_names, header_separator, read_header, warn_unread_columns
 from caseworks_assets.quality.encoding import RepairedCopies
 from caseworks_assets.registry import InputError
 
@@ -168,7 +168,13 @@ def _latest_interaction_month(path: Path) -> str:
     latest = parse_utc(pl.col("interaction_start")).dt.convert_time_zone(EASTERN).dt.strftime("%Y-%m").max()
     separator = header_separator(path, INTERACTIONS.columns)
     starts = collect_text(
-        lambda source: pl.scan_csv(source, separator=separator, infer_schema=False).select(latest), path
+        lambda source: pl.scan_csv(
+            source,
+            separator=separator,
+            infer_schema=False,
+            with_column_names=lambda names: expected_names(names, INTERACTIONS.columns),
+        ).select(latest),
+        path,
     ).item()
     if starts is None:
         raise InputError(f"{path}: no readable interaction_start, and no delta/ files to date the initial extract")
@@ -209,21 +215,29 @@ def collect_text(query: Callable[[Path], pl.LazyFrame], path: Path, name: str | 
 
 
 def _check_header(path: Path, expected: tuple[str, ...], name: str | None = None) -> str:
-    """Raise unless ``path``'s header names exactly ``expected``; return the header's separator."""
+    """Raise unless ``path``'s header names every ``expected`` column once; return the header's separator.
+
+    A column may be spelled its own way (``Interaction_ID``: see
+    :func:`~caseworks_assets.quality.csv_input.expected_names`). Columns the
+    contract does not name are not read; a file that has some says so once
+    (:func:`~caseworks_assets.quality.csv_input.warn_unread_columns`).
+    """
     separator, found = read_header(path, expected)
-    if sorted(found) != sorted(expected):
-        missing = [c for c in expected if c not in found]
-        extra = [c for c in found if c not in expected]
+    missing = [c for c in expected if c not in found]
+    extra = [c for c in found if c not in expected]
+    duplicates = sorted({c for c in found if found.count(c) > 1})
+    if missing or duplicates:
         detail = "; ".join(
             part
             for part in (
                 f"missing {', '.join(missing)}" if missing else "",
-                f"unexpected {', '.join(extra)}" if extra else "",
-                "duplicate columns" if len(found) != len(set(found)) else "",
+                f"unexpected {', '.join(extra)}" if missing and extra else "",  # most likely a renamed column
+                f"columns named twice: {', '.join(duplicates)}" if duplicates else "",
             )
             if part
         )
         raise InputError(f"{name or path}, line 1: wrong header ({detail}); expected {','.join(expected)}")
+    warn_unread_columns(path, extra, name)
     return separator
 
 
@@ -269,16 +283,20 @@ class RawFile:
         columns = self.spec.delta_columns
         if self.path is None:
             return pl.LazyFrame(schema=self.schema)
-        separator = _check_header(self.path, self.spec.columns if self.initial else columns, self.name)
+        expected = self.spec.columns if self.initial else columns
+        separator = _check_header(self.path, expected, self.name)
         rows = pl.scan_csv(
             REPAIRED.source(self.path),
             separator=separator,  # ",", or ";" as pt-BR Excel saves
             infer_schema=False,
             encoding="utf8",  # strict and fast; a file that is not all UTF-8 is read through its repaired copy
-            with_column_names=lambda names: [name.strip() for name in names],
+            with_column_names=lambda names: expected_names(names, expected),
             row_index_name=SOURCE_LINE,
             row_index_offset=2,  # line 1 is the header
         )
+        # a line without a single value (a blank line, or the ",,,," rows spreadsheets save below the data) is
+        # no record: nothing is lost by not reading it, and it would be quarantined as a record without an id
+        rows = rows.filter(pl.any_horizontal(pl.col(name).is_not_null() for name in expected))
         if self.initial:
             rows = rows.with_columns(pl.lit("add").alias("action"))
         return rows.select(*columns, pl.lit(self.name).alias(SOURCE_FILE), pl.col(SOURCE_LINE).cast(pl.Int64))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from caseworks_assets.quality.csv_input import header_separator, read_csv
+from caseworks_assets.quality.csv_input import expected_names, header_key, header_separator, read_csv
 
 
 @pytest.mark.parametrize(
@@ -51,3 +51,24 @@ def test_ouchhungry_reads_a_semicolon_export(tmp_path: Path) -> None:
     path.write_text("customer_id;name;city\n1;Ana;São Paulo\n", encoding="utf-8")
     assert read_export(path, ["customer_id", "name", "city"]).row(0) == ("1", "Ana", "São Paulo")
     assert read_csv(path).columns == ["customer_id;name;city"]  # no expected columns: read as given
+
+
+def test_a_header_cell_names_an_expected_column_in_its_own_spelling_and_nothing_else_does() -> None:
+    cells = ["Interaction ID", " AGENT-ID ", "Date.Start", "agent_id\u00ff", "exported_by"]
+    assert expected_names(cells, ["interaction_id", "agent_id", "date_start"]) == [
+        "interaction_id",
+        "agent_id",
+        "date_start",
+        "agent_id\u00ff",  # a damaged name names no column
+        "exported_by",
+    ]
+    assert header_key(" Date  Start ") == header_key("DATE_START") == header_key("date-start") == "date_start"
+
+
+def test_read_csv_gives_expected_columns_their_expected_names(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("\ufeffID;Description;Extra\n1;a;x\n", encoding="utf-8")
+    assert read_csv(path, ["id", "description"], infer_schema=False).columns == ["id", "description", "Extra"]
+    twice = tmp_path / "twice.csv"
+    twice.write_text("id,ID,description\n1,2,a\n", encoding="utf-8")
+    assert read_csv(twice, ["id", "description"], infer_schema=False).columns == ["id", "ID", "description"]

@@ -440,3 +440,37 @@ def test_a_semicolon_export_gives_the_same_tables_as_the_comma_one(tmp_path, mon
             pl.read_parquet(tmp_path / side / "out" / "support" / f"{table}.parquet") for side in ("comma", "semicolon")
         ]
         assert read[0].height > 0 and read[0].equals(read[1]), table
+
+
+def test_headers_spelled_their_own_way_extra_columns_and_empty_rows_give_the_same_tables(tmp_path, monkeypatch, caplog):
+    """What exports from other tools do: ``Interaction ID`` for interaction_id, a column the contract does not name,
+    and the ``,,,,`` rows a spreadsheet saves below the data. None of it is a defect of a record."""
+    plain, varied = tmp_path / "plain", tmp_path / "varied"
+    write_sample(plain)
+    for path in plain.rglob("*.csv"):
+        target = varied / path.relative_to(plain)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        frame = pl.read_csv(path, infer_schema=False).with_columns(pl.lit("crm-7").alias("Exported By"))
+        frame = frame.rename({name: name.replace("_", " ").upper() for name in frame.columns})
+        text = frame.write_csv()
+        target.write_text(text + "," * (frame.width - 1) + "\n\n")
+    assert (varied / "initial" / "agents.csv").read_text().startswith("AGENT ID,FULL NAME,")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    with caplog.at_level(logging.WARNING, logger="caseworks.inputs"):
+        for data in (plain, varied):
+            assert (
+                main(["run", "support", "--data-dir", str(data), "--out-dir", str(tmp_path / data.name / "out")]) == 0
+            )
+    for table in ("agents_final", "contact_centers_final", "interactions_final", "support_report"):
+        read = [
+            pl.read_parquet(tmp_path / side / "out" / "support" / f"{table}.parquet") for side in ("plain", "varied")
+        ]
+        assert read[0].height > 0 and read[0].equals(read[1]), table
+    quarantine = [warehouse_table(tmp_path / side, "quarantine") for side in ("plain", "varied")]
+    assert (
+        quarantine[0]
+        .select("rule", "line")
+        .sort("rule", "line")
+        .equals(quarantine[1].select("rule", "line").sort("rule", "line"))
+    )
+    assert any("interactions.csv: columns not in the contract are not read: EXPORTED BY" in m for m in caplog.messages)
