@@ -22,7 +22,7 @@ from caseworks_assets.quality import Action, Rule
 from caseworks_assets.quality.repairs import NumberFormat, Severity, read_integer, read_money, read_number
 from caseworks_assets.quality.validators import parse_date
 
-DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S")
+DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d")
 
 
 def json_number(expr: pl.Expr, fmt: NumberFormat = NumberFormat.DECIMAL_POINT) -> pl.Expr:
@@ -113,10 +113,15 @@ def _amount_rules(column: str) -> list[Rule]:
 
 
 def _status_rule(name: str, statuses: tuple[str, ...]) -> Rule:
-    """A required ``status`` that must be one of ``statuses``."""
+    """A required ``status`` that must be one of ``statuses``, in any case (``COMPLETED`` is ``completed``).
+
+    A status code has one meaning whatever its case, so it is read in lower case
+    (counted as a repair of the column) before it is checked.
+    """
     return Rule(
         name,
         "status",
+        repair=lambda expr: expr.str.to_lowercase(),
         valid=one_of(statuses),
         required=True,
         reason=f"status missing or not one of {', '.join(statuses)}",

@@ -281,6 +281,31 @@ def test_iso_timestamps_as_machines_write_them_are_dates_not_defects(payments_se
     )
 
 
+def test_a_status_in_another_case_and_a_date_with_slashes_are_read_not_quarantined(payments_setup):
+    """``COMPLETED`` and `` Pending `` are statuses (read in lower case); ``2024/03/05`` is year/month/day, while
+    ``05/03/2024`` (day or month first?) has two meanings and is still a defect."""
+    settings, data_dir, resources = payments_setup
+    more = [
+        _tx("T50", status="COMPLETED", transaction_date="2024/03/05"),
+        _tx("T51", status=" Pending "),
+        _tx("T52", transaction_date="05/03/2024"),
+    ]
+    write_records(data_dir / "transactions_case.ndjson", more)
+    write_records(data_dir / "payments_case.ndjson", [_pay("P50", "T50", status="Completed")])
+    assert _materialize(resources).success
+    assert _sql(
+        settings,
+        "select transaction_id, status, transaction_date::varchar from payments.transactions "
+        "where transaction_id in ('T50', 'T51') order by 1",
+    ) == [("T50", "completed", "2024-03-05"), ("T51", "pending", "2024-01-10")]
+    assert _sql(settings, "select status from payments.payments where payment_id = 'P50'") == [("completed",)]
+    assert _sql(
+        settings,
+        "select json_extract_string(raw_record, '$.transaction_id'), rule from payments.transactions_quarantine "
+        "where source_file = 'transactions_case.ndjson' and severity = 'error'",
+    ) == [("T52", "transaction_date_valid")]
+
+
 def test_amounts_written_with_a_currency_mark_are_read_as_money(payments_setup):
     """``"$1,426.10"``, ``"USD 99.90"``: the currency is a field of its own, so a mark beside the number is dropped."""
     settings, data_dir, resources = payments_setup
