@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
+import polars.selectors as cs
 
 from caseworks_assets.callcenter.columns import CONTRACTS, TABLES, Contract
 from caseworks_assets.quality import (
@@ -25,7 +26,8 @@ from caseworks_assets.quality import (
     parse_datetime,
     parse_number,
 )
-from caseworks_assets.quality.csv_input import read_csv
+from caseworks_assets.quality.csv_input import expected_names, read_csv
+from caseworks_assets.quality.repairs import SQL_NULLS
 from caseworks_assets.registry import InputError
 
 DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M")
@@ -68,7 +70,9 @@ def read_text(path: Path, rows: int | None = None, expected: Sequence[str] = ())
     try:
         if path.suffix == ".parquet":
             frame = pl.read_parquet(path, n_rows=rows)
-            return frame.with_columns(pl.all().cast(pl.String))
+            frame = frame.rename(dict(zip(frame.columns, expected_names(frame.columns, expected), strict=True)))
+            # a float NaN is how pandas writes a null into a number column (an integer column with nulls included)
+            return frame.with_columns(cs.float().fill_nan(None)).with_columns(pl.all().cast(pl.String))
         return read_csv(path, expected, infer_schema=False, n_rows=rows)
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, OSError) as error:
         raise InputError(f"{path}: cannot be read: {error}") from error
@@ -148,7 +152,8 @@ def _clean_cast(values: pl.Series, dtype: str) -> pl.Series | None:
     holding something to repair.
     """
     if dtype == "String":
-        return values if not (values.str.strip_chars() != values).any() and not (values == "").any() else None
+        untouched = not (values.str.strip_chars() != values).any() and not values.is_in(["", *SQL_NULLS]).any()
+        return values if untouched else None
     if dtype == "Int64":
         typed = values.cast(pl.Int64, strict=False)
     elif dtype in ("Float64", "Seconds"):
@@ -169,7 +174,11 @@ def load_table(data_dir: Path, table: str) -> QualityResult:
     frame = read_text(source_file(data_dir, table), expected=wanted)
     # extra columns of an export are not part of the contract; the row's position is kept for "latest wins"
     frame = (
-        frame.select(wanted).with_row_index("source_line", offset=1).with_columns(pl.col("source_line").cast(pl.Int64))
+        frame.select(wanted)
+        .with_row_index("source_line", offset=1)
+        .with_columns(pl.col("source_line").cast(pl.Int64))
+        # a line without a single value (a blank line, the ",,,," rows a spreadsheet saves) is no record
+        .filter(pl.any_horizontal(pl.col(name).is_not_null() for name in wanted))
     )
     to_repair, clean = [], []
     for contract in CONTRACTS[table]:
@@ -180,6 +189,9 @@ def load_table(data_dir: Path, table: str) -> QualityResult:
             clean.append(typed)
             if contract.required:  # read as it is, but a missing key still quarantines its row
                 to_repair.append(replace(_rule(contract), repair=None))
-    result = apply_rules(frame.with_columns(clean), to_repair)
+    typed = frame.with_columns(clean)
+    # what is still text is read losslessly first: trimmed, blank and the export's NULL / \N placeholders as null
+    text = [name for name in wanted if typed.schema[name] == pl.String]
+    result = apply_rules(typed, to_repair, text_columns=text, null_placeholders=SQL_NULLS)
     result.counts.update({_rule(c).name: 0 for c in CONTRACTS[table] if _rule(c).name not in result.counts})
     return result

@@ -25,6 +25,7 @@ value that no repair can read.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -80,10 +81,18 @@ def _stripped(expr: pl.Expr) -> pl.Expr:
     return expr.cast(pl.String).str.strip_chars()
 
 
-def read_text(expr: pl.Expr) -> pl.Expr:
-    """Trimmed text; empty or whitespace-only is null."""
+#: How SQL exports write a null in a text file: ``NULL`` (BI tools, many ``SELECT ... INTO OUTFILE``) and ``\N``
+#: (psql's and MySQL's text format). A case whose source is a database says so (``null_placeholders``).
+SQL_NULLS = ("NULL", "null", "Null", "\\N")
+
+
+def read_text(expr: pl.Expr, null_placeholders: Sequence[str] = ()) -> pl.Expr:
+    """Trimmed text; empty or whitespace-only is null, and so is one of ``null_placeholders``."""
     text = _stripped(expr)
-    return pl.when(text.str.len_chars() > 0).then(text)
+    readable = text.str.len_chars() > 0
+    if null_placeholders:
+        readable = readable & ~text.is_in(list(null_placeholders))
+    return pl.when(readable).then(text)
 
 
 def read_integer(expr: pl.Expr) -> pl.Expr:
@@ -151,7 +160,9 @@ def reader(kind: Kind, fmt: NumberFormat = NumberFormat.PLAIN):
     return read_text
 
 
-def repair_marks(text: pl.Expr, kind: Kind, fmt: NumberFormat = NumberFormat.PLAIN) -> dict[str, pl.Expr]:
+def repair_marks(
+    text: pl.Expr, kind: Kind, fmt: NumberFormat = NumberFormat.PLAIN, null_placeholders: Sequence[str] = ()
+) -> dict[str, pl.Expr]:
     """Per repair rule, True where that rule changed how ``text`` was written (before the value is read)."""
     raw = text.cast(pl.String)
     stripped = raw.str.strip_chars()
@@ -159,6 +170,8 @@ def repair_marks(text: pl.Expr, kind: Kind, fmt: NumberFormat = NumberFormat.PLA
         "blank_to_null": raw.is_not_null() & (stripped.str.len_chars() == 0),
         "trimmed": (stripped.str.len_chars() > 0) & (raw != stripped),
     }
+    if null_placeholders:
+        marks["null_placeholder"] = stripped.is_in(list(null_placeholders))
     if kind is Kind.INTEGER:
         marks["integral_decimal"] = stripped.str.contains(_INTEGRAL)
     elif kind is Kind.INSTANT:
@@ -174,6 +187,9 @@ def repair_marks(text: pl.Expr, kind: Kind, fmt: NumberFormat = NumberFormat.PLA
             )
     return marks
 
+
+#: Repairs whose value is null by rule, so they count whatever the value.
+_NULL_BY_RULE = ("blank_to_null", "null_placeholder")
 
 REPAIRED_SCHEMA = {"at": pl.Int64, "rule": pl.String, "column": pl.String, "original": pl.String, "repaired": pl.String}
 
@@ -196,19 +212,27 @@ class RepairLog:
         """The locating column, when ``frame`` has it: what a caller must keep in the subset it records."""
         return [self.locate] if self.locate is not None and self.locate in frame.columns else []
 
-    def record(self, frame: pl.DataFrame, column: str, repaired: str, kind: Kind, fmt: NumberFormat) -> None:
+    def record(
+        self,
+        frame: pl.DataFrame,
+        column: str,
+        repaired: str,
+        kind: Kind,
+        fmt: NumberFormat,
+        null_placeholders: Sequence[str] = (),
+    ) -> None:
         """Count the repairs of ``frame[column]`` (text as read) whose value is ``frame[repaired]``.
 
         A mark only counts where the value was read (a ``5.5`` is not an
-        integral decimal, an unreadable offset is not a repair); a blank
-        always counts: its value is null by rule.
+        integral decimal, an unreadable offset is not a repair); a blank or a
+        null placeholder always counts: its value is null by rule.
         """
         if frame.is_empty():
             return
         value = pl.col(repaired)
         marks = {
-            rule: mark & (value.is_not_null() if rule != "blank_to_null" else pl.lit(True))
-            for rule, mark in repair_marks(pl.col(column), kind, fmt).items()
+            rule: mark & (value.is_not_null() if rule not in _NULL_BY_RULE else pl.lit(True))
+            for rule, mark in repair_marks(pl.col(column), kind, fmt, null_placeholders).items()
         }
         located = self.with_locate(frame)
         marked = frame.select(
@@ -343,24 +367,35 @@ def untrimmed(expr: pl.Expr) -> pl.Expr:
 
 
 def normalize_text(
-    frame: pl.DataFrame, columns: list[str] | tuple[str, ...], log: RepairLog | None = None
+    frame: pl.DataFrame,
+    columns: list[str] | tuple[str, ...],
+    log: RepairLog | None = None,
+    null_placeholders: Sequence[str] = (),
 ) -> pl.DataFrame:
     """``frame`` with ``columns`` trimmed and blank values null, counted in ``log``.
 
     One test per column (:func:`untrimmed`) finds the few values that need it (a clean
-    column is left as it is, no copy); only those are repaired and counted.
+    column is left as it is, no copy); only those are repaired and counted. A value
+    that is one of ``null_placeholders`` (e.g. :data:`SQL_NULLS`) is null too.
     """
     if not columns:
         return frame
-    masks = frame.select(untrimmed(pl.col(c)).alias(c) for c in columns)
+
+    def needs_repair(column: str) -> pl.Expr:
+        found = untrimmed(pl.col(column))
+        if null_placeholders:
+            found = found | pl.col(column).cast(pl.String).is_in(list(null_placeholders)).fill_null(False)
+        return found.alias(column)
+
+    masks = frame.select(needs_repair(c) for c in columns)
     updates = []
     for column in columns:
         mask = masks[column]
         if not mask.any():
             continue
         subset = frame.select(pl.col(column), *(log.with_locate(frame) if log is not None else [])).filter(mask)
-        read = subset.with_columns(read_text(pl.col(column)).alias("__read"))
+        read = subset.with_columns(read_text(pl.col(column), null_placeholders).alias("__read"))
         if log is not None:
-            log.record(read, column, "__read", Kind.TEXT, NumberFormat.PLAIN)
+            log.record(read, column, "__read", Kind.TEXT, NumberFormat.PLAIN, null_placeholders)
         updates.append(frame[column].cast(pl.String).scatter(mask.arg_true(), read["__read"]))
     return frame.with_columns(updates) if updates else frame

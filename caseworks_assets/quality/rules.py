@@ -259,13 +259,15 @@ def apply_rules(
     dedupe: Dedupe | None = None,
     row_number_offset: int = 1,
     text_columns: Sequence[str] = (),
+    null_placeholders: Sequence[str] = (),
 ) -> QualityResult:
     """Apply ``rules`` in order, then ``dedupe``; see the module docstring.
 
     ``row_number_offset`` numbers rows as the source does (1 for the first data
     row, or a file's line number) so quarantined rows point back at their origin.
     ``text_columns`` are repaired losslessly before any rule reads them
-    (surrounding whitespace trimmed, blank = null; see
+    (surrounding whitespace trimmed, blank = null, and so is a value in
+    ``null_placeholders``, such as an SQL export's ``NULL``; see
     :mod:`~caseworks_assets.quality.repairs`), counted in ``result.repairs``;
     quarantine and warnings still show each record as read.
     """
@@ -281,7 +283,7 @@ def apply_rules(
     # Rows are never filtered between rules (a copy of every column each time): a row a rule
     # quarantines is marked with the rule's name in RULE and later rules leave it alone.
     repairs = RepairLog(locate=ROW_ID)
-    work = normalize_text(raw, list(text_columns), repairs)
+    work = normalize_text(raw, list(text_columns), repairs, null_placeholders)
     work = work.with_columns(pl.lit(None, dtype=pl.Int32).alias(RULE))
     live = pl.col(RULE).is_null()
     rejecting: list[Rule] = []

@@ -15,7 +15,7 @@ from caseworks_assets.callcenter.raw import REPAIRS, load_table, local_datetime,
 from caseworks_assets.callcenter.sample import DDD_UF, MEDIAS, SALE, sample_tables
 from caseworks_assets.registry import InputError
 from caseworks_assets.settings import Settings
-from caseworks_assets_tests.callcenter.callcenter_fixture import EXPECTED, write_fixture
+from caseworks_assets_tests.callcenter.callcenter_fixture import EXPECTED, RAW_ROWS, write_fixture
 
 
 def test_raw_repairs_losslessly_and_quarantines_only_unreadable_keys(tmp_path: Path) -> None:
@@ -148,3 +148,54 @@ def test_the_model_sql_of_every_answer_is_valid_bigquery() -> None:
             bigquery = for_dialect(sql.format(schema='"caseworks-prod".callcenter'), "bigquery")
             assert "`caseworks-prod`.callcenter." in bigquery
             sqlglot.parse_one(bigquery, read="bigquery")
+
+
+def test_an_sql_export_writing_null_as_null_or_backslash_n_loads_as_the_one_with_empty_cells(tmp_path: Path) -> None:
+    """``NULL`` (BI tools) and ``\\N`` (psql's text format) are how a database export writes a null: read as one,
+    a used value stays null instead of quarantining its row, and a key written so is missing, not a key "NULL"."""
+    plain, nulls = write_fixture(tmp_path / "plain"), write_fixture(tmp_path / "nulls")
+    attendances = (nulls / "attendances.csv").read_text()
+    (nulls / "attendances.csv").write_text(attendances.replace("102,9003,1,2,\n", "102,9003,1,2,\\N\n"))
+    calls = (nulls / "call_history_queue.csv").read_text()
+    (nulls / "call_history_queue.csv").write_text(
+        calls.replace("5,,,20", "5,NULL,\\N,20").replace(",1,\n", ",1,Null\n")
+    )
+    links = (nulls / "attendances_calls.csv").read_text()
+    (nulls / "attendances_calls.csv").write_text(links.replace("6,104,t999,true,10", "6,104,NULL,true,10"))
+    for table in ("attendances", "call_history_queue"):
+        read = load_table(nulls, table)
+        assert read.quarantine.height == load_table(plain, table).quarantine.height, table
+        assert_frame_equal(read.clean, load_table(plain, table).clean)
+        assert read.repairs.counts.get(("null_placeholder", "monthly_value" if table == "attendances" else "team_id"))
+    missing_token = load_table(nulls, "attendances_calls")
+    assert missing_token.quarantine["rule"].to_list() == ["token_string"]
+    assert '"token":"NULL"' in missing_token.quarantine["raw_record"][0]
+
+
+def test_a_parquet_export_is_read_by_its_column_names_in_any_spelling_and_nan_as_null(tmp_path: Path) -> None:
+    """pandas writes an integer column with nulls as floats holding NaN, and exports name columns their own way."""
+    csv_dir, parquet_dir = write_fixture(tmp_path / "csv"), write_fixture(tmp_path / "parquet")
+    (parquet_dir / "attendances.csv").unlink()
+    pl.DataFrame(
+        {
+            "ID": [100.0, 101.0, 102.0, 103.0, 104.0],
+            "Customer ID": [9001.0, 9002.0, 9003.0, 9004.0, 9005.0],
+            "STATUS_ID": [1.0, 1.0, 1.0, 1.0, 1.0],
+            "type_id": [1.0, 1.0, 2.0, 1.0, 1.0],
+            "monthly_value": [100.0, 50.0, float("nan"), 80.0, 30.0],
+        }
+    ).write_parquet(parquet_dir / "attendances.parquet")
+    validate_inputs(parquet_dir)
+    read = load_table(parquet_dir, "attendances")
+    assert read.quarantine.is_empty()
+    assert_frame_equal(read.clean, load_table(csv_dir, "attendances").clean)
+
+
+def test_lines_without_a_single_value_are_no_records(tmp_path: Path) -> None:
+    """A spreadsheet saves ``,,,,`` rows below the data, and exports end with blank lines: none is a call."""
+    plain, padded = write_fixture(tmp_path / "plain"), write_fixture(tmp_path / "padded")
+    calls = padded / "call_history_queue.csv"
+    calls.write_text(calls.read_text() + ",,,,,,,,,,,\n\n,,,,,,,,,,,\n")
+    read, expected = load_table(padded, "call_history_queue"), load_table(plain, "call_history_queue")
+    assert (read.rows_read, read.clean.height, read.quarantine.height) == RAW_ROWS["call_history_queue"]
+    assert_frame_equal(read.clean, expected.clean)
