@@ -10,7 +10,8 @@
 The raw step reads each source file as text, repairs it into the column
 contract, writes the rows to the lake (``callcenter/raw_<table>.parquet``) and
 publishes them in the warehouse as views over those files; rejected rows go to
-``callcenter.quarantine`` with the rule and raw record.
+``callcenter.quarantine`` with the rule and raw record (``severity = error``), and
+so do the kept rows' nulled optional values and repaired values (``warning``).
 """
 
 from collections.abc import Iterator
@@ -44,8 +45,8 @@ from caseworks_assets.quality import (
 from caseworks_assets.resources import WAREHOUSE_KIND, WAREHOUSE_POOL, CaseInputs, CaseOutputs, LakeResource
 from caseworks_assets.settings import Settings
 
-QUARANTINE_SCHEMA = {"table": pl.String, "row_number": pl.Int64, "rule": pl.String, "column": pl.String,
-                     "reason": pl.String, "raw_record": pl.String}  # fmt: skip
+QUARANTINE_SCHEMA = {"table": pl.String, "row_number": pl.Int64, "severity": pl.String, "rule": pl.String,
+                     "column": pl.String, "reason": pl.String, "raw_record": pl.String}  # fmt: skip
 
 
 def _raw_spec(table: str) -> dg.AssetSpec:
@@ -105,7 +106,8 @@ def callcenter_raw(inputs: CaseInputs, lake: LakeResource) -> Iterator[dg.Output
             output_name=key.to_python_identifier(),
             metadata={**quality_metadata(result), "lake_file": published.path},
         )
-        quarantined.append(result.quarantine.with_columns(pl.lit(table).alias("table")))
+        # rejected rows (error), and the kept rows' nulled optional values and repaired values (warning)
+        quarantined.append(result.issues.with_columns(pl.lit(table).alias("table")))
     quarantine = pl.concat(quarantined).select(list(QUARANTINE_SCHEMA)).cast(QUARANTINE_SCHEMA)
     yield dg.Output(
         quarantine, output_name=QUARANTINE_KEY.to_python_identifier(), metadata={"dagster/row_count": quarantine.height}

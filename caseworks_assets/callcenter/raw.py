@@ -138,7 +138,7 @@ def _rule(contract: Contract) -> Rule:
         name=f"{contract.name}_{contract.dtype.lower()}",
         column=contract.name,
         repair=REPAIRS[contract.dtype],
-        action=Action.QUARANTINE if contract.on_defect == "quarantine" else Action.SET_NULL,
+        action=Action.QUARANTINE if contract.on_defect == "quarantine" else Action.WARN,
         required=contract.required,
         reason=f"{contract.name} is not a readable {contract.dtype}" + (" or is missing" if contract.required else ""),
     )

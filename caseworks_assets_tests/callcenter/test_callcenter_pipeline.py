@@ -96,8 +96,16 @@ def test_one_run_loads_raw_builds_the_dbt_models_and_answers_both_ways(case: Set
     assert _warehouse(case, tables).item() == 0
     # the warehouse holds the raw tables (views over the lake files dbt read), the quarantine and the answers
     assert _warehouse(case, "select count(*) from callcenter.raw_call_history_queue").item() == 8
-    quarantine = _warehouse(case, 'select "table", rule from callcenter.quarantine')
-    assert quarantine.rows() == [("call_history_queue", "id_int64")]
+    quarantine = _warehouse(case, 'select "table", severity, row_number, rule, "column" from callcenter.quarantine')
+    assert quarantine.filter(pl.col("severity") == "error").rows() == [
+        ("call_history_queue", "error", 7, "id_int64", "id")
+    ]
+    # the kept rows' repaired values and nulled optional values are there too, as warnings naming file row and rule
+    assert sorted(quarantine.filter(pl.col("severity") == "warning").drop("severity", "column").rows()) == [
+        ("call_history_queue", 6, "repaired_trimmed"),
+        ("call_history_queue", 6, "wait_seconds"),
+        ("lines_mkt_final", 1, "repaired_trimmed"),
+    ]
     for question in QUESTIONS:
         for key in (source_answer_key(question.name), model_answer_key(question.name)):
             answer = _warehouse(case, f"select * from {key.path[0]}.{key.path[1]}")
