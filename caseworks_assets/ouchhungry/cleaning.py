@@ -27,6 +27,7 @@ from caseworks_assets.quality import (
     not_null,
     parse_date,
     parse_datetime,
+    restore_cpf,
 )
 from caseworks_assets.quality.repairs import Severity, read_money
 
@@ -34,6 +35,8 @@ PRODUCT_CODE, CUSTOMER_ID = contracts.PRODUCT_CODE, contracts.CUSTOMER_ID
 UNKNOWN_CITY = "Não informada"
 BR_DATE_FORMATS = ("%d/%m/%Y",)
 BR_DATETIME_FORMATS = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S")
+#: The sales' clock: ``sold_at`` is São Paulo wall time, whatever offset an export writes beside it.
+SAO_PAULO = "America/Sao_Paulo"
 
 
 def normalize_product_code(expr: pl.Expr) -> pl.Expr:
@@ -106,7 +109,14 @@ CUSTOMER_RULES: list[Rule] = [
         required=True,
         reason="customer id missing or not C999999",
     ),
-    Rule("cpf_check_digits", "cpf", valid=is_cpf, required=True, reason="CPF missing or with wrong check digits"),
+    Rule(
+        "cpf_check_digits",
+        "cpf",
+        repair=restore_cpf,
+        valid=is_cpf,
+        action=_action(contracts.CUSTOMERS, "cpf"),
+        reason="CPF with wrong check digits, nulled",
+    ),
     Rule(
         "email_valid",
         "email",
@@ -154,7 +164,7 @@ def transaction_rules(product_codes: Sequence[str], customer_ids: Sequence[str])
         Rule(
             "sold_at_datetime",
             "sold_at",
-            repair=parse_datetime(BR_DATETIME_FORMATS),
+            repair=parse_datetime(BR_DATETIME_FORMATS, time_zone=SAO_PAULO, wall_clock=True),
             required=True,
             reason="sale time missing or unreadable",
         ),

@@ -72,7 +72,14 @@ PRODUCTS = [
 CUSTOMERS = [
     ColumnSpec("customer_id", "String", "Marketplace customer id.", CONFIDENTIAL, identifier=True),
     ColumnSpec("full_name", "String", "Customer name.", RESTRICTED, severity=WARNING),
-    ColumnSpec("cpf", "String", "CPF with valid check digits.", RESTRICTED),
+    ColumnSpec(
+        "cpf",
+        "String",
+        "CPF with valid check digits (leading zeros a spreadsheet dropped restored); null with a warning when its "
+        "check digits are wrong: no output reads it, so the customer and their sales are kept.",
+        RESTRICTED,
+        severity=WARNING,
+    ),
     ColumnSpec(
         "email", "String", "Lower-cased e-mail, null with a warning when invalid.", RESTRICTED, severity=WARNING
     ),

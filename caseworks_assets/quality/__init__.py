@@ -50,6 +50,7 @@ from caseworks_assets.quality.validators import (
     parse_date,
     parse_datetime,
     parse_number,
+    restore_cpf,
 )
 
 __all__ = [
@@ -86,5 +87,6 @@ __all__ = [
     "quality_metadata",
     "reconciliation_check",
     "reconciliation_result",
+    "restore_cpf",
     "validate_frame",
 ]

@@ -187,6 +187,19 @@ def is_cpf(expr: pl.Expr) -> pl.Expr:
     return pl.when(expr.is_not_null()).then(_text(expr).str.contains(_CPF_PATTERN) & valid.fill_null(False))
 
 
+def restore_cpf(expr: pl.Expr) -> pl.Expr:
+    """A CPF that a spreadsheet read as a number (``4396990472``, ``4396990472.0``) with its 11 digits back.
+
+    A CPF always has 11 digits; a spreadsheet drops the leading zeros of one it
+    takes for a number, and may write it with ``.0``. Padding restores exactly
+    what was written, and the check digits then say whether it is a CPF. Any
+    other text is returned trimmed, as written.
+    """
+    text = _text(expr)
+    number = text.str.extract(r"^([0-9]{9,11})(?:\.0+)?$")
+    return pl.when(number.is_not_null()).then(number.str.zfill(11)).otherwise(text)
+
+
 def normalize_cpf(expr: pl.Expr) -> pl.Expr:
     """The CPF's 11 digits without punctuation, or null when it is not a valid CPF."""
     return pl.when(is_cpf(expr)).then(_cpf_digits(expr))
@@ -471,7 +484,9 @@ def parse_date(formats: Sequence[str], *, iso: bool = True) -> ExprFn:
     return build
 
 
-def parse_datetime(formats: Sequence[str], *, time_zone: str | None = None, iso: bool = True) -> ExprFn:
+def parse_datetime(
+    formats: Sequence[str], *, time_zone: str | None = None, iso: bool = True, wall_clock: bool = False
+) -> ExprFn:
     """Builder: the value as ``pl.Datetime("us", time_zone)`` using the first format that reads it, else null.
 
     Formats with an offset (``%z``) are converted to ``time_zone`` (UTC when
@@ -480,7 +495,13 @@ def parse_datetime(formats: Sequence[str], *, time_zone: str | None = None, iso:
     there (the DST gap) give null. Date-only formats give midnight.
     With ``iso`` the ISO forms ``YYYY-MM-DD[T ]HH:MM[:SS[.f]]`` (with or without an
     offset or ``Z``) are accepted last, so the parser is idempotent on its own output.
+    With ``wall_clock`` the result is naive wall time in ``time_zone``, for a column
+    whose contract is local time: a time without an offset is kept as written, and
+    one with an offset or ``Z`` is the same instant on ``time_zone``'s clock
+    (``...T22:30:00Z`` is 19:30 in São Paulo), not UTC's.
     """
+    if wall_clock and time_zone is None:
+        raise ValueError("wall_clock needs the time_zone whose clock it reads")
     chosen = list(dict.fromkeys([*formats, *(_ISO_DATETIMES if iso else ())]))
     if not chosen:
         raise ValueError("parse_datetime needs at least one format")
@@ -494,8 +515,9 @@ def parse_datetime(formats: Sequence[str], *, time_zone: str | None = None, iso:
         else:
             parsed = _strptime(text, pl.Datetime("us"), fmt)
         if has_offset and time_zone is not None:
-            return parsed.dt.replace_time_zone("UTC").dt.convert_time_zone(time_zone)
-        if time_zone is not None:
+            zoned = parsed.dt.replace_time_zone("UTC").dt.convert_time_zone(time_zone)
+            return zoned.dt.replace_time_zone(None) if wall_clock else zoned
+        if time_zone is not None and not wall_clock:
             return parsed.dt.replace_time_zone(time_zone, ambiguous="earliest", non_existent="null")
         return parsed
 

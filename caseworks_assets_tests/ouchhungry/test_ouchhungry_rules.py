@@ -16,7 +16,7 @@ from caseworks_assets.ouchhungry.product import (
     build_monthly_city_sales,
 )
 from caseworks_assets.ouchhungry.simulate import DefectRates, simulate_customers, simulate_transactions
-from caseworks_assets.quality import apply_rules, is_cpf
+from caseworks_assets.quality import apply_rules, is_cpf, restore_cpf
 
 PRODUCTS = pl.DataFrame(
     {
@@ -95,8 +95,11 @@ def test_customer_rules_keep_the_latest_record_and_null_bad_contacts() -> None:
         }
     )
     result = apply_rules(raw, cleaning.CUSTOMER_RULES, cleaning.CUSTOMER_DEDUPE, row_number_offset=2)
-    assert result.clean["customer_id"].to_list() == ["C000001", "C000003"]
-    ana, caio = result.clean.rows(named=True)
+    # a CPF with wrong check digits is nulled with a warning: no output reads it, so Bruno and his sales stay
+    assert result.clean["customer_id"].to_list() == ["C000001", "C000002", "C000003"]
+    assert result.clean["cpf"][1] is None
+    assert result.warnings.filter(pl.col("rule") == "cpf_check_digits")["row_number"].to_list() == [4]
+    ana, _bruno, caio = result.clean.rows(named=True)
     assert (ana["full_name"], ana["email"], ana["phone"], ana["cep"]) == (
         "Ana Souza",
         "ana@x.com",
@@ -105,7 +108,34 @@ def test_customer_rules_keep_the_latest_record_and_null_bad_contacts() -> None:
     )
     assert caio["email"] is None and caio["cep"] is None and caio["city"] == cleaning.UNKNOWN_CITY
     assert caio["phone"] == "+552134567890" and caio["updated_at"] == date(2024, 3, 1)
-    assert sorted(result.quarantine["rule"]) == ["cpf_check_digits", "duplicate_customer"]
+    assert sorted(result.quarantine["rule"]) == ["duplicate_customer"]
+
+
+def test_a_cpf_whose_leading_zeros_a_spreadsheet_dropped_is_that_cpf() -> None:
+    """Excel takes ``01234567890`` for a number: it writes ``1234567890`` or ``1234567890.0``."""
+    written = ["1234567890", "1234567890.0", " 012.345.678-90 ", "01234567890", "1234567891", "abc"]
+    restored = pl.DataFrame({"cpf": written}).select(restore_cpf(pl.col("cpf")))
+    assert restored["cpf"].to_list()[:5] == [
+        "01234567890",
+        "01234567890",
+        "012.345.678-90",
+        "01234567890",
+        "01234567891",
+    ]
+    assert restored.select(is_cpf(pl.col("cpf")))["cpf"].to_list() == [True, True, True, True, False, False]
+
+
+def test_a_sale_time_with_an_offset_is_the_same_instant_on_sao_paulo_clock() -> None:
+    """``sold_at`` is São Paulo wall time: ``...22:30-03:00`` is 22:30 there, ``...22:30Z`` is 19:30."""
+    rule = next(r for r in cleaning.transaction_rules([], []) if r.name == "sold_at_datetime")
+    written = ["28/01/2025 22:30", "2025-01-28T22:30:00-03:00", "2025-01-28T22:30:00Z", "2018-11-04 00:30:00"]
+    read = pl.DataFrame({"sold_at": written}).select(rule.repair(pl.col("sold_at")))["sold_at"].to_list()
+    assert read == [
+        datetime(2025, 1, 28, 22, 30),
+        datetime(2025, 1, 28, 22, 30),
+        datetime(2025, 1, 28, 19, 30),
+        datetime(2018, 11, 4, 0, 30),  # in the clock change of 2018, kept as written
+    ]
 
 
 def _sales(rows: list[tuple[str, str, int, float]]) -> pl.DataFrame:
