@@ -31,7 +31,7 @@ from caseworks_assets.quality import (
 )
 
 #: Day first, always: 04/10/2019 is 4 October. ISO forms are what an .xlsx date cell reads as.
-DATE_START_FORMATS = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y")
+DATE_START_FORMATS = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y", "%Y-%m-%d")
 #: Values that stand for "no channel" rather than naming one.
 CHANNEL_PLACEHOLDERS = ("unknown", "n/a", "na", "none", "null", "nan", "undefined", "-")
 
@@ -118,7 +118,7 @@ def parse_month(expr: pl.Expr) -> pl.Expr:
     month = pl.coalesce(parts.struct.field("1"), iso.struct.field("2")).cast(pl.Int32)
     year = pl.coalesce(parts.struct.field("2"), iso.struct.field("1")).cast(pl.Int32)
     from_parts = pl.when(month.is_between(1, 12)).then(pl.date(year, month, 1))
-    from_iso = parse_datetime((), iso=True)(text).dt.date().dt.truncate("1mo")
+    from_iso = parse_datetime(("%Y-%m-%d",), iso=True)(text).dt.date().dt.truncate("1mo")
     return pl.coalesce(from_parts, from_iso)
 
 

@@ -89,3 +89,24 @@ def test_semicolons_and_windows_1252_are_read_as_written(tmp_path: Path) -> None
     assert frame.select("customer_id", "occupation", "customer_type").rows() == [
         ("1", "Engenheiro Elétrico", "Pessoa Física")
     ]
+
+
+def test_iso_dates_without_a_time_are_a_month_and_a_day_as_the_day_first_forms_are() -> None:
+    """A spreadsheet's date cell exported as text is ``2019-10-01``: a product month and an interaction's day."""
+    frame = pl.DataFrame(
+        {
+            "month": ["10-2019", "2019-10-01", "2019-10", "Oct-2019"],
+            "date_start": ["04/10/2019 14:30", "2019-10-04", "04/10/2019", "04.10.2019"],
+        }
+    )
+    read = frame.select(
+        rules.parse_month(pl.col("month")).alias("month"),
+        rules.parse_date_start(pl.col("date_start")).alias("date_start"),
+    )
+    assert read["month"].cast(pl.String).to_list() == ["2019-10-01", "2019-10-01", "2019-10-01", None]
+    assert read["date_start"].cast(pl.String).to_list() == [
+        "2019-10-04 14:30:00.000000",
+        "2019-10-04 00:00:00.000000",
+        "2019-10-04 00:00:00.000000",
+        None,
+    ]
