@@ -105,18 +105,52 @@ def _finish(frame: pl.DataFrame, mapping: dict[int, str], table: str, path: Path
     )
 
 
+def _overlong_line(source: Path | io.BytesIO, separator: str, above: int) -> int | None:
+    """The file line of the first record with a non-empty value beyond its header's columns, else None.
+
+    Read with Python's CSV reader, only after polars refused the file: a value
+    past the header is a separator inside an unquoted field (``Engineer, Senior``)
+    that shifts every value after it, while empty ones are trailing separators.
+    """
+    data = source.getvalue() if isinstance(source, io.BytesIO) else source.read_bytes()
+    rows = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=separator)
+    width = 0
+    for number, cells in enumerate(rows, start=1):
+        if number == above + 1:
+            width = len(cells)
+        elif number > above + 1 and any(cell.strip() for cell in cells[width:]):
+            return number
+    return None
+
+
 def read_csv(path: Path, table: str) -> pl.DataFrame:
+    """A CSV export's rows as text under its header; a record with more values than the header is an error.
+
+    Trailing empty fields (``a,b,c,``) are dropped. A value beyond the header's
+    columns means a separator inside an unquoted field, which shifts the values
+    after it into the wrong columns: the file is refused naming that line, rather
+    than loaded wrong.
+    """
     source, head = _text_source(path)
     above, mapping, separator = _csv_header(path, table, head)
+    options = {"separator": separator, "skip_rows": above, "infer_schema": False, "has_header": True}
     try:
-        frame = pl.read_csv(
-            source,
-            separator=separator,
-            skip_rows=above,
-            infer_schema=False,
-            has_header=True,
-            truncate_ragged_lines=True,
-        )
+        frame = pl.read_csv(source, **options)
+    except pl.exceptions.ComputeError as error:
+        if isinstance(source, io.BytesIO):
+            source.seek(0)
+        line = _overlong_line(source, separator, above)
+        if line is not None:
+            raise InputError(
+                f"{path}, line {line}: more values than the header has columns (a separator inside an unquoted "
+                f"field?); quote that field and run again"
+            ) from error
+        if isinstance(source, io.BytesIO):
+            source.seek(0)
+        try:
+            frame = pl.read_csv(source, **options, truncate_ragged_lines=True)  # only empty trailing fields
+        except pl.exceptions.PolarsError as again:
+            raise InputError(f"{path}: cannot read as CSV: {again}") from again
     except pl.exceptions.PolarsError as error:
         raise InputError(f"{path}: cannot read as CSV: {error}") from error
     return _finish(frame, mapping, table, path)

@@ -110,3 +110,20 @@ def test_iso_dates_without_a_time_are_a_month_and_a_day_as_the_day_first_forms_a
         "2019-10-04 00:00:00.000000",
         None,
     ]
+
+
+def test_a_separator_inside_an_unquoted_field_is_refused_naming_the_line_and_trailing_separators_are_not(
+    tmp_path: Path,
+) -> None:
+    """``1,Engineer, Senior,Government`` would load occupation ``Engineer`` and type ``Senior``: refused."""
+    shifted = tmp_path / "customer.csv"
+    shifted.write_text("CRM export\nCustomer_Id,Occupation,Type\n1,Engineer, Senior,Government\n2,Doctor,Business\n")
+    with pytest.raises(InputError, match=r"customer\.csv, line 3: more values than the header has columns"):
+        reader.read_csv(shifted, "customers")
+    trailing = tmp_path / "customer_trailing.csv"
+    trailing.write_text("Customer_Id,Occupation,Type\n1,Engineer,Government,\n2,Doctor,Business,,\n")
+    read = reader.read_csv(trailing, "customers")
+    assert read.select("customer_id", "occupation", "customer_type").rows() == [
+        ("1", "Engineer", "Government"),
+        ("2", "Doctor", "Business"),
+    ]
