@@ -328,7 +328,8 @@ def interactions_page(
     reader: ServingReader, filters: Filters, customer_type: str | None, page: int, page_size: int
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of customers (by id) with their counts per channel, and the number of customers in all pages."""
-    type_sql = " WHERE customer_type = :customer_type" if customer_type is not None else ""
+    # a type in any case: the clean table holds one spelling of each (rules.one_spelling)
+    type_sql = " WHERE lower(customer_type) = lower(:customer_type)" if customer_type is not None else ""
     type_params = {"customer_type": customer_type} if customer_type is not None else {}
     total = reader.rows(f"SELECT count(*) FROM customers{type_sql}", type_params)[0][0]
     ids = [

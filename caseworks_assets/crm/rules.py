@@ -141,8 +141,20 @@ def clean_customers(raw: pl.DataFrame) -> QualityResult:
         Rule("customer_type_blank", "customer_type", repair=null_if_blank(), action=Action.SET_NULL),
     ]
     result = apply_rules(raw, rules, Dedupe(keys=["customer_id"], name="duplicate"))
-    result.clean = result.clean.select("customer_id", "occupation", "customer_type")
+    result.clean = result.clean.select(
+        "customer_id", one_spelling(pl.col("occupation")), one_spelling(pl.col("customer_type"))
+    )
     return result
+
+
+def one_spelling(expr: pl.Expr) -> pl.Expr:
+    """Each value in the spelling most used among the values that differ from it only in case.
+
+    ``business`` and ``Business`` are one customer type to whoever counts or
+    filters them; the export's own most frequent spelling names it (the first in
+    sort order on a tie), so ``SME`` stays ``SME``.
+    """
+    return expr.mode().sort().first().over(expr.str.to_lowercase()).alias(expr.meta.output_name())
 
 
 def clean_products(raw: pl.DataFrame) -> QualityResult:

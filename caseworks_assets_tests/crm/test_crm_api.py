@@ -123,6 +123,8 @@ def test_pagination_has_a_stable_order_a_total_and_a_next_link(client: TestClien
     second = client.get(first["next"], headers=AUTH).json()
     assert second["data"] == [{"customer_id": 4, "interactions": NO_INTERACTIONS}]
     assert second["next"] is None
+    # a type in any case: the store holds one spelling of each, and the filter is not case-sensitive
+    assert client.get("/api/v1/interactions?customer_type=BUSINESS", headers=AUTH).json()["total"] == 2
     ids, path = [], "/api/v1/interactions?page_size=3&channel=Call"
     while path:
         page = client.get(path, headers=AUTH).json()

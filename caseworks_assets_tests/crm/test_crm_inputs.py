@@ -127,3 +127,18 @@ def test_a_separator_inside_an_unquoted_field_is_refused_naming_the_line_and_tra
         ("1", "Engineer", "Government"),
         ("2", "Doctor", "Business"),
     ]
+
+
+def test_a_customer_type_or_occupation_written_in_another_case_is_one_value_in_its_usual_spelling() -> None:
+    raw = pl.DataFrame(
+        {
+            "customer_id": ["1", "2", "3", "4", "5"],
+            "occupation": ["Engineer", "engineer", "Engineer", "CEO", None],
+            "customer_type": ["Business", "business", "BUSINESS", "SME", "Business"],
+            "source_file": ["customer.csv"] * 5,
+            "source_row": [1, 2, 3, 4, 5],
+        }
+    )
+    clean = rules.clean_customers(raw).clean
+    assert clean["occupation"].to_list() == ["Engineer", "Engineer", "Engineer", "CEO", None]
+    assert clean["customer_type"].to_list() == ["Business", "Business", "Business", "SME", "Business"]
