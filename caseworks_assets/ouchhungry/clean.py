@@ -15,11 +15,14 @@ from caseworks_assets.ouchhungry import cleaning, columns
 from caseworks_assets.ouchhungry.partitions import CASE, daily_partitions
 from caseworks_assets.quality import (
     QUARANTINE_TABLE_SCHEMA,
+    Dedupe,
     QualityResult,
+    Rule,
     apply_rules,
     quality_metadata,
     reconciliation_check,
 )
+from caseworks_assets.quality.repairs import SQL_NULLS
 from caseworks_assets.resources import WAREHOUSE_KIND, WAREHOUSE_POOL
 
 QUARANTINE_METADATA = {"dagster/column_schema": QUARANTINE_TABLE_SCHEMA, "classification": "restricted"}
@@ -39,9 +42,11 @@ def _outputs(name: str, result: QualityResult) -> tuple[dg.Output, dg.Output]:
     )
 
 
-def _text(frame: pl.DataFrame) -> list[str]:
-    """Every extracted text column: trimmed and blank = null before the rules (lossless repairs, counted)."""
-    return [name for name, dtype in frame.schema.items() if dtype == pl.String]
+def _apply(frame: pl.DataFrame, rules: list[Rule], dedupe: Dedupe) -> QualityResult:
+    """``rules`` on an extracted table (row 1 is the header): every text column trimmed first, and blank or
+    written as the marketplace database's ``NULL`` read as null (lossless repairs, counted)."""
+    text = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    return apply_rules(frame, rules, dedupe, row_number_offset=2, text_columns=text, null_placeholders=SQL_NULLS)
 
 
 def _outs(name: str, specs: list, io_manager_key: str) -> dict[str, dg.AssetOut]:
@@ -75,13 +80,7 @@ def clean_products(raw_products: pl.DataFrame):
     """Product codes repaired (``ref 0001`` -> ``REF-0001``), prices parsed, duplicates dropped."""
     return _outputs(
         "products",
-        apply_rules(
-            raw_products,
-            cleaning.PRODUCT_RULES,
-            cleaning.PRODUCT_DEDUPE,
-            row_number_offset=2,
-            text_columns=_text(raw_products),
-        ),
+        _apply(raw_products, cleaning.PRODUCT_RULES, cleaning.PRODUCT_DEDUPE),
     )
 
 
@@ -96,13 +95,7 @@ def clean_customers(raw_customers: pl.DataFrame):
     """CPF check digits verified, e-mail/phone/CEP normalized (or nulled), latest record per id kept."""
     return _outputs(
         "customers",
-        apply_rules(
-            raw_customers,
-            cleaning.CUSTOMER_RULES,
-            cleaning.CUSTOMER_DEDUPE,
-            row_number_offset=2,
-            text_columns=_text(raw_customers),
-        ),
+        _apply(raw_customers, cleaning.CUSTOMER_RULES, cleaning.CUSTOMER_DEDUPE),
     )
 
 
@@ -120,9 +113,7 @@ def clean_customers(raw_customers: pl.DataFrame):
 def clean_transactions(raw_transactions: pl.DataFrame, products: pl.DataFrame, customers: pl.DataFrame):
     """Sale times and prices parsed, codes repaired, references checked against the clean dimensions."""
     rules = cleaning.transaction_rules(products["product_code"].to_list(), customers["customer_id"].to_list())
-    result = apply_rules(
-        raw_transactions, rules, cleaning.TRANSACTION_DEDUPE, row_number_offset=2, text_columns=_text(raw_transactions)
-    )
+    result = _apply(raw_transactions, rules, cleaning.TRANSACTION_DEDUPE)
     result.clean = result.clean.with_columns(pl.col("quantity").cast(pl.Int64))
     return _outputs("transactions", result)
 

@@ -220,3 +220,27 @@ def test_daily_sales_hold_only_partner_products_and_pseudonyms() -> None:
 )
 def test_product_code_repair(typed: str, expected: str) -> None:
     assert pl.select(cleaning.normalize_product_code(pl.lit(typed))).item() == expected
+
+
+def test_a_value_the_marketplace_database_wrote_as_null_is_missing_not_a_city_named_null() -> None:
+    from caseworks_assets.ouchhungry.clean import _apply
+
+    raw = pl.DataFrame(
+        {
+            "customer_id": ["C000001", "C000002"],
+            "full_name": ["Ana", "NULL"],
+            "cpf": ["529.982.247-25", "\\N"],
+            "email": ["ana@x.com", "NULL"],
+            "phone": ["11987654321", None],
+            "cep": ["01310-100", None],
+            "city": ["NULL", "Rio"],
+            "state": ["SP", "RJ"],
+            "birth_date": [None, None],
+            "updated_at": ["2024-01-01", "2024-01-01"],
+        }
+    )
+    result = _apply(raw, cleaning.CUSTOMER_RULES, cleaning.CUSTOMER_DEDUPE)
+    assert result.clean["city"].to_list() == [cleaning.UNKNOWN_CITY, "Rio"]
+    assert result.clean["customer_id"].to_list() == ["C000001", "C000002"]
+    assert (result.clean["full_name"][1], result.clean["cpf"][1], result.clean["email"][1]) == (None, None, None)
+    assert result.quarantine.is_empty() and result.warnings.is_empty()
