@@ -294,12 +294,15 @@ class RawFile:
             row_index_name=SOURCE_LINE,
             row_index_offset=2,  # line 1 is the header
         )
-        # a line without a single value (a blank line, or the ",,,," rows spreadsheets save below the data) is
-        # no record: nothing is lost by not reading it, and it would be quarantined as a record without an id
-        rows = rows.filter(pl.any_horizontal(pl.col(name).is_not_null() for name in expected))
         if self.initial:
             rows = rows.with_columns(pl.lit("add").alias("action"))
         return rows.select(*columns, pl.lit(self.name).alias(SOURCE_FILE), pl.col(SOURCE_LINE).cast(pl.Int64))
+
+    def _records(self) -> pl.Expr:
+        """True for a row holding a value: a line without a single one (a blank line, or the ",,,," rows
+        spreadsheets save below the data) is no record, and would be quarantined as one without an id."""
+        in_file = self.spec.columns if self.initial else self.spec.delta_columns  # an initial row's action is ours
+        return pl.any_horizontal(pl.col(name).is_not_null() for name in in_file)
 
     def chunks(self, rows: int) -> Iterator[pl.DataFrame]:
         """The rows, ``rows`` at a time, in file order (read ahead by polars' streaming engine).
@@ -322,14 +325,16 @@ class RawFile:
                     raise InputError(f"{self.name}: malformed CSV ({first})") from error
                 batches = iter(self.scan().slice(given).collect_batches(chunk_size=rows))
                 continue
-            given += chunk.height
-            yield chunk
+            given += chunk.height  # the lines read, records or not: where a repaired copy resumes
+            yield chunk.filter(self._records())
 
     def count(self) -> int:
         """Rows of the file (after checking its header)."""
         if self.path is None:
             return 0
-        return collect_text(lambda _source: self.scan().select(pl.len()), self.path, self.name).item()
+        return collect_text(
+            lambda _source: self.scan().filter(self._records()).select(pl.len()), self.path, self.name
+        ).item()
 
     def read(self) -> pl.DataFrame:
         """All rows at once (small files and tests)."""
