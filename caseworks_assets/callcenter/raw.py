@@ -26,7 +26,7 @@ from caseworks_assets.quality import (
     parse_datetime,
     parse_number,
 )
-from caseworks_assets.quality.csv_input import expected_names, read_csv
+from caseworks_assets.quality.csv_input import has_a_value, read_csv, with_expected_names
 from caseworks_assets.quality.repairs import SQL_NULLS
 from caseworks_assets.registry import InputError
 
@@ -70,7 +70,7 @@ def read_text(path: Path, rows: int | None = None, expected: Sequence[str] = ())
     try:
         if path.suffix == ".parquet":
             frame = pl.read_parquet(path, n_rows=rows)
-            frame = frame.rename(dict(zip(frame.columns, expected_names(frame.columns, expected), strict=True)))
+            frame = with_expected_names(frame, expected)
             # a float NaN is how pandas writes a null into a number column (an integer column with nulls included)
             return frame.with_columns(cs.float().fill_nan(None)).with_columns(pl.all().cast(pl.String))
         return read_csv(path, expected, infer_schema=False, n_rows=rows)
@@ -177,8 +177,7 @@ def load_table(data_dir: Path, table: str) -> QualityResult:
         frame.select(wanted)
         .with_row_index("source_line", offset=1)
         .with_columns(pl.col("source_line").cast(pl.Int64))
-        # a line without a single value (a blank line, the ",,,," rows a spreadsheet saves) is no record
-        .filter(pl.any_horizontal(pl.col(name).is_not_null() for name in wanted))
+        .filter(has_a_value(wanted))
     )
     to_repair, clean = [], []
     for contract in CONTRACTS[table]:

@@ -137,16 +137,14 @@ def read_csv(path: Path, table: str) -> pl.DataFrame:
     try:
         frame = pl.read_csv(source, **options)
     except pl.exceptions.ComputeError as error:
-        if isinstance(source, io.BytesIO):
-            source.seek(0)
         line = _overlong_line(source, separator, above)
         if line is not None:
             raise InputError(
                 f"{path}, line {line}: more values than the header has columns (a separator inside an unquoted "
-                f"field?); quote that field and run again"
+                f"field?): quote that field"
             ) from error
         if isinstance(source, io.BytesIO):
-            source.seek(0)
+            source.seek(0)  # polars read it to the end
         try:
             frame = pl.read_csv(source, **options, truncate_ragged_lines=True)  # only empty trailing fields
         except pl.exceptions.PolarsError as again:

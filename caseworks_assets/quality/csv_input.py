@@ -51,6 +51,22 @@ def expected_names(names: Sequence[str], expected: Sequence[str]) -> list[str]:
     return [wanted.get(header_key(name), name.strip()) for name in names]
 
 
+def with_expected_names(frame: pl.DataFrame, expected: Sequence[str]) -> pl.DataFrame:
+    """``frame`` with its columns named by :func:`expected_names`; as it is when two would get one name."""
+    names = expected_names(frame.columns, expected)
+    return frame.rename(dict(zip(frame.columns, names, strict=True))) if len(set(names)) == len(names) else frame
+
+
+def has_a_value(columns: Sequence[str]) -> pl.Expr:
+    """True for a row with a value in one of ``columns``.
+
+    A line without a single value (a blank line, or the ``,,,,`` rows a
+    spreadsheet saves below the data) is no record: nothing is lost by not
+    reading it, and a rule would reject it as a record without its key.
+    """
+    return pl.any_horizontal(pl.col(name).is_not_null() for name in columns)
+
+
 def warn_unread_columns(path: Path, columns: Sequence[str], name: str | None = None) -> None:
     """Warn that ``path`` has ``columns`` no contract names, so they are not read: once per version of the file."""
     if columns:
@@ -98,5 +114,4 @@ def read_csv(path: Path, expected: Sequence[str] = (), **options: Any) -> pl.Dat
             if copy is None:
                 raise
             frame = pl.read_csv(copy, **options)
-    names = expected_names(frame.columns, expected)
-    return frame.rename(dict(zip(frame.columns, names, strict=True))) if len(set(names)) == len(names) else frame
+    return with_expected_names(frame, expected)

@@ -22,7 +22,13 @@ from typing import TypeVar
 
 import polars as pl
 
-from caseworks_assets.quality.csv_input import expected_names, header_separator, read_header, warn_unread_columns
+from caseworks_assets.quality.csv_input import (
+    expected_names,
+    has_a_value,
+    header_separator,
+    read_header,
+    warn_unread_columns,
+)
 from caseworks_assets.quality.encoding import RepairedCopies
 from caseworks_assets.registry import InputError
 
@@ -299,10 +305,8 @@ class RawFile:
         return rows.select(*columns, pl.lit(self.name).alias(SOURCE_FILE), pl.col(SOURCE_LINE).cast(pl.Int64))
 
     def _records(self) -> pl.Expr:
-        """True for a row holding a value: a line without a single one (a blank line, or the ",,,," rows
-        spreadsheets save below the data) is no record, and would be quarantined as one without an id."""
-        in_file = self.spec.columns if self.initial else self.spec.delta_columns  # an initial row's action is ours
-        return pl.any_horizontal(pl.col(name).is_not_null() for name in in_file)
+        """True for a record: a row with a value in the file's own columns (an initial row's action is ours)."""
+        return has_a_value(self.spec.columns if self.initial else self.spec.delta_columns)
 
     def chunks(self, rows: int) -> Iterator[pl.DataFrame]:
         """The rows, ``rows`` at a time, in file order (read ahead by polars' streaming engine).
